@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import { Logger, ValidationPipe, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { DataSource } from 'typeorm';
+import type { ApiConfig } from '@taskq/config';
+import { flattenValidationErrors } from '@taskq/contracts';
+import { ensureDatabase, openDataSource, runMigrations } from '@taskq/persistence';
+import { checkRedis } from '@taskq/queue';
+import { ApiModule } from './api.module';
+import { ProblemException } from './errors/problem.exception';
+import { ProblemDetailsFilter, sendProblem, toProblem } from './errors/problem-details.filter';
+
+const LOG_LEVELS: Record<ApiConfig['logLevel'], LogLevel[]> = {
+  fatal: ['fatal'],
+  error: ['fatal', 'error'],
+  warn: ['fatal', 'error', 'warn'],
+  info: ['fatal', 'error', 'warn', 'log'],
+  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
+  trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
+};
+
+/**
+ * Checks Redis and PostgreSQL, creates and migrates the database, then builds the Nest app.
+ * Used by main.ts and by tests, so both start the API the same way.
+ */
+export async function createApiApp(config: ApiConfig): Promise<NestFastifyApplication> {
+  await checkRedis(config.redisUrl, config.startupCheckTimeoutMs);
+  await ensureDatabase({ url: config.databaseUrl, connectTimeoutMs: config.startupCheckTimeoutMs });
+  const dataSource = await openDataSource({ url: config.databaseUrl, connectTimeoutMs: config.startupCheckTimeoutMs });
+  try {
+    const applied = await runMigrations(dataSource);
+    if (applied.length > 0) new Logger('Database').log(`applied migrations: ${applied.join(', ')}`);
+    return await buildApp(config, dataSource);
+  } catch (error) {
+    await dataSource.destroy().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function buildApp(config: ApiConfig, dataSource: DataSource): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
+    },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config, dataSource), adapter, {
+    logger: LOG_LEVELS[config.logLevel],
+  });
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      exceptionFactory: (errors) => ProblemException.validation(flattenValidationErrors(errors)),
+    }),
+  );
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  // Errors raised by Fastify itself (malformed JSON, unsupported media type, body too large)
+  // never reach Nest's filters: format them here the same way.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .setErrorHandler((error, request, reply) => {
+      sendProblem(reply, toProblem(error, String(request.id)));
+    });
+  app.enableShutdownHooks();
+  return app;
+}

@@ -1,0 +1,18 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import type { ApiConfig } from '@taskq/config';
+import { HealthModule } from './health/health.module';
+import { InfrastructureModule } from './infrastructure/infrastructure.module';
+import { TaskTypesController } from './task-types/task-types.controller';
+import { TasksModule } from './tasks/tasks.module';
+
+@Module({})
+export class ApiModule {
+  static forRoot(config: ApiConfig, dataSource: DataSource): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [InfrastructureModule.forRoot(config, dataSource), TasksModule, HealthModule],
+      controllers: [TaskTypesController],
+    };
+  }
+}

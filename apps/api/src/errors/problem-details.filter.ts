@@ -1,0 +1,71 @@
+import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ProblemException, problemType, type ProblemDetails } from './problem.exception';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+const SLUGS: Record<number, string> = {
+  400: 'bad-request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not-found',
+  405: 'method-not-allowed',
+  409: 'conflict',
+  413: 'payload-too-large',
+  415: 'unsupported-media-type',
+  422: 'unprocessable-content',
+  429: 'too-many-requests',
+  503: 'service-unavailable',
+};
+
+/** Turns any error into a problem document. 5xx bodies carry only a request id: details stay in the log. */
+export function toProblem(error: unknown, requestId: string): ProblemDetails {
+  if (error instanceof ProblemException) return { ...error.problem, ...(error.problem.status >= 500 ? { requestId } : {}) };
+  const status = statusOf(error);
+  if (status >= 500) {
+    return { type: problemType(SLUGS[status] ?? 'internal-error'), title: titleOf(status), status, detail: 'The server could not complete the request.', requestId };
+  }
+  return { type: problemType(SLUGS[status] ?? 'client-error'), title: titleOf(status), status, detail: detailOf(error) };
+}
+
+function statusOf(error: unknown): number {
+  if (error instanceof HttpException) return error.getStatus();
+  const statusCode = (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof statusCode === 'number' && statusCode >= 400 && statusCode < 600 ? statusCode : HttpStatus.INTERNAL_SERVER_ERROR;
+}
+
+function titleOf(status: number): string {
+  const name = HttpStatus[status];
+  return typeof name === 'string' ? name.toLowerCase().replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase()) : 'Error';
+}
+
+function detailOf(error: unknown): string {
+  if (error instanceof HttpException) {
+    const response = error.getResponse();
+    if (typeof response === 'string') return response;
+    const message = (response as { message?: unknown }).message;
+    if (Array.isArray(message)) return message.join('; ');
+    if (typeof message === 'string') return message;
+  }
+  return error instanceof Error ? error.message : 'The request could not be processed.';
+}
+
+export function sendProblem(reply: FastifyReply, problem: ProblemDetails): void {
+  void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+}
+
+/** Every error a route throws leaves the server as application/problem+json. */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HTTP');
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const problem = toProblem(error, String(request.id));
+    if (problem.status >= 500) {
+      this.logger.error(`${request.method} ${request.url} failed (request ${request.id}): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    }
+    sendProblem(http.getResponse<FastifyReply>(), problem);
+  }
+}

@@ -1,0 +1,34 @@
+import { HttpException } from '@nestjs/common';
+import type { FieldError } from '@taskq/contracts';
+
+/** RFC 9457 problem details. `type` is stable: clients may branch on it. */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: FieldError[];
+  requestId?: string;
+  [extension: string]: unknown;
+}
+
+export const problemType = (slug: string): string => `/problems/${slug}`;
+
+/** An HTTP error whose body is already a problem document. */
+export class ProblemException extends HttpException {
+  constructor(readonly problem: ProblemDetails) {
+    super(problem, problem.status);
+  }
+
+  static validation(errors: FieldError[], detail = 'The request is not valid: see errors[] for each failing field.'): ProblemException {
+    return new ProblemException({ type: problemType('validation-error'), title: 'Invalid request', status: 400, detail, errors });
+  }
+
+  static unavailable(detail: string): ProblemException {
+    return new ProblemException({ type: problemType('service-unavailable'), title: 'Service unavailable', status: 503, detail });
+  }
+
+  static notFound(detail: string): ProblemException {
+    return new ProblemException({ type: problemType('not-found'), title: 'Not found', status: 404, detail });
+  }
+}

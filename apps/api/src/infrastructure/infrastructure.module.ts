@@ -1,0 +1,52 @@
+import { Global, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
+import { ApiConfig } from '@taskq/config';
+import { TaskQueries, TaskStore, dataSourceOptions } from '@taskq/persistence';
+import { TaskProducer, createRedisConnection } from '@taskq/queue';
+import { PRODUCER_REDIS } from './tokens';
+
+@Injectable()
+class InfrastructureShutdown implements OnApplicationShutdown {
+  constructor(
+    private readonly store: TaskStore,
+    private readonly producer: TaskProducer,
+    @Inject(PRODUCER_REDIS) private readonly redis: Redis,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.flush();
+    await this.producer.close();
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
+
+/**
+ * PostgreSQL (already opened and migrated by the bootstrap) and the Redis producer side,
+ * shared by every API module.
+ */
+@Global()
+@Module({})
+export class InfrastructureModule {
+  static forRoot(config: ApiConfig, dataSource: DataSource): DynamicModule {
+    return {
+      module: InfrastructureModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          useFactory: () => dataSourceOptions({ url: config.databaseUrl }),
+          dataSourceFactory: async () => dataSource,
+        }),
+      ],
+      providers: [
+        { provide: ApiConfig, useValue: config },
+        { provide: PRODUCER_REDIS, useFactory: () => createRedisConnection(config.redisUrl, 'producer') },
+        { provide: TaskStore, useFactory: (ds: DataSource) => new TaskStore(ds), inject: [DataSource] },
+        { provide: TaskQueries, useFactory: (ds: DataSource) => new TaskQueries(ds), inject: [DataSource] },
+        { provide: TaskProducer, useFactory: (redis: Redis) => new TaskProducer(redis, config.queuePrefix), inject: [PRODUCER_REDIS] },
+        InfrastructureShutdown,
+      ],
+      exports: [ApiConfig, PRODUCER_REDIS, TaskStore, TaskQueries, TaskProducer],
+    };
+  }
+}

@@ -1,0 +1,41 @@
+import type { AttemptView, TaskSummaryView, TaskView } from '@taskq/contracts';
+import type { TaskAttemptEntity, TaskEntity } from '@taskq/persistence';
+
+const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
+
+export function toTaskSummary(task: TaskEntity): TaskSummaryView {
+  return {
+    id: task.id,
+    type: task.type,
+    status: task.status,
+    lastError: task.lastError,
+    priority: task.priority,
+    runAt: iso(task.runAt),
+    maxAttempts: task.maxAttempts,
+    attemptsMade: task.attemptsMade,
+    createdAt: task.createdAt.toISOString(),
+    startedAt: iso(task.startedAt),
+    finishedAt: iso(task.finishedAt),
+  };
+}
+
+export function toAttemptView(attempt: TaskAttemptEntity): AttemptView {
+  return {
+    number: attempt.number,
+    workerId: attempt.workerId,
+    startedAt: attempt.startedAt.toISOString(),
+    finishedAt: iso(attempt.finishedAt),
+    durationMs: attempt.durationMs,
+    outcome: attempt.outcome,
+    error: attempt.error,
+  };
+}
+
+export function toTaskView(task: TaskEntity): TaskView {
+  return {
+    ...toTaskSummary(task),
+    payload: task.payload,
+    result: task.result ?? null,
+    attempts: (task.attempts ?? []).map(toAttemptView),
+  };
+}

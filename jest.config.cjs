@@ -1,0 +1,12 @@
+module.exports = {
+  projects: [
+    '<rootDir>/libs/contracts',
+    '<rootDir>/libs/config',
+    '<rootDir>/libs/queue',
+    '<rootDir>/libs/persistence',
+    '<rootDir>/libs/testing',
+    '<rootDir>/apps/api',
+    '<rootDir>/apps/worker',
+    '<rootDir>/apps/api-e2e',
+  ],
+};

@@ -1,0 +1,5 @@
+export * from './load-config';
+export * from './common-config';
+export * from './api-config';
+export * from './worker-config';
+export * from './startup-failure';

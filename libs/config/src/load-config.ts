@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { Expose, plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+
+export type Env = Record<string, string | undefined>;
+
+/** A configuration that cannot be used; the message names every bad variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * `FOO_FILE=/run/secrets/foo` provides FOO from a file (Docker/Kubernetes secrets).
+ * An explicit FOO wins over FOO_FILE.
+ */
+export function resolveFileVariables(env: Env, variables: Iterable<string>): Env {
+  const resolved: Env = { ...env };
+  for (const base of variables) {
+    const key = `${base}_FILE`;
+    const path = env[key];
+    if (!path || (resolved[base] !== undefined && resolved[base] !== '')) continue;
+    try {
+      resolved[base] = readFileSync(path, 'utf8').trim();
+    } catch (error) {
+      throw new ConfigError(`${key}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    }
+  }
+  return resolved;
+}
+
+/**
+ * Reads one app's configuration from the environment, once, at start-up.
+ * Properties are mapped from variables with `@Env('VAR')`; initialisers are defaults.
+ */
+export function loadConfig<T extends object>(configClass: new () => T, env: Env = process.env): T {
+  const source = Object.fromEntries(Object.entries(resolveFileVariables(env, declaredVariables(configClass))).filter(([, value]) => value !== ''));
+  const config = plainToInstance(configClass, source, { excludeExtraneousValues: true, exposeDefaultValues: true });
+  const errors = validateSync(config, { skipMissingProperties: false });
+  if (errors.length > 0) {
+    const details = errors.map((error) => {
+      const variable = variableName(configClass, error.property);
+      return `${variable}=${JSON.stringify(source[variable] ?? null)}: ${Object.values(error.constraints ?? {}).join(', ')}`;
+    });
+    throw new ConfigError(`invalid configuration: ${details.join('; ')}`);
+  }
+  return config;
+}
+
+const variableNames = new WeakMap<object, Map<string, string>>();
+
+/** Maps a config property to its environment variable. */
+export function Env(variable: string): PropertyDecorator {
+  return (target, property) => {
+    const names = variableNames.get(target.constructor) ?? new Map<string, string>();
+    names.set(String(property), variable);
+    variableNames.set(target.constructor, names);
+    Expose({ name: variable })(target, property);
+  };
+}
+
+function declaredVariables(configClass: new () => object): Set<string> {
+  const names = new Set<string>();
+  for (let proto: object | null = configClass; proto; proto = Object.getPrototypeOf(proto)) {
+    for (const name of variableNames.get(proto)?.values() ?? []) names.add(name);
+  }
+  return names;
+}
+
+function variableName(configClass: new () => object, property: string): string {
+  for (let proto: object | null = configClass; proto; proto = Object.getPrototypeOf(proto)) {
+    const name = variableNames.get(proto)?.get(property);
+    if (name) return name;
+  }
+  return property;
+}

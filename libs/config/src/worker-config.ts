@@ -1,0 +1,52 @@
+import { hostname } from 'node:os';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsInt, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import { CommonConfig, toBoolean } from './common-config';
+import { Env } from './load-config';
+
+export class WorkerConfig extends CommonConfig {
+  /** Comma list of task types this process serves; `*` (the default) serves all. */
+  @Env('WORKER_QUEUES')
+  @Matches(/^(\*|[a-z0-9_-]+(,[a-z0-9_-]+)*)$/i, { message: 'must be * or a comma list of task types' })
+  workerQueues = '*';
+
+  /** Per-type concurrency overrides, e.g. `email=5,webhook=50`. */
+  @Env('WORKER_CONCURRENCY')
+  @Matches(/^([a-z0-9_-]+=\d+(,[a-z0-9_-]+=\d+)*)?$/i, { message: 'must look like email=5,webhook=50' })
+  workerConcurrency = '';
+
+  /** Recorded on every attempt; defaults to host name and process id. */
+  @Env('WORKER_ID')
+  @IsString()
+  @MinLength(1)
+  workerId = `${hostname()}-${process.pid}`;
+
+  @Env('SMTP_URL')
+  @Matches(/^smtps?:\/\//, { message: 'must be an smtp:// or smtps:// URL' })
+  smtpUrl = 'smtp://127.0.0.1:1025';
+
+  @Env('SMTP_FROM')
+  @IsString()
+  smtpFrom = 'taskq <taskq@localhost>';
+
+  /** Lets webhooks reach loopback and private addresses (tests, trusted networks). */
+  @Env('WEBHOOK_ALLOW_PRIVATE')
+  @Transform(toBoolean)
+  @IsBoolean()
+  webhookAllowPrivate = false;
+
+  /** How long a worker waits at start-up for the API to have migrated the schema. */
+  @Env('SCHEMA_WAIT_TIMEOUT_MS')
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  schemaWaitTimeoutMs = 60_000;
+
+  @Env('SHUTDOWN_TIMEOUT_MS')
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  shutdownTimeoutMs = 30_000;
+}

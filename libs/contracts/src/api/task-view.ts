@@ -1,0 +1,37 @@
+import type { AttemptOutcome, TaskStatus } from '../task-status';
+
+export interface AttemptView {
+  number: number;
+  workerId: string;
+  startedAt: string;
+  finishedAt: string | null;
+  durationMs: number | null;
+  outcome: AttemptOutcome;
+  error: string | null;
+}
+
+/** `GET /tasks/:id`. */
+export interface TaskView {
+  id: string;
+  type: string;
+  status: TaskStatus;
+  payload: unknown;
+  result: unknown;
+  lastError: string | null;
+  priority: number | null;
+  runAt: string | null;
+  maxAttempts: number;
+  attemptsMade: number;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  attempts: AttemptView[];
+}
+
+/** One row of `GET /tasks` (no payload, result or attempts). */
+export type TaskSummaryView = Omit<TaskView, 'payload' | 'result' | 'attempts'>;
+
+export interface TaskPage {
+  items: TaskSummaryView[];
+  nextCursor: string | null;
+}

@@ -1,0 +1,27 @@
+/**
+ * WARNING: these values are stored in PostgreSQL (tasks.status, task_attempts.outcome)
+ * and returned by the HTTP API. Renaming one needs a migration and an API version bump.
+ */
+export enum TaskStatus {
+  Queued = 'queued',
+  Delayed = 'delayed',
+  Active = 'active',
+  Retrying = 'retrying',
+  Completed = 'completed',
+  Dead = 'dead',
+  Cancelled = 'cancelled',
+}
+
+export const TERMINAL_STATUSES: readonly TaskStatus[] = [TaskStatus.Completed, TaskStatus.Dead, TaskStatus.Cancelled];
+
+export function isTerminalStatus(status: TaskStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/** WARNING: stored in task_attempts.outcome. */
+export enum AttemptOutcome {
+  Running = 'running',
+  Completed = 'completed',
+  Failed = 'failed',
+  TimedOut = 'timed_out',
+}

@@ -1,0 +1,67 @@
+export interface BatchWriterOptions {
+  /** Most items one statement carries. */
+  maxBatchSize: number;
+  /** Statements in flight at once; further writes queue up and go out together. */
+  maxConcurrentFlushes: number;
+  /** Observes each flushed batch's size (metrics). */
+  onFlush?: (size: number) => void;
+}
+
+interface Pending<I, O> {
+  item: I;
+  resolve: (value: O) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit: callers write one item and await its own result, but items that arrive
+ * while earlier statements are in flight are flushed together as one multi-row statement.
+ * An idle writer flushes at once, so a lone write pays no extra latency.
+ */
+export class BatchWriter<I, O> {
+  private queue: Array<Pending<I, O>> = [];
+  private inFlight = 0;
+  private readonly idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly flushBatch: (items: I[]) => Promise<O[]>,
+    private readonly options: BatchWriterOptions,
+  ) {}
+
+  write(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Resolves when everything written so far has been flushed. */
+  async drain(): Promise<void> {
+    if (this.queue.length === 0 && this.inFlight === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0 && this.inFlight < this.options.maxConcurrentFlushes) {
+      const batch = this.queue.splice(0, this.options.maxBatchSize);
+      this.inFlight++;
+      void this.flush(batch);
+    }
+  }
+
+  private async flush(batch: Array<Pending<I, O>>): Promise<void> {
+    try {
+      this.options.onFlush?.(batch.length);
+      const results = await this.flushBatch(batch.map((pending) => pending.item));
+      batch.forEach((pending, index) => pending.resolve(results[index] as O));
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+    } finally {
+      this.inFlight--;
+      this.pump();
+      if (this.queue.length === 0 && this.inFlight === 0) {
+        for (const resolve of this.idleWaiters.splice(0)) resolve();
+      }
+    }
+  }
+}

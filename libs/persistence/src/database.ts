@@ -1,0 +1,134 @@
+import { Client } from 'pg';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { StartupFailure } from '@taskq/config';
+import { ENTITIES } from './entities';
+import { MIGRATIONS } from './migrations';
+
+export interface DatabaseOptions {
+  url: string;
+  /** Pool size of this process. */
+  poolSize?: number;
+  connectTimeoutMs?: number;
+}
+
+/** `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<unparsable URL>';
+  }
+}
+
+export function databaseNameOf(url: string): string {
+  const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z0-9_-]{1,63}$/.test(name)) {
+    throw new StartupFailure(`DATABASE_URL must name a database made of letters, digits, - and _ (got "${name}")`);
+  }
+  return name;
+}
+
+function unreachable(url: string, error: unknown): StartupFailure {
+  const reason = error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
+  return new StartupFailure(
+    `cannot reach PostgreSQL at ${redactUrl(url)} (${reason}). Start it ` +
+      `(pg_ctlcluster --skip-systemctl-redirect 15 main start, or docker compose up -d postgres) or set DATABASE_URL.`,
+  );
+}
+
+/**
+ * Connects to the server's maintenance database and creates the target database when it is
+ * missing. Doubles as the start-up reachability check: fails within `connectTimeoutMs`.
+ */
+export async function ensureDatabase(options: DatabaseOptions): Promise<void> {
+  const name = databaseNameOf(options.url);
+  const maintenanceUrl = new URL(options.url);
+  maintenanceUrl.pathname = '/postgres';
+  const client = new Client({ connectionString: maintenanceUrl.toString(), connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    throw unreachable(options.url, error);
+  }
+  try {
+    const existing = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (existing.rowCount === 0) {
+      try {
+        await client.query(`CREATE DATABASE "${name}"`);
+      } catch (error) {
+        // Another replica created it between our check and our CREATE: that is fine.
+        const code = (error as { code?: string }).code;
+        if (code !== '42P04' && code !== '23505') throw error;
+      }
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+export function dataSourceOptions(options: DatabaseOptions): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: options.url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    synchronize: false,
+    migrationsRun: false,
+    extra: { max: options.poolSize ?? 10, connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000 },
+  };
+}
+
+export async function openDataSource(options: DatabaseOptions): Promise<DataSource> {
+  const dataSource = new DataSource(dataSourceOptions(options));
+  try {
+    return await dataSource.initialize();
+  } catch (error) {
+    throw unreachable(options.url, error);
+  }
+}
+
+// Arbitrary constant: the advisory lock that serialises migrations across API replicas.
+const MIGRATION_LOCK_KEY = 7_286_150_001;
+
+/** Applies pending migrations; concurrent callers (several API replicas) take turns. */
+export async function runMigrations(dataSource: DataSource): Promise<string[]> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((migration) => migration.name);
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await runner.release();
+  }
+}
+
+/** True once every migration this build knows has been applied (by the API). */
+export async function isSchemaCurrent(dataSource: DataSource): Promise<boolean> {
+  const exists = await dataSource.query(`SELECT to_regclass('migrations') IS NOT NULL AS exists`);
+  if (!(exists as Array<{ exists: boolean }>)[0]?.exists) return false;
+  const rows = (await dataSource.query('SELECT name FROM migrations')) as Array<{ name: string }>;
+  const applied = new Set(rows.map((row) => row.name));
+  return MIGRATIONS.every((migration) => applied.has(new migration().name));
+}
+
+/** Workers do not migrate: they wait for the API to have done it. */
+export async function waitForSchema(dataSource: DataSource, timeoutMs: number, onWait?: () => void): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let waited = false;
+  while (!(await isSchemaCurrent(dataSource))) {
+    if (Date.now() >= deadline) {
+      throw new StartupFailure(
+        `the database schema is not migrated after ${timeoutMs} ms. Start the API (it applies migrations) or raise SCHEMA_WAIT_TIMEOUT_MS.`,
+      );
+    }
+    if (!waited) onWait?.();
+    waited = true;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}

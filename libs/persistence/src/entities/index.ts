@@ -1,0 +1,7 @@
+import { TaskAttemptEntity } from './task-attempt.entity';
+import { TaskEntity } from './task.entity';
+
+export { TaskAttemptEntity, TaskEntity };
+
+/** Explicit list: globs break once the apps are bundled. */
+export const ENTITIES = [TaskEntity, TaskAttemptEntity];

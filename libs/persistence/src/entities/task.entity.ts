@@ -1,0 +1,55 @@
+import { Column, Entity, OneToMany, PrimaryColumn } from 'typeorm';
+import type { TaskStatus } from '@taskq/contracts';
+import { TaskAttemptEntity } from './task-attempt.entity';
+
+/** One submitted task. The system of record: Redis only dispatches it. Indexes live in the migrations. */
+@Entity({ name: 'tasks' })
+export class TaskEntity {
+  @PrimaryColumn('uuid')
+  id!: string;
+
+  @Column('varchar', { length: 100 })
+  type!: string;
+
+  @Column('varchar', { length: 20 })
+  status!: TaskStatus;
+
+  @Column('jsonb')
+  payload!: unknown;
+
+  @Column('jsonb', { nullable: true })
+  result!: unknown;
+
+  @Column('text', { name: 'last_error', nullable: true })
+  lastError!: string | null;
+
+  @Column('int', { nullable: true })
+  priority!: number | null;
+
+  @Column('timestamptz', { name: 'run_at', nullable: true })
+  runAt!: Date | null;
+
+  @Column('int', { name: 'max_attempts' })
+  maxAttempts!: number;
+
+  @Column('int', { name: 'attempts_made', default: 0 })
+  attemptsMade!: number;
+
+  @Column('timestamptz', { name: 'next_attempt_at', nullable: true })
+  nextAttemptAt!: Date | null;
+
+  @Column('timestamptz', { name: 'created_at' })
+  createdAt!: Date;
+
+  @Column('timestamptz', { name: 'updated_at' })
+  updatedAt!: Date;
+
+  @Column('timestamptz', { name: 'started_at', nullable: true })
+  startedAt!: Date | null;
+
+  @Column('timestamptz', { name: 'finished_at', nullable: true })
+  finishedAt!: Date | null;
+
+  @OneToMany(() => TaskAttemptEntity, (attempt) => attempt.task)
+  attempts?: TaskAttemptEntity[];
+}

@@ -1,0 +1,6 @@
+export * from './entities';
+export * from './migrations';
+export * from './database';
+export * from './batch-writer';
+export * from './task-store';
+export * from './task-queries';

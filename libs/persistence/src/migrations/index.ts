@@ -1,0 +1,4 @@
+import { InitialSchema1763800000000 } from './1763800000000-initial-schema';
+
+/** In order. Never edit a migration that has shipped: add a new one. */
+export const MIGRATIONS = [InitialSchema1763800000000];

@@ -1,0 +1,102 @@
+import type { DataSource, Repository } from 'typeorm';
+import type { ReportTypeStats, TaskStatus } from '@taskq/contracts';
+import { TaskEntity } from './entities';
+
+export interface TaskListFilter {
+  status?: TaskStatus;
+  type?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface TaskListPage {
+  items: TaskEntity[];
+  nextCursor: string | null;
+}
+
+/** A cursor that is not one we issued. */
+export class InvalidCursorError extends Error {
+  override readonly name = 'InvalidCursorError';
+}
+
+interface CursorPosition {
+  createdAt: Date;
+  id: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function encodeCursor(position: CursorPosition): string {
+  return Buffer.from(`${position.createdAt.toISOString()}|${position.id}`, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): CursorPosition {
+  const [time, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(time ?? '');
+  if (extra !== undefined || !id || !UUID.test(id) || Number.isNaN(createdAt.getTime())) {
+    throw new InvalidCursorError('cursor is not valid: pass back the nextCursor of a previous page');
+  }
+  return { createdAt, id };
+}
+
+/** Read side of the task tables: detail, lists and aggregates. */
+export class TaskQueries {
+  private readonly tasks: Repository<TaskEntity>;
+
+  constructor(private readonly dataSource: DataSource) {
+    this.tasks = dataSource.getRepository(TaskEntity);
+  }
+
+  async findTask(id: string): Promise<TaskEntity | null> {
+    if (!UUID.test(id)) return null;
+    return this.tasks.findOne({ where: { id }, relations: { attempts: true }, order: { attempts: { number: 'ASC' } } });
+  }
+
+  /** Newest first; keyset pagination on (created_at, id) so pages stay stable under inserts. */
+  async listTasks(filter: TaskListFilter): Promise<TaskListPage> {
+    const query = this.tasks.createQueryBuilder('task').orderBy('task.createdAt', 'DESC').addOrderBy('task.id', 'DESC').limit(filter.limit + 1);
+    if (filter.status) query.andWhere('task.status = :status', { status: filter.status });
+    if (filter.type) query.andWhere('task.type = :type', { type: filter.type });
+    if (filter.cursor) {
+      const position = decodeCursor(filter.cursor);
+      query.andWhere('(task.createdAt, task.id) < (:createdAt, :id)', position);
+    }
+    const rows = await query.getMany();
+    const items = rows.slice(0, filter.limit);
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > filter.limit && last ? encodeCursor(last) : null };
+  }
+
+  /** Counts per type and status of tasks created in [from, to), with attempt duration percentiles. */
+  async aggregate(from: Date, to: Date): Promise<ReportTypeStats[]> {
+    const counts = (await this.dataSource.query(
+      `SELECT type, status, count(*)::int AS count FROM tasks
+        WHERE created_at >= $1 AND created_at < $2 GROUP BY type, status ORDER BY type, status`,
+      [from, to],
+    )) as Array<{ type: string; status: string; count: number }>;
+    const durations = (await this.dataSource.query(
+      `SELECT t.type,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY a.duration_ms) AS p50,
+              percentile_cont(0.95) WITHIN GROUP (ORDER BY a.duration_ms) AS p95
+         FROM task_attempts a JOIN tasks t ON t.id = a.task_id
+        WHERE t.created_at >= $1 AND t.created_at < $2 AND a.outcome = 'completed'
+        GROUP BY t.type`,
+      [from, to],
+    )) as Array<{ type: string; p50: number | null; p95: number | null }>;
+
+    const byType = new Map<string, ReportTypeStats>();
+    for (const row of counts) {
+      const stats = byType.get(row.type) ?? { type: row.type, counts: {}, total: 0, p50DurationMs: null, p95DurationMs: null };
+      stats.counts[row.status] = row.count;
+      stats.total += row.count;
+      byType.set(row.type, stats);
+    }
+    for (const row of durations) {
+      const stats = byType.get(row.type);
+      if (!stats) continue;
+      stats.p50DurationMs = row.p50 === null ? null : Math.round(Number(row.p50));
+      stats.p95DurationMs = row.p95 === null ? null : Math.round(Number(row.p95));
+    }
+    return [...byType.values()];
+  }
+}

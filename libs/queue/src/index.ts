@@ -1,0 +1,4 @@
+export * from './queue-names';
+export * from './redis-connection';
+export * from './task-job';
+export * from './task-producer';

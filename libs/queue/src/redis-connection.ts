@@ -1,0 +1,64 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { StartupFailure } from '@taskq/config';
+
+/**
+ * `producer`: API-side. Fails fast (no offline queue) so a submission during a Redis outage
+ * gets a 503 at once instead of hanging.
+ * `worker`: blocking commands must wait out outages, so requests never give up.
+ */
+export type RedisRole = 'producer' | 'worker';
+
+export function redisOptionsFor(role: RedisRole): RedisOptions {
+  return role === 'producer'
+    ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 5_000 }
+    : { maxRetriesPerRequest: null, enableReadyCheck: true, connectTimeout: 5_000 };
+}
+
+export function createRedisConnection(url: string, role: RedisRole, extra: RedisOptions = {}): Redis {
+  const connection = new Redis(url, { ...redisOptionsFor(role), ...extra });
+  // Errors surface through commands and health checks; an unhandled 'error' event would crash.
+  connection.on('error', () => undefined);
+  return connection;
+}
+
+export function redactRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<unparsable URL>';
+  }
+}
+
+/**
+ * Start-up check: PING within `timeoutMs`, and warn-worthy settings reported.
+ * Throws a StartupFailure naming the URL and how to start Redis.
+ */
+export async function checkRedis(url: string, timeoutMs: number): Promise<{ maxmemoryPolicy: string | null }> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  client.on('error', () => undefined);
+  try {
+    await withTimeout(client.connect(), timeoutMs);
+    await withTimeout(client.ping(), timeoutMs);
+    const policy = await client.config('GET', 'maxmemory-policy').catch(() => null);
+    const value = Array.isArray(policy) && typeof policy[1] === 'string' ? policy[1] : null;
+    return { maxmemoryPolicy: value };
+  } catch (error) {
+    const reason = error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
+    throw new StartupFailure(
+      `cannot reach Redis at ${redactRedisUrl(url)} (${reason}). Start it ` +
+        `(redis-server --daemonize yes --maxmemory-policy noeviction, or docker compose up -d redis) or set REDIS_URL.`,
+    );
+  } finally {
+    client.disconnect();
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,53 @@
+import type { JobsOptions } from 'bullmq';
+import { MAX_PRIORITY, computeBackoffDelay, type BackoffPolicy, type TaskType } from '@taskq/contracts';
+
+/**
+ * What a BullMQ job carries. The payload rides along so workers need no PostgreSQL read to
+ * start; PostgreSQL stays the record.
+ * WARNING: stored in Redis; keep changes backward compatible with jobs already queued.
+ */
+export interface TaskJobData {
+  taskId: string;
+  type: TaskType;
+  payload: unknown;
+  backoff: BackoffPolicy;
+  timeoutMs: number;
+  /** Attempts recorded before this job existed (manual retries append to the same history). */
+  attemptBase: number;
+}
+
+export interface TaskJobSpec {
+  data: TaskJobData;
+  maxAttempts: number;
+  priority: number | null;
+  delayMs: number;
+}
+
+/** Name under which workers register {@link taskBackoffStrategy}. */
+export const TASK_BACKOFF = 'taskq';
+
+/** BullMQ runs prioritised jobs after unprioritised ones; taskq wants the reverse. */
+export const UNPRIORITISED = MAX_PRIORITY + 1;
+
+/** Finished jobs leave Redis after this: PostgreSQL keeps the history. */
+export const REMOVE_ON_COMPLETE = { age: 3_600, count: 1_000 };
+export const REMOVE_ON_FAIL = { age: 24 * 3_600, count: 10_000 };
+
+export function jobOptionsFor(spec: TaskJobSpec): JobsOptions {
+  return {
+    jobId: spec.data.taskId,
+    attempts: spec.maxAttempts,
+    backoff: { type: TASK_BACKOFF },
+    priority: spec.priority ?? UNPRIORITISED,
+    delay: Math.max(0, spec.delayMs),
+    removeOnComplete: REMOVE_ON_COMPLETE,
+    removeOnFail: REMOVE_ON_FAIL,
+  };
+}
+
+/** Worker `settings.backoffStrategy`: the task's own policy, read from its job data. */
+export function taskBackoffStrategy(attemptsMade: number, _type?: string, _error?: Error, job?: { data: unknown }): number {
+  const data = job?.data as Partial<TaskJobData> | undefined;
+  if (!data?.backoff) return 1_000;
+  return computeBackoffDelay(data.backoff, attemptsMade);
+}
