@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Logger, ValidationPipe, type LogLevel } from '@nestjs/common';
+import { Logger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DataSource } from 'typeorm';
-import type { ApiConfig } from '@taskq/config';
+import { nestLogLevels, type ApiConfig } from '@taskq/config';
 import { flattenValidationErrors } from '@taskq/contracts';
 import { ensureDatabase, openDataSource, runMigrations } from '@taskq/persistence';
 import { checkRedis } from '@taskq/queue';
@@ -11,14 +11,6 @@ import { ApiModule } from './api.module';
 import { ProblemException } from './errors/problem.exception';
 import { ProblemDetailsFilter, sendProblem, toProblem } from './errors/problem-details.filter';
 
-const LOG_LEVELS: Record<ApiConfig['logLevel'], LogLevel[]> = {
-  fatal: ['fatal'],
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-  trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-};
 
 /**
  * Checks Redis and PostgreSQL, creates and migrates the database, then builds the Nest app.
@@ -46,7 +38,7 @@ async function buildApp(config: ApiConfig, dataSource: DataSource): Promise<Nest
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config, dataSource), adapter, {
-    logger: LOG_LEVELS[config.logLevel],
+    logger: nestLogLevels(config.logLevel),
   });
   app.useGlobalPipes(
     new ValidationPipe({

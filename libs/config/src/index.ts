@@ -3,3 +3,4 @@ export * from './common-config';
 export * from './api-config';
 export * from './worker-config';
 export * from './startup-failure';
+export * from './log-levels';

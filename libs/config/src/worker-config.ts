@@ -49,4 +49,12 @@ export class WorkerConfig extends CommonConfig {
   @Min(0)
   @Max(3_600_000)
   shutdownTimeoutMs = 30_000;
+
+  /** Port of the worker's health listener; 0 picks a free port, -1 disables it. */
+  @Env('METRICS_PORT')
+  @Type(() => Number)
+  @IsInt()
+  @Min(-1)
+  @Max(65_535)
+  metricsPort = 9464;
 }

@@ -1,5 +1,6 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator, type HealthCheckResult } from '@nestjs/terminus';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
+import { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import { PRODUCER_REDIS } from '../infrastructure/tokens';
 
@@ -10,7 +11,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
-    private readonly database: TypeOrmHealthIndicator,
+    private readonly dataSource: DataSource,
     @Inject(PRODUCER_REDIS) private readonly redis: Redis,
   ) {}
 
@@ -25,7 +26,13 @@ export class HealthController {
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
     return this.health.check([
-      () => this.database.pingCheck('postgres').withTimeout(CHECK_TIMEOUT_MS),
+      () =>
+        this.indicators
+          .check('postgres')
+          .attempt(async () => {
+            await this.dataSource.query('SELECT 1');
+          })
+          .withTimeout(CHECK_TIMEOUT_MS),
       () =>
         this.indicators
           .check('redis')

@@ -1,9 +1,8 @@
 import { Global, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { ApiConfig } from '@taskq/config';
-import { TaskQueries, TaskStore, dataSourceOptions } from '@taskq/persistence';
+import { TaskQueries, TaskStore } from '@taskq/persistence';
 import { TaskProducer, createRedisConnection } from '@taskq/queue';
 import { PRODUCER_REDIS } from './tokens';
 
@@ -13,18 +12,21 @@ class InfrastructureShutdown implements OnApplicationShutdown {
     private readonly store: TaskStore,
     private readonly producer: TaskProducer,
     @Inject(PRODUCER_REDIS) private readonly redis: Redis,
+    private readonly dataSource: DataSource,
   ) {}
 
+  /** Runs after the HTTP server has closed: no request can write any more. */
   async onApplicationShutdown(): Promise<void> {
     await this.store.flush();
     await this.producer.close();
     await this.redis.quit().catch(() => this.redis.disconnect());
+    await this.dataSource.destroy();
   }
 }
 
 /**
- * PostgreSQL (already opened and migrated by the bootstrap) and the Redis producer side,
- * shared by every API module.
+ * PostgreSQL (already opened and migrated by the bootstrap, closed here after the last
+ * write is flushed) and the Redis producer side, shared by every API module.
  */
 @Global()
 @Module({})
@@ -32,21 +34,16 @@ export class InfrastructureModule {
   static forRoot(config: ApiConfig, dataSource: DataSource): DynamicModule {
     return {
       module: InfrastructureModule,
-      imports: [
-        TypeOrmModule.forRootAsync({
-          useFactory: () => dataSourceOptions({ url: config.databaseUrl }),
-          dataSourceFactory: async () => dataSource,
-        }),
-      ],
       providers: [
         { provide: ApiConfig, useValue: config },
+        { provide: DataSource, useValue: dataSource },
         { provide: PRODUCER_REDIS, useFactory: () => createRedisConnection(config.redisUrl, 'producer') },
         { provide: TaskStore, useFactory: (ds: DataSource) => new TaskStore(ds), inject: [DataSource] },
         { provide: TaskQueries, useFactory: (ds: DataSource) => new TaskQueries(ds), inject: [DataSource] },
         { provide: TaskProducer, useFactory: (redis: Redis) => new TaskProducer(redis, config.queuePrefix), inject: [PRODUCER_REDIS] },
         InfrastructureShutdown,
       ],
-      exports: [ApiConfig, PRODUCER_REDIS, TaskStore, TaskQueries, TaskProducer],
+      exports: [ApiConfig, DataSource, PRODUCER_REDIS, TaskStore, TaskQueries, TaskProducer],
     };
   }
 }

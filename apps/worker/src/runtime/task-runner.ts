@@ -1,0 +1,109 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { WorkerConfig } from '@taskq/config';
+import { AttemptOutcome, TaskStatus, computeBackoffDelay, validatePayload } from '@taskq/contracts';
+import { TaskStore } from '@taskq/persistence';
+import type { TaskJobData } from '@taskq/queue';
+import type { TaskContext, TaskLogger } from '../handlers/task-handler';
+import { executeWithDeadline, type AttemptResult } from './attempt-execution';
+import { HandlerRegistry } from './handler-registry';
+
+/** Thrown back to BullMQ for a retryable failure; carries the delay already recorded in PostgreSQL. */
+export class RetryableAttemptError extends Error {
+  override readonly name = 'RetryableAttemptError';
+  constructor(
+    message: string,
+    readonly retryDelayMs: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Runs one BullMQ job: records the attempt's start, runs the handler under its deadline,
+ * and commits the outcome to PostgreSQL before BullMQ acknowledges the job.
+ */
+@Injectable()
+export class TaskRunner {
+  private readonly logger = new Logger('TaskRunner');
+
+  constructor(
+    private readonly handlers: HandlerRegistry,
+    private readonly store: TaskStore,
+    @Inject(WorkerConfig) private readonly config: WorkerConfig,
+  ) {}
+
+  async run(job: Job<TaskJobData>): Promise<unknown> {
+    const { taskId, type } = job.data;
+    const maxAttempts = job.opts.attempts ?? 1;
+    const attemptOfJob = job.attemptsMade + 1;
+    const attempt = job.data.attemptBase + attemptOfJob;
+    const startedAt = new Date();
+
+    const runnable = await this.store.startAttempt({ taskId, attempt, workerId: this.config.workerId, startedAt });
+    if (!runnable) {
+      this.logger.warn(`task ${taskId} (${type}) is finished, cancelled or unknown: job acknowledged without running`);
+      return null;
+    }
+
+    const outcome = await this.execute(job, attempt, maxAttempts);
+    const finishedAt = new Date();
+    const durationMs = finishedAt.getTime() - startedAt.getTime();
+
+    if (outcome.kind === 'completed') {
+      await this.store.finishAttempt({
+        taskId, attempt, outcome: AttemptOutcome.Completed, taskStatus: TaskStatus.Completed,
+        result: outcome.result, error: null, finishedAt, durationMs, nextAttemptAt: null,
+      });
+      return outcome.result;
+    }
+
+    const permanent = outcome.kind === 'failed' && outcome.permanent;
+    const exhausted = attemptOfJob >= maxAttempts;
+    const retryDelayMs = permanent || exhausted ? 0 : computeBackoffDelay(job.data.backoff, attemptOfJob);
+    await this.store.finishAttempt({
+      taskId, attempt,
+      outcome: outcome.kind === 'timed_out' ? AttemptOutcome.TimedOut : AttemptOutcome.Failed,
+      taskStatus: permanent || exhausted ? TaskStatus.Dead : TaskStatus.Retrying,
+      result: null, error: outcome.error, finishedAt, durationMs,
+      nextAttemptAt: permanent || exhausted ? null : new Date(finishedAt.getTime() + retryDelayMs),
+    });
+    if (permanent) throw new UnrecoverableError(outcome.error);
+    throw new RetryableAttemptError(outcome.error, retryDelayMs);
+  }
+
+  private async execute(job: Job<TaskJobData>, attempt: number, maxAttempts: number): Promise<AttemptResult> {
+    const { type } = job.data;
+    const validation = await validatePayload(type, job.data.payload);
+    if (!validation.valid) {
+      const fields = validation.errors.map((e) => `${e.field}: ${e.messages.join(', ')}`).join('; ');
+      return { kind: 'failed', error: `invalid payload: ${fields}`, permanent: true };
+    }
+    const handler = this.handlers.get(type);
+    return executeWithDeadline(
+      (signal) => handler.handle(validation.payload, this.context(job, attempt, job.data.attemptBase + maxAttempts, signal)),
+      job.data.timeoutMs,
+    );
+  }
+
+  private context(job: Job<TaskJobData>, attempt: number, maxAttempts: number, signal: AbortSignal): TaskContext {
+    const prefix = `task ${job.data.taskId} (${job.data.type}) attempt ${attempt}:`;
+    const base = new Logger(`task:${job.data.type}`);
+    const logger: TaskLogger = {
+      log: (message) => base.log(`${prefix} ${message}`),
+      warn: (message) => base.warn(`${prefix} ${message}`),
+      error: (message) => base.error(`${prefix} ${message}`),
+      debug: (message) => base.debug(`${prefix} ${message}`),
+    };
+    return {
+      taskId: job.data.taskId,
+      attempt,
+      maxAttempts,
+      signal,
+      progress: async (value) => {
+        await job.updateProgress(value);
+      },
+      logger,
+    };
+  }
+}

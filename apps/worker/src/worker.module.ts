@@ -1,0 +1,47 @@
+import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { DataSource } from 'typeorm';
+import { WorkerConfig } from '@taskq/config';
+import { TaskQueries, TaskStore } from '@taskq/persistence';
+import { TASK_HANDLERS } from './handlers';
+import { HandlerRegistry } from './runtime/handler-registry';
+import { HealthListener } from './runtime/health-listener';
+import { QueueWorkersService } from './runtime/queue-workers.service';
+import { TaskRunner } from './runtime/task-runner';
+
+@Injectable()
+class DatabaseShutdown implements OnApplicationShutdown {
+  constructor(
+    private readonly store: TaskStore,
+    @Inject(DataSource) private readonly dataSource: DataSource,
+  ) {}
+
+  /** Workers are closed in beforeApplicationShutdown, so every attempt record is written by now. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.flush();
+    await this.dataSource.destroy();
+  }
+}
+
+@Module({})
+export class WorkerModule {
+  /** `handlers` is replaceable so tests can prove the start-up check. */
+  static forRoot(config: WorkerConfig, dataSource: DataSource, handlers: Provider[] = TASK_HANDLERS): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [DiscoveryModule],
+      providers: [
+        { provide: WorkerConfig, useValue: config },
+        { provide: DataSource, useValue: dataSource },
+        { provide: TaskStore, useFactory: (ds: DataSource) => new TaskStore(ds), inject: [DataSource] },
+        { provide: TaskQueries, useFactory: (ds: DataSource) => new TaskQueries(ds), inject: [DataSource] },
+        ...handlers,
+        HandlerRegistry,
+        TaskRunner,
+        QueueWorkersService,
+        HealthListener,
+        DatabaseShutdown,
+      ],
+    };
+  }
+}
