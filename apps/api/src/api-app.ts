@@ -9,7 +9,7 @@ import { ensureDatabase, openDataSource, runMigrations } from '@taskq/persistenc
 import { checkRedis } from '@taskq/queue';
 import { ApiModule } from './api.module';
 import { ProblemException } from './errors/problem.exception';
-import { ProblemDetailsFilter, sendProblem, toProblem } from './errors/problem-details.filter';
+import { ProblemDetailsFilter } from './errors/problem-details.filter';
 
 
 /**
@@ -49,14 +49,7 @@ async function buildApp(config: ApiConfig, dataSource: DataSource): Promise<Nest
     }),
   );
   app.useGlobalFilters(new ProblemDetailsFilter());
-  // Errors raised by Fastify itself (malformed JSON, unsupported media type, body too large)
-  // never reach Nest's filters: format them here the same way.
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .setErrorHandler((error, request, reply) => {
-      sendProblem(reply, toProblem(error, String(request.id)));
-    });
-  app.enableShutdownHooks();
+  // Exit 0 after a clean shutdown (the default re-raises the signal).
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   return app;
 }

@@ -19,7 +19,7 @@ export async function createWorkerApp(config: WorkerConfig, handlers?: Provider[
     const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, dataSource, handlers), {
       logger: nestLogLevels(config.logLevel),
     });
-    app.enableShutdownHooks();
+    app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
     return app;
   } catch (error) {
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);

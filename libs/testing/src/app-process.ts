@@ -11,9 +11,9 @@ export interface AppProcess {
   exited(): Promise<number | null>;
 }
 
-/** Starts a built app (`node dist/...`) as a real process, with its output captured. */
-export function startAppProcess(script: string, env: Record<string, string>, cwd: string): AppProcess {
-  const child = spawn(process.execPath, [script], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `node <nodeArgs>` (a built app) as a real process, with its output captured. */
+export function startAppProcess(nodeArgs: string[], env: Record<string, string>, cwd: string): AppProcess {
+  const child = spawn(process.execPath, nodeArgs, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));

@@ -1,3 +1,4 @@
 export * from './wait-for';
 export * from './isolation';
 export * from './app-process';
+export * from './redis-server';

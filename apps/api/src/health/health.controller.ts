@@ -1,7 +1,8 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
+import { ProblemException, problemType } from '../errors/problem.exception';
 import { PRODUCER_REDIS } from '../infrastructure/tokens';
 
 const CHECK_TIMEOUT_MS = 2_000;
@@ -21,10 +22,27 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: 503 unless both Redis and PostgreSQL answer. */
+  /** Readiness: 503 (a problem document listing each check) unless Redis and PostgreSQL both answer. */
   @Get('ready')
   @HealthCheck()
-  ready(): Promise<HealthCheckResult> {
+  async ready(): Promise<HealthCheckResult> {
+    try {
+      return await this.checkDependencies();
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      const checks = (error.getResponse() as { details?: Record<string, { status: string }> }).details ?? {};
+      const down = Object.entries(checks).filter(([, check]) => check.status !== 'up').map(([name]) => name);
+      throw new ProblemException({
+        type: problemType('not-ready'),
+        title: 'Not ready',
+        status: 503,
+        detail: `Unreachable: ${down.join(', ') || 'unknown'}.`,
+        checks,
+      });
+    }
+  }
+
+  private checkDependencies(): Promise<HealthCheckResult> {
     return this.health.check([
       () =>
         this.indicators

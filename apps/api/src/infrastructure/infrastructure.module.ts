@@ -4,7 +4,23 @@ import { DataSource } from 'typeorm';
 import { ApiConfig } from '@taskq/config';
 import { TaskQueries, TaskStore } from '@taskq/persistence';
 import { TaskProducer, createRedisConnection } from '@taskq/queue';
+import { once } from 'node:events';
 import { PRODUCER_REDIS } from './tokens';
+
+/** The producer fails fast without an offline queue, so it must be connected before the first request. */
+async function connectProducer(config: ApiConfig): Promise<Redis> {
+  const connection = createRedisConnection(config.redisUrl, 'producer');
+  const timeout = setTimeout(() => connection.emit('error', new Error(`no connection to Redis within ${config.startupCheckTimeoutMs} ms`)), config.startupCheckTimeoutMs);
+  try {
+    await Promise.race([once(connection, 'ready'), once(connection, 'error').then(([error]) => Promise.reject(error))]);
+    return connection;
+  } catch (error) {
+    connection.disconnect();
+    throw error;
+  } finally {
+    clearTimeout(timeout);
+  }
+}
 
 @Injectable()
 class InfrastructureShutdown implements OnApplicationShutdown {
@@ -37,7 +53,7 @@ export class InfrastructureModule {
       providers: [
         { provide: ApiConfig, useValue: config },
         { provide: DataSource, useValue: dataSource },
-        { provide: PRODUCER_REDIS, useFactory: () => createRedisConnection(config.redisUrl, 'producer') },
+        { provide: PRODUCER_REDIS, useFactory: () => connectProducer(config) },
         { provide: TaskStore, useFactory: (ds: DataSource) => new TaskStore(ds), inject: [DataSource] },
         { provide: TaskQueries, useFactory: (ds: DataSource) => new TaskQueries(ds), inject: [DataSource] },
         { provide: TaskProducer, useFactory: (redis: Redis) => new TaskProducer(redis, config.queuePrefix), inject: [PRODUCER_REDIS] },

@@ -13,6 +13,7 @@ export function toTaskSummary(task: TaskEntity): TaskSummaryView {
     runAt: iso(task.runAt),
     maxAttempts: task.maxAttempts,
     attemptsMade: task.attemptsMade,
+    nextAttemptAt: iso(task.nextAttemptAt),
     createdAt: task.createdAt.toISOString(),
     startedAt: iso(task.startedAt),
     finishedAt: iso(task.finishedAt),

@@ -22,6 +22,8 @@ export interface TaskView {
   runAt: string | null;
   maxAttempts: number;
   attemptsMade: number;
+  /** When a `retrying` task runs again. */
+  nextAttemptAt: string | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;

@@ -1,0 +1,27 @@
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { startAppProcess, type AppProcess } from '@taskq/testing';
+
+export const WORKSPACE_ROOT = resolve(__dirname, '../../../..');
+
+const entry = (app: 'api' | 'worker'): string => {
+  const file = join(WORKSPACE_ROOT, 'dist/apps', app, 'src/main.js');
+  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first (npm test does)`);
+  return file;
+};
+
+/** Starts the built app exactly as `npm start` and the Dockerfiles do. */
+export function startBuiltApp(app: 'api' | 'worker', env: Record<string, string>): AppProcess {
+  const script = entry(app);
+  return startAppProcess(['-r', join(WORKSPACE_ROOT, 'runtime-paths.cjs'), script], env, WORKSPACE_ROOT);
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (typeof address !== 'object' || !address) throw new Error('no port');
+  return address.port;
+}

@@ -1,0 +1,46 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { ApiConfig, loadConfig } from '@taskq/config';
+import { queryDatabase, startPrivateRedis, testDatabase, uniquePrefix, type PrivateRedis } from '@taskq/testing';
+import { createApiApp } from '../api-app';
+
+const db = testDatabase('api_outage');
+let redis: PrivateRedis;
+let app: NestFastifyApplication;
+
+beforeAll(async () => {
+  redis = await startPrivateRedis();
+  app = await createApiApp(loadConfig(ApiConfig, { DATABASE_URL: db.url, REDIS_URL: redis.url, QUEUE_PREFIX: uniquePrefix('outage'), LOG_LEVEL: 'fatal' }));
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+});
+
+afterAll(async () => {
+  await app?.close();
+  await redis?.stop();
+  await db.drop();
+});
+
+describe('when Redis goes away', () => {
+  it('reports not ready, and refuses submissions with a 503 leaving nothing stored', async () => {
+    expect((await app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
+    await redis.stop();
+
+    const ready = await app.inject({ method: 'GET', url: '/health/ready' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toMatchObject({ type: '/problems/not-ready', detail: 'Unreachable: redis.', checks: { redis: { status: 'down' }, postgres: { status: 'up' } } });
+    expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+
+    const started = Date.now();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/submit-task',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ type: 'noop', payload: {} }),
+    });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.json()).toMatchObject({ status: 503, type: '/problems/service-unavailable', requestId: expect.any(String) });
+    expect(await queryDatabase(db.url, 'SELECT id FROM tasks')).toEqual([]);
+  });
+});

@@ -1,0 +1,44 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApiConfig } from './api-config';
+import { ConfigError, loadConfig } from './load-config';
+import { WorkerConfig } from './worker-config';
+
+describe('loadConfig', () => {
+  it('applies the developer-machine defaults', () => {
+    const sut = loadConfig(ApiConfig, {});
+    expect(sut).toMatchObject({
+      redisUrl: 'redis://127.0.0.1:6379',
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/taskq',
+      port: 3000,
+      queuePrefix: 'taskq',
+    });
+  });
+
+  it('reads and converts variables', () => {
+    const sut = loadConfig(WorkerConfig, { PORT: '1', WEBHOOK_ALLOW_PRIVATE: 'true', SHUTDOWN_TIMEOUT_MS: '1500', WORKER_QUEUES: 'email,noop' });
+    expect(sut).toMatchObject({ webhookAllowPrivate: true, shutdownTimeoutMs: 1500, workerQueues: 'email,noop' });
+  });
+
+  it('names each bad variable in one message', () => {
+    expect(() => loadConfig(ApiConfig, { PORT: 'eighty', REDIS_URL: 'http://x' })).toThrow(ConfigError);
+    expect(() => loadConfig(ApiConfig, { PORT: 'eighty', REDIS_URL: 'http://x' })).toThrow(/PORT="eighty".*REDIS_URL="http:\/\/x"|REDIS_URL="http:\/\/x".*PORT="eighty"/);
+  });
+
+  it('reads a secret from a *_FILE variable, but an explicit value wins', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskq-config-'));
+    const file = join(dir, 'database-url');
+    writeFileSync(file, 'postgres://app:secret@db:5432/taskq\n');
+    expect(loadConfig(ApiConfig, { DATABASE_URL_FILE: file }).databaseUrl).toBe('postgres://app:secret@db:5432/taskq');
+    expect(loadConfig(ApiConfig, { DATABASE_URL_FILE: file, DATABASE_URL: 'postgres://x@y/z' }).databaseUrl).toBe('postgres://x@y/z');
+  });
+
+  it('ignores *_FILE variables that are not its own', () => {
+    expect(() => loadConfig(ApiConfig, { SOMETHING_ELSE_FILE: '/does/not/exist' })).not.toThrow();
+  });
+
+  it('reports an unreadable secret file', () => {
+    expect(() => loadConfig(ApiConfig, { REDIS_URL_FILE: '/does/not/exist' })).toThrow(/REDIS_URL_FILE: cannot read \/does\/not\/exist \(ENOENT\)/);
+  });
+});

@@ -1,0 +1,23 @@
+import { TASK_TYPES, TASK_TYPE_NAMES, getTaskType, isTaskType } from './task-registry';
+
+describe('task registry', () => {
+  it('lists every built-in type', () => {
+    expect(TASK_TYPE_NAMES).toEqual(['email', 'webhook', 'report', 'noop', 'sleep']);
+  });
+
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', '', 'EMAIL'])('does not mistake %p for a task type', (name) => {
+    expect(isTaskType(name)).toBe(false);
+  });
+
+  it('gives each type a distinct queue and sane defaults', () => {
+    const queues = TASK_TYPE_NAMES.map((type) => getTaskType(type).queue);
+    expect(new Set(queues).size).toBe(queues.length);
+    for (const type of TASK_TYPE_NAMES) {
+      const definition = TASK_TYPES[type];
+      expect(definition.attempts).toBeGreaterThanOrEqual(1);
+      expect(definition.timeoutMs).toBeGreaterThan(0);
+      expect(definition.concurrency).toBeGreaterThan(0);
+      expect(definition.backoff.maxDelayMs).toBeGreaterThanOrEqual(definition.backoff.delayMs);
+    }
+  });
+});

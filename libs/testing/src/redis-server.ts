@@ -1,0 +1,53 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { Redis } from 'ioredis';
+import { waitFor } from './wait-for';
+
+export interface PrivateRedis {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A throw-away redis-server on its own port, for tests that stop Redis on purpose
+ * (outages, restarts) without disturbing the shared instance.
+ */
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], {
+      stdio: 'ignore',
+    });
+    const url = `redis://127.0.0.1:${port}`;
+    const exited = once(child, 'exit');
+    try {
+      await waitFor(
+        async () => {
+          if (child.exitCode !== null) throw new Error('redis-server exited');
+          const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+          probe.on('error', () => undefined);
+          try {
+            await probe.connect();
+            return (await probe.ping()) === 'PONG';
+          } finally {
+            probe.disconnect();
+          }
+        },
+        { timeoutMs: 5_000, description: `redis-server on ${port}` },
+      );
+    } catch {
+      child.kill('SIGKILL');
+      continue;
+    }
+    return {
+      url,
+      async stop() {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGKILL');
+          await exited;
+        }
+      },
+    };
+  }
+  throw new Error('could not start a private redis-server');
+}
