@@ -1,21 +1,21 @@
 import { Logger, type INestApplicationContext, type Provider } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { nestLogLevels, type WorkerConfig } from '@taskq/config';
-import { ensureDatabase, openDataSource, waitForSchema } from '@taskq/persistence';
+import { openMigratedDataSource } from '@taskq/persistence';
 import { checkRedis } from '@taskq/queue';
 
 import { WorkerModule } from './worker.module';
 
 /**
- * Checks Redis and PostgreSQL, waits for the API to have migrated the schema, then starts
+ * Checks Redis and PostgreSQL, waits for the API to have created and migrated the database, then starts
  * one BullMQ worker per served task type. No HTTP API: an application context only.
  */
 export async function createWorkerApp(config: WorkerConfig, handlers?: Provider[]): Promise<INestApplicationContext> {
-  await checkRedis(config.redisUrl, config.startupCheckTimeoutMs);
-  await ensureDatabase({ url: config.databaseUrl, connectTimeoutMs: config.startupCheckTimeoutMs });
-  const dataSource = await openDataSource({ url: config.databaseUrl, connectTimeoutMs: config.startupCheckTimeoutMs });
+  await checkRedis(config.redisUrl, config.startupCheckTimeoutMs, (message) => new Logger('Redis').warn(message));
+  const dataSource = await openMigratedDataSource({ url: config.databaseUrl, connectTimeoutMs: config.startupCheckTimeoutMs }, config.schemaWaitTimeoutMs, () =>
+    new Logger('Database').log('waiting for the API to create and migrate the database'),
+  );
   try {
-    await waitForSchema(dataSource, config.schemaWaitTimeoutMs, () => new Logger('Database').log('waiting for the API to migrate the schema'));
     const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, dataSource, handlers), {
       logger: nestLogLevels(config.logLevel),
     });

@@ -82,11 +82,17 @@ export function dataSourceOptions(options: DatabaseOptions): DataSourceOptions {
   };
 }
 
+/** The server answers but the database does not exist (yet). */
+export class DatabaseMissingError extends Error {
+  override readonly name = 'DatabaseMissingError';
+}
+
 export async function openDataSource(options: DatabaseOptions): Promise<DataSource> {
   const dataSource = new DataSource(dataSourceOptions(options));
   try {
     return await dataSource.initialize();
   } catch (error) {
+    if ((error as { code?: string }).code === '3D000') throw new DatabaseMissingError(`database ${databaseNameOf(options.url)} does not exist`);
     throw unreachable(options.url, error);
   }
 }
@@ -117,14 +123,25 @@ export async function isSchemaCurrent(dataSource: DataSource): Promise<boolean> 
   return MIGRATIONS.every((migration) => applied.has(new migration().name));
 }
 
-/** Workers do not migrate: they wait for the API to have done it. */
-export async function waitForSchema(dataSource: DataSource, timeoutMs: number, onWait?: () => void): Promise<void> {
+/**
+ * Workers neither create the database nor migrate it: they wait for the API to have done
+ * both, then return an open data source.
+ */
+export async function openMigratedDataSource(options: DatabaseOptions, timeoutMs: number, onWait?: () => void): Promise<DataSource> {
   const deadline = Date.now() + timeoutMs;
   let waited = false;
-  while (!(await isSchemaCurrent(dataSource))) {
+  for (;;) {
+    let dataSource: DataSource | undefined;
+    try {
+      dataSource = await openDataSource(options);
+      if (await isSchemaCurrent(dataSource)) return dataSource;
+    } catch (error) {
+      if (!(error instanceof DatabaseMissingError)) throw error;
+    }
+    await dataSource?.destroy();
     if (Date.now() >= deadline) {
       throw new StartupFailure(
-        `the database schema is not migrated after ${timeoutMs} ms. Start the API (it applies migrations) or raise SCHEMA_WAIT_TIMEOUT_MS.`,
+        `the database schema is not migrated after ${timeoutMs} ms. Start the API (it creates and migrates the database) or raise SCHEMA_WAIT_TIMEOUT_MS.`,
       );
     }
     if (!waited) onWait?.();

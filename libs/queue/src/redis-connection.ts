@@ -32,18 +32,22 @@ export function redactRedisUrl(url: string): string {
 }
 
 /**
- * Start-up check: PING within `timeoutMs`, and warn-worthy settings reported.
- * Throws a StartupFailure naming the URL and how to start Redis.
+ * Start-up check: PING within `timeoutMs`. Throws a StartupFailure naming the URL and how to
+ * start Redis. An eviction policy other than noeviction is reported through `warn`: Redis
+ * would silently drop queued jobs under memory pressure.
  */
-export async function checkRedis(url: string, timeoutMs: number): Promise<{ maxmemoryPolicy: string | null }> {
+export async function checkRedis(url: string, timeoutMs: number, warn: (message: string) => void = () => undefined): Promise<void> {
   const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   client.on('error', () => undefined);
   try {
     await withTimeout(client.connect(), timeoutMs);
     await withTimeout(client.ping(), timeoutMs);
+    // Managed Redis services may refuse CONFIG: then there is nothing to check.
     const policy = await client.config('GET', 'maxmemory-policy').catch(() => null);
     const value = Array.isArray(policy) && typeof policy[1] === 'string' ? policy[1] : null;
-    return { maxmemoryPolicy: value };
+    if (value !== null && value !== 'noeviction') {
+      warn(`Redis at ${redactRedisUrl(url)} runs with maxmemory-policy ${value}: set it to noeviction, or queued jobs may be evicted`);
+    }
   } catch (error) {
     const reason = error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
     throw new StartupFailure(

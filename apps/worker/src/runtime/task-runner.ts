@@ -7,6 +7,7 @@ import type { TaskJobData } from '@taskq/queue';
 import type { TaskContext, TaskLogger } from '../handlers/task-handler';
 import { executeWithDeadline, type AttemptResult } from './attempt-execution';
 import { HandlerRegistry } from './handler-registry';
+import { retryStoreWrite } from './retry-store-write';
 
 /** Thrown back to BullMQ for a retryable failure; carries the delay already recorded in PostgreSQL. */
 export class RetryableAttemptError extends Error {
@@ -40,7 +41,7 @@ export class TaskRunner {
     const attempt = job.data.attemptBase + attemptOfJob;
     const startedAt = new Date();
 
-    const runnable = await this.store.startAttempt({ taskId, attempt, workerId: this.config.workerId, startedAt });
+    const runnable = await this.persist(() => this.store.startAttempt({ taskId, attempt, workerId: this.config.workerId, startedAt }));
     if (!runnable) {
       this.logger.warn(`task ${taskId} (${type}) is finished, cancelled or unknown: job acknowledged without running`);
       return null;
@@ -51,25 +52,31 @@ export class TaskRunner {
     const durationMs = finishedAt.getTime() - startedAt.getTime();
 
     if (outcome.kind === 'completed') {
-      await this.store.finishAttempt({
+      await this.persist(() => this.store.finishAttempt({
         taskId, attempt, outcome: AttemptOutcome.Completed, taskStatus: TaskStatus.Completed,
         result: outcome.result, error: null, finishedAt, durationMs, nextAttemptAt: null,
-      });
+      }));
       return outcome.result;
     }
 
     const permanent = outcome.kind === 'failed' && outcome.permanent;
     const exhausted = attemptOfJob >= maxAttempts;
     const retryDelayMs = permanent || exhausted ? 0 : computeBackoffDelay(job.data.backoff, attemptOfJob);
-    await this.store.finishAttempt({
+    await this.persist(() => this.store.finishAttempt({
       taskId, attempt,
       outcome: outcome.kind === 'timed_out' ? AttemptOutcome.TimedOut : AttemptOutcome.Failed,
       taskStatus: permanent || exhausted ? TaskStatus.Dead : TaskStatus.Retrying,
       result: null, error: outcome.error, finishedAt, durationMs,
       nextAttemptAt: permanent || exhausted ? null : new Date(finishedAt.getTime() + retryDelayMs),
-    });
+    }));
     if (permanent) throw new UnrecoverableError(outcome.error);
     throw new RetryableAttemptError(outcome.error, retryDelayMs);
+  }
+
+  private persist<T>(write: () => Promise<T>): Promise<T> {
+    return retryStoreWrite(write, (error, delayMs) =>
+      this.logger.warn(`PostgreSQL write failed (${(error as Error).message}); retrying in ${delayMs} ms`),
+    );
   }
 
   private async execute(job: Job<TaskJobData>, attempt: number, maxAttempts: number): Promise<AttemptResult> {
