@@ -19,6 +19,7 @@ export default [
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts'] },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:testing'] },
+            { sourceTag: 'type:tools', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
             // api and worker never import each other.
             { sourceTag: 'scope:api', notDependOnLibsWithTags: ['scope:worker'] },
             { sourceTag: 'scope:worker', notDependOnLibsWithTags: ['scope:api'] },

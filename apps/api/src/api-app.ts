@@ -17,6 +17,8 @@ import { ProblemDetailsFilter } from './errors/problem-details.filter';
  * Used by main.ts and by tests, so both start the API the same way.
  */
 export async function createApiApp(config: ApiConfig): Promise<NestFastifyApplication> {
+  // Applies LOG_LEVEL to what start-up logs before Nest exists.
+  Logger.overrideLogger(nestLogLevels(config.logLevel));
   await checkRedis(config.redisUrl, config.startupCheckTimeoutMs, (message) => new Logger('Redis').warn(message));
   await ensureDatabase({ url: config.databaseUrl, connectTimeoutMs: config.startupCheckTimeoutMs });
   const dataSource = await openDataSource({ url: config.databaseUrl, connectTimeoutMs: config.startupCheckTimeoutMs });

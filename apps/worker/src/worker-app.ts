@@ -11,6 +11,8 @@ import { WorkerModule } from './worker.module';
  * one BullMQ worker per served task type. No HTTP API: an application context only.
  */
 export async function createWorkerApp(config: WorkerConfig, handlers?: Provider[]): Promise<INestApplicationContext> {
+  // Applies LOG_LEVEL to what start-up logs before Nest exists.
+  Logger.overrideLogger(nestLogLevels(config.logLevel));
   await checkRedis(config.redisUrl, config.startupCheckTimeoutMs, (message) => new Logger('Redis').warn(message));
   const dataSource = await openMigratedDataSource({ url: config.databaseUrl, connectTimeoutMs: config.startupCheckTimeoutMs }, config.schemaWaitTimeoutMs, () =>
     new Logger('Database').log('waiting for the API to create and migrate the database'),
