@@ -202,7 +202,7 @@ export async function benchTaskqWorker(
   const notes: string[] = [];
   const taskIds = Array.from({ length: n }, () => randomUUID());
 
-  // Pre-fill: rows first (a 202 means the row is committed), then jobs, as TasksService does.
+  // Pre-fill: rows first (a 202 means the row is committed), then jobs, as TaskSubmissionService does.
   const dataSource = await openDataSource({ url: databaseUrl, poolSize: 2 });
   try {
     const store = new TaskStore(dataSource);
@@ -216,6 +216,10 @@ export async function benchTaskqWorker(
         priority: null,
         runAt: null,
         maxAttempts: NOOP.attempts,
+        backoff: NOOP.backoff,
+        timeoutMs: NOOP.timeoutMs,
+        idempotencyKey: null,
+        requestHash: null,
         createdAt,
       }));
       await store.insertTasks(rows);

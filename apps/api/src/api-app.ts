@@ -51,6 +51,16 @@ async function buildApp(config: ApiConfig, dataSource: DataSource): Promise<Nest
     }),
   );
   app.useGlobalFilters(new ProblemDetailsFilter());
+  // Many HTTP clients label even an empty body as JSON (POST /tasks/:id/cancel has none):
+  // treat an empty body as no body instead of as malformed JSON.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', (request, _reply, done) => {
+      const empty = request.headers['transfer-encoding'] === undefined && (request.headers['content-length'] ?? '0') === '0';
+      if (empty) delete request.headers['content-type'];
+      done();
+    });
   // Exit 0 after a clean shutdown (the default re-raises the signal).
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   return app;

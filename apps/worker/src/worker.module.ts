@@ -3,16 +3,20 @@ import { DiscoveryModule } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { WorkerConfig } from '@taskq/config';
 import { TaskQueries, TaskStore } from '@taskq/persistence';
+import { DeadLetterMirror, createRedisConnection } from '@taskq/queue';
 import { TASK_HANDLERS } from './handlers';
+import { CancelListener } from './runtime/cancel-listener';
 import { HandlerRegistry } from './runtime/handler-registry';
 import { HealthListener } from './runtime/health-listener';
 import { QueueWorkersService } from './runtime/queue-workers.service';
+import { RunningAttempts } from './runtime/running-attempts';
 import { TaskRunner } from './runtime/task-runner';
 
 @Injectable()
-class DatabaseShutdown implements OnApplicationShutdown {
+class ResourcesShutdown implements OnApplicationShutdown {
   constructor(
     private readonly store: TaskStore,
+    private readonly deadLetters: DeadLetterMirror,
     @Inject(DataSource) private readonly dataSource: DataSource,
   ) {}
 
@@ -20,6 +24,7 @@ class DatabaseShutdown implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.store.flush();
     await this.dataSource.destroy();
+    await this.deadLetters.close();
   }
 }
 
@@ -35,12 +40,18 @@ export class WorkerModule {
         { provide: DataSource, useValue: dataSource },
         { provide: TaskStore, useFactory: (ds: DataSource) => new TaskStore(ds), inject: [DataSource] },
         { provide: TaskQueries, useFactory: (ds: DataSource) => new TaskQueries(ds), inject: [DataSource] },
+        {
+          provide: DeadLetterMirror,
+          useFactory: () => new DeadLetterMirror(createRedisConnection(config.redisUrl, 'worker'), config.queuePrefix, true),
+        },
         ...handlers,
+        RunningAttempts,
+        CancelListener,
         HandlerRegistry,
         TaskRunner,
         QueueWorkersService,
         HealthListener,
-        DatabaseShutdown,
+        ResourcesShutdown,
       ],
     };
   }

@@ -13,3 +13,5 @@ export * from './api/submit-task.dto';
 export * from './api/task-view';
 export * from './api/list-tasks.query';
 export * from './api/task-type-view';
+export * from './api/bulk-submit.dto';
+export * from './api/dead-letter.query';

@@ -24,4 +24,6 @@ export enum AttemptOutcome {
   Completed = 'completed',
   Failed = 'failed',
   TimedOut = 'timed_out',
+  /** Stopped by `POST /tasks/:id/cancel` while running. */
+  Cancelled = 'cancelled',
 }

@@ -9,6 +9,14 @@ export interface TaskListFilter {
   cursor?: string;
 }
 
+export interface DeadTaskFilter {
+  type?: string;
+  from?: Date;
+  to?: Date;
+  limit: number;
+  cursor?: string;
+}
+
 export interface TaskListPage {
   items: TaskEntity[];
   nextCursor: string | null;
@@ -19,24 +27,31 @@ export class InvalidCursorError extends Error {
   override readonly name = 'InvalidCursorError';
 }
 
+/** A keyset position: the sort time (created_at, or finished_at for the DLQ) and the id. */
 interface CursorPosition {
-  createdAt: Date;
+  at: Date;
   id: string;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function encodeCursor(position: CursorPosition): string {
-  return Buffer.from(`${position.createdAt.toISOString()}|${position.id}`, 'utf8').toString('base64url');
+  return Buffer.from(`${position.at.toISOString()}|${position.id}`, 'utf8').toString('base64url');
 }
 
 export function decodeCursor(cursor: string): CursorPosition {
   const [time, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(time ?? '');
-  if (extra !== undefined || !id || !UUID.test(id) || Number.isNaN(createdAt.getTime())) {
+  const at = new Date(time ?? '');
+  if (extra !== undefined || !id || !UUID.test(id) || Number.isNaN(at.getTime())) {
     throw new InvalidCursorError('cursor is not valid: pass back the nextCursor of a previous page');
   }
-  return { createdAt, id };
+  return { at, id };
+}
+
+function page(rows: TaskEntity[], limit: number, sortTime: (task: TaskEntity) => Date): TaskListPage {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor({ at: sortTime(last), id: last.id }) : null };
 }
 
 /** Read side of the task tables: detail, lists and aggregates. */
@@ -59,12 +74,34 @@ export class TaskQueries {
     if (filter.type) query.andWhere('task.type = :type', { type: filter.type });
     if (filter.cursor) {
       const position = decodeCursor(filter.cursor);
-      query.andWhere('(task.createdAt, task.id) < (:createdAt, :id)', position);
+      query.andWhere('(task.createdAt, task.id) < (:at, :id)', position);
     }
-    const rows = await query.getMany();
-    const items = rows.slice(0, filter.limit);
-    const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > filter.limit && last ? encodeCursor(last) : null };
+    return page(await query.getMany(), filter.limit, (task) => task.createdAt);
+  }
+
+  async findByIdempotencyKey(key: string): Promise<TaskEntity | null> {
+    return this.tasks.findOne({ where: { idempotencyKey: key } });
+  }
+
+  /** The dead-letter queue: dead tasks, most recent death first, with keyset pagination. */
+  async listDead(filter: DeadTaskFilter): Promise<TaskListPage> {
+    const query = this.tasks
+      .createQueryBuilder('task')
+      .where('task.status = :status', { status: 'dead' })
+      .orderBy('task.finishedAt', 'DESC')
+      .addOrderBy('task.id', 'DESC')
+      .limit(filter.limit + 1);
+    if (filter.type) query.andWhere('task.type = :type', { type: filter.type });
+    if (filter.from) query.andWhere('task.finishedAt >= :from', { from: filter.from });
+    if (filter.to) query.andWhere('task.finishedAt < :to', { to: filter.to });
+    if (filter.cursor) query.andWhere('(task.finishedAt, task.id) < (:at, :id)', decodeCursor(filter.cursor));
+    return page(await query.getMany(), filter.limit, (task) => task.finishedAt ?? task.updatedAt);
+  }
+
+  /** Every dead task, as the dead-letter mirror queue lists them. */
+  async deadLetterEntries(): Promise<Array<{ taskId: string; type: string; error: string | null }>> {
+    const rows = (await this.dataSource.query(`SELECT id, type, last_error FROM tasks WHERE status = 'dead'`)) as Array<{ id: string; type: string; last_error: string | null }>;
+    return rows.map((row) => ({ taskId: row.id, type: row.type, error: row.last_error }));
   }
 
   /** Counts per type and status of tasks created in [from, to), with attempt duration percentiles. */

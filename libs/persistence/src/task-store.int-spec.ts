@@ -20,6 +20,10 @@ const newTask = (overrides: Partial<NewTask> = {}): NewTask => ({
   priority: null,
   runAt: null,
   maxAttempts: 3,
+  backoff: { type: 'exponential', delayMs: 10, maxDelayMs: 100, jitter: 'none' },
+  timeoutMs: 1_000,
+  idempotencyKey: null,
+  requestHash: null,
   createdAt: new Date(),
   ...overrides,
 });

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { AttemptOutcome, TaskStatus } from '@taskq/contracts';
+import { AttemptOutcome, TaskStatus, type BackoffPolicy } from '@taskq/contracts';
 import { BatchWriter } from './batch-writer';
 
 export interface NewTask {
@@ -10,8 +10,35 @@ export interface NewTask {
   priority: number | null;
   runAt: Date | null;
   maxAttempts: number;
+  backoff: BackoffPolicy;
+  timeoutMs: number;
+  idempotencyKey: string | null;
+  requestHash: string | null;
   /** Millisecond precision on purpose: list cursors round-trip through JavaScript dates. */
   createdAt: Date;
+}
+
+/** What it takes to queue a task's job again (manual retry, DLQ requeue). */
+export interface RequeuedTask {
+  id: string;
+  type: string;
+  payload: unknown;
+  priority: number | null;
+  maxAttempts: number;
+  backoff: BackoffPolicy;
+  timeoutMs: number;
+  attemptBase: number;
+  previousStatus: TaskStatus;
+}
+
+/** Which tasks a bulk lifecycle change applies to. */
+export interface TaskSelection {
+  ids?: string[];
+  statuses: TaskStatus[];
+  type?: string;
+  /** On finished_at: [from, to). */
+  finishedFrom?: Date;
+  finishedTo?: Date;
 }
 
 export interface AttemptStart {
@@ -25,8 +52,8 @@ export interface AttemptFinish {
   taskId: string;
   attempt: number;
   outcome: Exclude<AttemptOutcome, AttemptOutcome.Running>;
-  /** The task's status after this attempt: completed, retrying or dead. */
-  taskStatus: TaskStatus.Completed | TaskStatus.Retrying | TaskStatus.Dead;
+  /** The task's status after this attempt (cancelled: already set by the API, kept as is). */
+  taskStatus: TaskStatus.Completed | TaskStatus.Retrying | TaskStatus.Dead | TaskStatus.Cancelled;
   result: unknown;
   error: string | null;
   finishedAt: Date;
@@ -43,11 +70,14 @@ export interface TaskStoreOptions {
 
 const TERMINAL = `('completed','dead','cancelled')`;
 
+// An idempotency key already taken makes its row a no-op: RETURNING tells which rows were new.
 const INSERT_TASKS = `
-  INSERT INTO tasks (id, type, status, payload, priority, run_at, max_attempts, created_at, updated_at)
-  SELECT id, type, status, payload, priority, run_at, max_attempts, created_at, created_at
-  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::int[], $6::timestamptz[], $7::int[], $8::timestamptz[])
-    AS i(id, type, status, payload, priority, run_at, max_attempts, created_at)`;
+  INSERT INTO tasks (id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, created_at, updated_at)
+  SELECT id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, created_at, created_at
+  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::int[], $6::timestamptz[], $7::int[], $8::jsonb[], $9::int[], $10::text[], $11::text[], $12::timestamptz[])
+    AS i(id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, created_at)
+  ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+  RETURNING id`;
 
 // One statement: the task turns active and its attempt row appears, or neither (the task was
 // already finished or cancelled). A redelivered attempt (stalled worker) overwrites its row.
@@ -90,6 +120,28 @@ const FINISH_ATTEMPTS = `
     FROM input i
    WHERE t.id = i.task_id AND t.status NOT IN ${TERMINAL}`;
 
+function selectionSql(selection: TaskSelection): { where: string; params: unknown[] } {
+  const params: unknown[] = [selection.statuses];
+  const clauses = ['status = ANY($1::text[])'];
+  if (selection.ids) {
+    params.push(selection.ids);
+    clauses.push(`id = ANY($${params.length}::uuid[])`);
+  }
+  if (selection.type) {
+    params.push(selection.type);
+    clauses.push(`type = $${params.length}`);
+  }
+  if (selection.finishedFrom) {
+    params.push(selection.finishedFrom);
+    clauses.push(`finished_at >= $${params.length}`);
+  }
+  if (selection.finishedTo) {
+    params.push(selection.finishedTo);
+    clauses.push(`finished_at < $${params.length}`);
+  }
+  return { where: clauses.join(' AND '), params };
+}
+
 const json = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
 
 /**
@@ -97,7 +149,7 @@ const json = (value: unknown): string | null => (value === undefined || value ==
  * under load, hundreds of submissions or attempt records share one statement.
  */
 export class TaskStore {
-  private readonly inserts: BatchWriter<NewTask, void>;
+  private readonly inserts: BatchWriter<NewTask, boolean>;
   private readonly starts: BatchWriter<AttemptStart, boolean>;
   private readonly finishes: BatchWriter<AttemptFinish, void>;
 
@@ -111,15 +163,18 @@ export class TaskStore {
     this.finishes = new BatchWriter((rows) => this.finishAttempts(rows), { ...batching, onFlush: (n) => options.onBatch?.('finish', n) });
   }
 
-  /** Commits one new task (batched with concurrent submissions). */
-  createTask(task: NewTask): Promise<void> {
+  /**
+   * Commits one new task (batched with concurrent submissions). Resolves false when its
+   * idempotency key is already taken: nothing was written.
+   */
+  createTask(task: NewTask): Promise<boolean> {
     return this.inserts.write(task);
   }
 
-  /** Commits many new tasks in one statement. */
-  async insertTasks(tasks: NewTask[]): Promise<void[]> {
+  /** Commits many new tasks in one statement; for each, whether it was new. */
+  async insertTasks(tasks: NewTask[]): Promise<boolean[]> {
     if (tasks.length === 0) return [];
-    await this.dataSource.query(INSERT_TASKS, [
+    const rows = (await this.dataSource.query(INSERT_TASKS, [
       tasks.map((t) => t.id),
       tasks.map((t) => t.type),
       tasks.map((t) => t.status),
@@ -127,9 +182,77 @@ export class TaskStore {
       tasks.map((t) => t.priority),
       tasks.map((t) => t.runAt),
       tasks.map((t) => t.maxAttempts),
+      tasks.map((t) => JSON.stringify(t.backoff)),
+      tasks.map((t) => t.timeoutMs),
+      tasks.map((t) => t.idempotencyKey),
+      tasks.map((t) => t.requestHash),
       tasks.map((t) => t.createdAt),
-    ]);
-    return tasks.map(() => undefined);
+    ])) as Array<{ id: string }>;
+    const inserted = new Set(rows.map((row) => row.id));
+    return tasks.map((t) => inserted.has(t.id));
+  }
+
+  /**
+   * Puts the selected tasks back to `queued` with a fresh attempt budget; their history
+   * stays and new attempts are numbered after it. Returns what is needed to queue them.
+   */
+  async requeueTasks(selection: TaskSelection, limit: number): Promise<RequeuedTask[]> {
+    const { where, params } = selectionSql(selection);
+    params.push(limit);
+    const rows = (await this.dataSource.query(
+      `WITH selected AS (
+         SELECT id, status FROM tasks WHERE ${where} ORDER BY finished_at NULLS LAST, id LIMIT $${params.length} FOR UPDATE SKIP LOCKED
+       )
+       UPDATE tasks t
+          SET status = 'queued', attempt_base = t.attempts_made, next_attempt_at = NULL, finished_at = NULL, run_at = NULL, updated_at = now()
+         FROM selected s
+        WHERE t.id = s.id
+       RETURNING t.id, t.type, t.payload, t.priority, t.max_attempts, t.backoff, t.timeout_ms, t.attempt_base, s.status AS previous_status`,
+      params,
+    )) as Array<{
+      id: string; type: string; payload: unknown; priority: number | null; max_attempts: number;
+      backoff: BackoffPolicy; timeout_ms: number; attempt_base: number; previous_status: TaskStatus;
+    }>;
+    return rows.map((row) => ({
+      id: row.id, type: row.type, payload: row.payload, priority: row.priority, maxAttempts: row.max_attempts,
+      backoff: row.backoff, timeoutMs: row.timeout_ms, attemptBase: row.attempt_base, previousStatus: row.previous_status,
+    }));
+  }
+
+  /** Undoes a requeue whose jobs could not be queued (Redis down). */
+  async restoreStatuses(tasks: Array<Pick<RequeuedTask, 'id' | 'previousStatus'>>): Promise<void> {
+    if (tasks.length === 0) return;
+    await this.dataSource.query(
+      `UPDATE tasks t SET status = i.status, finished_at = COALESCE(t.finished_at, date_trunc('milliseconds', now())), updated_at = now()
+         FROM unnest($1::uuid[], $2::text[]) AS i(id, status)
+        WHERE t.id = i.id AND t.status = 'queued'`,
+      [tasks.map((t) => t.id), tasks.map((t) => t.previousStatus)],
+    );
+  }
+
+  /**
+   * Cancels a task that has not finished. Resolves with the status it had, or null when it
+   * is unknown or already finished.
+   */
+  async cancelTask(id: string): Promise<TaskStatus | null> {
+    const rows = (await this.dataSource.query(
+      `WITH previous AS (SELECT id, status FROM tasks WHERE id = $1 AND status NOT IN ${TERMINAL} FOR UPDATE)
+       UPDATE tasks t SET status = 'cancelled', finished_at = date_trunc('milliseconds', now()), next_attempt_at = NULL, updated_at = now()
+         FROM previous p WHERE t.id = p.id
+       RETURNING p.status`,
+      [id],
+    )) as Array<{ status: TaskStatus }>;
+    return rows[0]?.status ?? null;
+  }
+
+  /** Deletes the selected tasks with their attempts, at most `limit`; returns what was deleted. */
+  async deleteTasks(selection: TaskSelection, limit: number): Promise<Array<{ id: string; type: string }>> {
+    const { where, params } = selectionSql(selection);
+    params.push(limit);
+    return (await this.dataSource.query(
+      `DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE ${where} LIMIT $${params.length} FOR UPDATE SKIP LOCKED) RETURNING id, type`,
+      params,
+    )) as Array<{ id: string; type: string }>;
   }
 
   /** Undoes a submission whose job could not be queued (Redis down), so no client sees a ghost task. */

@@ -3,8 +3,9 @@ import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { ApiConfig } from '@taskq/config';
 import { TaskQueries, TaskStore } from '@taskq/persistence';
-import { TaskProducer, createRedisConnection } from '@taskq/queue';
+import { DeadLetterMirror, TaskProducer, createRedisConnection } from '@taskq/queue';
 import { once } from 'node:events';
+import { DeadLetterSync } from './dead-letter-sync';
 import { PRODUCER_REDIS } from './tokens';
 
 /** The producer fails fast without an offline queue, so it must be connected before the first request. */
@@ -27,6 +28,7 @@ class InfrastructureShutdown implements OnApplicationShutdown {
   constructor(
     private readonly store: TaskStore,
     private readonly producer: TaskProducer,
+    private readonly deadLetters: DeadLetterMirror,
     @Inject(PRODUCER_REDIS) private readonly redis: Redis,
     private readonly dataSource: DataSource,
   ) {}
@@ -35,6 +37,7 @@ class InfrastructureShutdown implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.store.flush();
     await this.producer.close();
+    await this.deadLetters.close();
     await this.redis.quit().catch(() => this.redis.disconnect());
     await this.dataSource.destroy();
   }
@@ -57,9 +60,11 @@ export class InfrastructureModule {
         { provide: TaskStore, useFactory: (ds: DataSource) => new TaskStore(ds), inject: [DataSource] },
         { provide: TaskQueries, useFactory: (ds: DataSource) => new TaskQueries(ds), inject: [DataSource] },
         { provide: TaskProducer, useFactory: (redis: Redis) => new TaskProducer(redis, config.queuePrefix), inject: [PRODUCER_REDIS] },
+        { provide: DeadLetterMirror, useFactory: (redis: Redis) => new DeadLetterMirror(redis, config.queuePrefix), inject: [PRODUCER_REDIS] },
+        DeadLetterSync,
         InfrastructureShutdown,
       ],
-      exports: [ApiConfig, DataSource, PRODUCER_REDIS, TaskStore, TaskQueries, TaskProducer],
+      exports: [ApiConfig, DataSource, PRODUCER_REDIS, TaskStore, TaskQueries, TaskProducer, DeadLetterMirror],
     };
   }
 }

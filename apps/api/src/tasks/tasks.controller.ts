@@ -1,19 +1,56 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { ListTasksQuery, SubmitTaskDto, type SubmitTaskResponse, type TaskPage, type TaskView } from '@taskq/contracts';
+import {
+  BulkSubmitDto,
+  ListTasksQuery,
+  SubmitTaskDto,
+  type BulkSubmitResponse,
+  type SubmitTaskResponse,
+  type TaskPage,
+  type TaskStatus,
+  type TaskView,
+} from '@taskq/contracts';
+import { ProblemException } from '../errors/problem.exception';
+import { TaskLifecycleService } from './task-lifecycle.service';
+import { TaskSubmissionService } from './task-submission.service';
 import { TasksService } from './tasks.service';
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
 @Controller()
 export class TasksController {
-  constructor(private readonly tasks: TasksService) {}
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly submissions: TaskSubmissionService,
+    private readonly lifecycle: TaskLifecycleService,
+  ) {}
 
-  /** `POST /submit-task` is the product's headline route; `POST /tasks` is its REST name. */
+  /**
+   * `POST /submit-task` is the product's headline route; `POST /tasks` is its REST name.
+   * 202 for a new task; 200 with the original task when an idempotency key is replayed.
+   */
   @Post(['submit-task', 'tasks'])
   @HttpCode(202)
-  async submit(@Body() body: SubmitTaskDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<SubmitTaskResponse> {
-    const accepted = await this.tasks.submit(body);
-    void reply.header('location', `/tasks/${accepted.id}`);
-    return accepted;
+  async submit(
+    @Body() body: SubmitTaskDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SubmitTaskResponse> {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw ProblemException.validation([{ field: 'Idempotency-Key', messages: ['must be 1 to 200 printable ASCII characters'] }]);
+    }
+    const { replayed, task } = await this.submissions.submit(body, idempotencyKey);
+    void reply.header('location', `/tasks/${task.id}`);
+    if (replayed) void reply.status(200);
+    return task;
+  }
+
+  /** Up to 1,000 tasks, all or none. */
+  @Post('tasks/bulk')
+  @HttpCode(202)
+  async submitBulk(@Body() body: BulkSubmitDto): Promise<BulkSubmitResponse> {
+    const tasks = await this.submissions.submitBulk(body);
+    return { count: tasks.length, tasks };
   }
 
   @Get('tasks')
@@ -24,5 +61,18 @@ export class TasksController {
   @Get('tasks/:id')
   get(@Param('id') id: string): Promise<TaskView> {
     return this.tasks.get(id);
+  }
+
+  /** A dead or cancelled task runs again with a fresh attempt budget; its history stays. */
+  @Post('tasks/:id/retry')
+  @HttpCode(202)
+  retry(@Param('id') id: string): Promise<SubmitTaskResponse> {
+    return this.lifecycle.retry(id);
+  }
+
+  @Post('tasks/:id/cancel')
+  @HttpCode(200)
+  cancel(@Param('id') id: string): Promise<{ id: string; status: TaskStatus; previousStatus: TaskStatus }> {
+    return this.lifecycle.cancel(id);
   }
 }

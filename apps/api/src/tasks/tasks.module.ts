@@ -1,6 +1,12 @@
 import { Module } from '@nestjs/common';
+import { DeadLettersController } from './dead-letters.controller';
+import { TaskLifecycleService } from './task-lifecycle.service';
+import { TaskSubmissionService } from './task-submission.service';
 import { TasksController } from './tasks.controller';
 import { TasksService } from './tasks.service';
 
-@Module({ controllers: [TasksController], providers: [TasksService] })
+@Module({
+  controllers: [TasksController, DeadLettersController],
+  providers: [TasksService, TaskSubmissionService, TaskLifecycleService],
+})
 export class TasksModule {}

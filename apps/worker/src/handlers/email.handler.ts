@@ -1,4 +1,4 @@
-import { Inject, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, type OnApplicationShutdown } from '@nestjs/common';
 import { createTransport, type Transporter } from 'nodemailer';
 import { WorkerConfig } from '@taskq/config';
 import { PermanentTaskError, type EmailPayload, type EmailResult } from '@taskq/contracts';
@@ -6,14 +6,20 @@ import { HandlesTask, type TaskContext, type TaskHandler } from './task-handler'
 
 /** Sends the message over SMTP (`SMTP_URL`). 5xx SMTP answers are permanent; the rest retry. */
 @HandlesTask('email')
-export class EmailHandler implements TaskHandler<'email'>, OnModuleDestroy {
+export class EmailHandler implements TaskHandler<'email'>, OnApplicationShutdown {
   private readonly transport: Transporter;
 
   constructor(@Inject(WorkerConfig) private readonly config: WorkerConfig) {
-    this.transport = createTransport(config.smtpUrl);
+    // Below the email type's 30 s deadline: nodemailer cannot be aborted, so a stuck
+    // connection must give up on its own before the attempt is retried.
+    // (Query parameters of SMTP_URL are nodemailer options; explicit ones win.)
+    const url = new URL(config.smtpUrl);
+    for (const [option, ms] of Object.entries(SMTP_TIMEOUTS_MS)) if (!url.searchParams.has(option)) url.searchParams.set(option, String(ms));
+    this.transport = createTransport(url.toString());
   }
 
   async handle(payload: EmailPayload, context: TaskContext): Promise<EmailResult> {
+    context.signal.throwIfAborted();
     try {
       const info = await this.transport.sendMail({
         from: payload.from ?? this.config.smtpFrom,
@@ -40,9 +46,11 @@ export class EmailHandler implements TaskHandler<'email'>, OnModuleDestroy {
     }
   }
 
-  onModuleDestroy(): void {
+  onApplicationShutdown(): void {
     this.transport.close();
   }
 }
+
+const SMTP_TIMEOUTS_MS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 };
 
 const addressOf = (entry: string | { address: string }): string => (typeof entry === 'string' ? entry : entry.address);

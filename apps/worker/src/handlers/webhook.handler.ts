@@ -1,4 +1,4 @@
-import { Inject, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, type OnApplicationShutdown } from '@nestjs/common';
 import { Agent, request } from 'undici';
 import { WorkerConfig } from '@taskq/config';
 import { PermanentTaskError, type WebhookPayload, type WebhookResult } from '@taskq/contracts';
@@ -15,7 +15,7 @@ const RETRYABLE_CLIENT_ERRORS = new Set([408, 425, 429]);
  * attempt (retried); other answers (3xx — redirects are not followed — and 4xx) are permanent.
  */
 @HandlesTask('webhook')
-export class WebhookHandler implements TaskHandler<'webhook'>, OnModuleDestroy {
+export class WebhookHandler implements TaskHandler<'webhook'>, OnApplicationShutdown {
   private readonly agent: Agent;
 
   constructor(@Inject(WorkerConfig) private readonly config: WorkerConfig) {
@@ -60,7 +60,7 @@ export class WebhookHandler implements TaskHandler<'webhook'>, OnModuleDestroy {
     }
   }
 
-  async onModuleDestroy(): Promise<void> {
+  async onApplicationShutdown(): Promise<void> {
     await this.agent.close();
   }
 }

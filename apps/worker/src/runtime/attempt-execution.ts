@@ -8,35 +8,53 @@ export class TaskTimeoutError extends Error {
   }
 }
 
+/** The task was cancelled through the API while this attempt ran. */
+export class TaskCancelledError extends Error {
+  override readonly name = 'TaskCancelledError';
+  constructor() {
+    super('cancelled while running');
+  }
+}
+
 export type AttemptResult =
   | { kind: 'completed'; result: unknown }
   | { kind: 'failed'; error: string; permanent: boolean }
-  | { kind: 'timed_out'; error: string };
+  | { kind: 'timed_out'; error: string }
+  | { kind: 'cancelled'; error: string };
 
 /**
- * Runs `work` with an AbortSignal that fires at the deadline. The attempt ends at the
- * deadline even if `work` ignores the signal: its late result is discarded.
+ * Runs `work` with an AbortSignal that fires at the deadline, or when `cancel` fires. The
+ * attempt ends then even if `work` ignores the signal: its late result is discarded.
  */
-export async function executeWithDeadline(work: (signal: AbortSignal) => Promise<unknown>, timeoutMs: number): Promise<AttemptResult> {
+export async function executeWithDeadline(
+  work: (signal: AbortSignal) => Promise<unknown>,
+  timeoutMs: number,
+  cancel?: AbortSignal,
+): Promise<AttemptResult> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new TaskTimeoutError(timeoutMs);
+  let onCancel: (() => void) | undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    const stop = (error: Error): void => {
       controller.abort(error);
       reject(error);
-    }, timeoutMs);
+    };
+    timer = setTimeout(() => stop(new TaskTimeoutError(timeoutMs)), timeoutMs);
+    onCancel = () => stop(new TaskCancelledError());
+    if (cancel?.aborted) onCancel();
+    else cancel?.addEventListener('abort', onCancel, { once: true });
   });
   try {
-    const result = await Promise.race([work(controller.signal), deadline]);
+    const result = await Promise.race([work(controller.signal), stopped]);
     return { kind: 'completed', result: result ?? null };
   } catch (error) {
-    if (error instanceof TaskTimeoutError || controller.signal.reason instanceof TaskTimeoutError) {
-      return { kind: 'timed_out', error: new TaskTimeoutError(timeoutMs).message };
-    }
+    const reason: unknown = controller.signal.reason;
+    if (reason instanceof TaskCancelledError) return { kind: 'cancelled', error: reason.message };
+    if (reason instanceof TaskTimeoutError) return { kind: 'timed_out', error: reason.message };
     return { kind: 'failed', error: describeError(error), permanent: error instanceof PermanentTaskError };
   } finally {
     clearTimeout(timer);
+    if (onCancel) cancel?.removeEventListener('abort', onCancel);
   }
 }
 

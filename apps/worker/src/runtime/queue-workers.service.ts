@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { Worker, type Job } from 'bullmq';
 import { WorkerConfig } from '@taskq/config';
 import { createRedisConnection, queueNameFor, taskBackoffStrategy, type TaskJobData } from '@taskq/queue';
@@ -7,7 +7,7 @@ import { selectQueues } from './worker-selection';
 
 /** One BullMQ Worker per task type this process serves. */
 @Injectable()
-export class QueueWorkersService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Workers');
   private readonly workers: Worker[] = [];
 
@@ -38,8 +38,11 @@ export class QueueWorkersService implements OnApplicationBootstrap, OnApplicatio
     return this.workers.length > 0 && this.workers.every((worker) => worker.isRunning());
   }
 
-  /** Stops taking jobs and lets active ones finish, up to SHUTDOWN_TIMEOUT_MS. */
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Stops taking jobs and lets active ones finish, up to SHUTDOWN_TIMEOUT_MS. Runs before any
+   * onApplicationShutdown hook, where handlers close their clients and the store its pool.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const graceful = Promise.all(this.workers.map((worker) => worker.close())).then(() => true);
     const deadline = new Promise<false>((resolve) => {

@@ -3,10 +3,11 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { WorkerConfig } from '@taskq/config';
 import { AttemptOutcome, TaskStatus, computeBackoffDelay, validatePayload } from '@taskq/contracts';
 import { TaskStore } from '@taskq/persistence';
-import type { TaskJobData } from '@taskq/queue';
+import { DeadLetterMirror, type TaskJobData } from '@taskq/queue';
 import type { TaskContext, TaskLogger } from '../handlers/task-handler';
 import { executeWithDeadline, type AttemptResult } from './attempt-execution';
 import { HandlerRegistry } from './handler-registry';
+import { RunningAttempts } from './running-attempts';
 import { retryStoreWrite } from './retry-store-write';
 
 /** Thrown back to BullMQ for a retryable failure; carries the delay already recorded in PostgreSQL. */
@@ -31,6 +32,8 @@ export class TaskRunner {
   constructor(
     private readonly handlers: HandlerRegistry,
     private readonly store: TaskStore,
+    private readonly running: RunningAttempts,
+    private readonly deadLetters: DeadLetterMirror,
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
   ) {}
 
@@ -47,7 +50,8 @@ export class TaskRunner {
       return null;
     }
 
-    const outcome = await this.execute(job, attempt, maxAttempts);
+    const registration = this.running.start(taskId);
+    const outcome = await this.execute(job, attempt, maxAttempts, registration.signal).finally(registration.end);
     const finishedAt = new Date();
     const durationMs = finishedAt.getTime() - startedAt.getTime();
 
@@ -57,6 +61,15 @@ export class TaskRunner {
         result: outcome.result, error: null, finishedAt, durationMs, nextAttemptAt: null,
       }));
       return outcome.result;
+    }
+
+    if (outcome.kind === 'cancelled') {
+      // The API has already marked the task cancelled; only the attempt is left to record.
+      await this.persist(() => this.store.finishAttempt({
+        taskId, attempt, outcome: AttemptOutcome.Cancelled, taskStatus: TaskStatus.Cancelled,
+        result: null, error: outcome.error, finishedAt, durationMs, nextAttemptAt: null,
+      }));
+      throw new UnrecoverableError(`task ${taskId} was cancelled`);
     }
 
     const permanent = outcome.kind === 'failed' && outcome.permanent;
@@ -69,6 +82,11 @@ export class TaskRunner {
       result: null, error: outcome.error, finishedAt, durationMs,
       nextAttemptAt: permanent || exhausted ? null : new Date(finishedAt.getTime() + retryDelayMs),
     }));
+    if (permanent || exhausted) {
+      await this.deadLetters
+        .add([{ taskId, type, error: outcome.error }])
+        .catch((error: Error) => this.logger.warn(`task ${taskId} is dead but not mirrored to the dead-letter queue: ${error.message}`));
+    }
     if (permanent) throw new UnrecoverableError(outcome.error);
     throw new RetryableAttemptError(outcome.error, retryDelayMs);
   }
@@ -79,7 +97,7 @@ export class TaskRunner {
     );
   }
 
-  private async execute(job: Job<TaskJobData>, attempt: number, maxAttempts: number): Promise<AttemptResult> {
+  private async execute(job: Job<TaskJobData>, attempt: number, maxAttempts: number, cancel: AbortSignal): Promise<AttemptResult> {
     const { type } = job.data;
     const validation = await validatePayload(type, job.data.payload);
     if (!validation.valid) {
@@ -90,6 +108,7 @@ export class TaskRunner {
     return executeWithDeadline(
       (signal) => handler.handle(validation.payload, this.context(job, attempt, job.data.attemptBase + maxAttempts, signal)),
       job.data.timeoutMs,
+      cancel,
     );
   }
 

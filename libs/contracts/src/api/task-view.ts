@@ -1,3 +1,4 @@
+import type { BackoffPolicy } from '../backoff-policy';
 import type { AttemptOutcome, TaskStatus } from '../task-status';
 
 export interface AttemptView {
@@ -20,8 +21,13 @@ export interface TaskView {
   lastError: string | null;
   priority: number | null;
   runAt: string | null;
+  /** Attempts of the current budget (reset by a manual retry or a DLQ requeue). */
   maxAttempts: number;
+  /** Attempts made over the task's whole life. */
   attemptsMade: number;
+  backoff: BackoffPolicy;
+  timeoutMs: number;
+  idempotencyKey: string | null;
   /** When a `retrying` task runs again. */
   nextAttemptAt: string | null;
   createdAt: string;

@@ -1,5 +1,5 @@
 import { Column, Entity, OneToMany, PrimaryColumn } from 'typeorm';
-import type { TaskStatus } from '@taskq/contracts';
+import type { BackoffPolicy, TaskStatus } from '@taskq/contracts';
 import { TaskAttemptEntity } from './task-attempt.entity';
 
 /** One submitted task. The system of record: Redis only dispatches it. Indexes live in the migrations. */
@@ -34,6 +34,23 @@ export class TaskEntity {
 
   @Column('int', { name: 'attempts_made', default: 0 })
   attemptsMade!: number;
+
+  /** Attempts made before the current budget began (manual retry, DLQ requeue). */
+  @Column('int', { name: 'attempt_base', default: 0 })
+  attemptBase!: number;
+
+  @Column('jsonb')
+  backoff!: BackoffPolicy;
+
+  @Column('int', { name: 'timeout_ms' })
+  timeoutMs!: number;
+
+  @Column('varchar', { name: 'idempotency_key', length: 200, nullable: true })
+  idempotencyKey!: string | null;
+
+  /** SHA-256 of the canonical request body, to tell a replay from a conflicting reuse of a key. */
+  @Column('char', { name: 'request_hash', length: 64, nullable: true })
+  requestHash!: string | null;
 
   @Column('timestamptz', { name: 'next_attempt_at', nullable: true })
   nextAttemptAt!: Date | null;

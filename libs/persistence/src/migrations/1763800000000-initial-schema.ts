@@ -16,6 +16,11 @@ export class InitialSchema1763800000000 implements MigrationInterface {
         run_at timestamptz,
         max_attempts int NOT NULL,
         attempts_made int NOT NULL DEFAULT 0,
+        attempt_base int NOT NULL DEFAULT 0,
+        backoff jsonb NOT NULL,
+        timeout_ms int NOT NULL,
+        idempotency_key varchar(200),
+        request_hash char(64),
         next_attempt_at timestamptz,
         created_at timestamptz NOT NULL DEFAULT now(),
         updated_at timestamptz NOT NULL DEFAULT now(),
@@ -26,6 +31,9 @@ export class InitialSchema1763800000000 implements MigrationInterface {
     await queryRunner.query(`CREATE INDEX tasks_created_idx ON tasks (created_at DESC, id DESC)`);
     await queryRunner.query(`CREATE INDEX tasks_status_created_idx ON tasks (status, created_at DESC, id DESC)`);
     await queryRunner.query(`CREATE INDEX tasks_type_created_idx ON tasks (type, created_at DESC, id DESC)`);
+    await queryRunner.query(`CREATE UNIQUE INDEX tasks_idempotency_key_idx ON tasks (idempotency_key) WHERE idempotency_key IS NOT NULL`);
+    // The dead-letter queue: dead tasks by time of death, newest first.
+    await queryRunner.query(`CREATE INDEX tasks_dead_idx ON tasks (finished_at DESC, id DESC) WHERE status = 'dead'`);
     await queryRunner.query(`
       CREATE TABLE task_attempts (
         task_id uuid NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
@@ -37,7 +45,7 @@ export class InitialSchema1763800000000 implements MigrationInterface {
         outcome varchar(20) NOT NULL,
         error text,
         PRIMARY KEY (task_id, number),
-        CONSTRAINT task_attempts_outcome_check CHECK (outcome IN ('running','completed','failed','timed_out'))
+        CONSTRAINT task_attempts_outcome_check CHECK (outcome IN ('running','completed','failed','timed_out','cancelled'))
       )`);
     await queryRunner.query(`CREATE INDEX task_attempts_started_idx ON task_attempts (started_at)`);
   }

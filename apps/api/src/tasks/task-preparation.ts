@@ -1,0 +1,91 @@
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  MAX_SCHEDULE_AHEAD_MS,
+  TASK_TYPE_NAMES,
+  TaskStatus,
+  getTaskType,
+  isTaskType,
+  validatePayload,
+  type BackoffPolicy,
+  type FieldError,
+  type SubmitTaskDto,
+  type TaskType,
+} from '@taskq/contracts';
+import type { NewTask } from '@taskq/persistence';
+
+export type PreparedTask = NewTask & { type: TaskType };
+
+export type Preparation = { ok: true; task: PreparedTask } | { ok: false; errors: FieldError[]; unknownType?: string };
+
+/**
+ * Turns one validated request body into the row to store: payload checked against its
+ * type, schedule resolved, per-task options merged over the type's defaults. `now` is
+ * shared by every task of a bulk request.
+ */
+export async function prepareTask(request: SubmitTaskDto, idempotencyKey: string | null, now: Date): Promise<Preparation> {
+  if (!isTaskType(request.type)) {
+    return { ok: false, unknownType: request.type, errors: [{ field: 'type', messages: [`type must be one of: ${TASK_TYPE_NAMES.join(', ')}`] }] };
+  }
+  const definition = getTaskType(request.type);
+  const validation = await validatePayload(request.type, request.payload);
+  const errors: FieldError[] = validation.valid ? [] : [...validation.errors];
+
+  const schedule = resolveRunAt(request, now);
+  if ('error' in schedule) errors.push(schedule.error);
+
+  const backoff: BackoffPolicy = { ...definition.backoff, ...request.backoff };
+  if (request.backoff && backoff.maxDelayMs < backoff.delayMs) {
+    errors.push({ field: 'backoff.maxDelayMs', messages: ['backoff.maxDelayMs must not be less than backoff.delayMs'] });
+  }
+  if (!validation.valid || errors.length > 0) return { ok: false, errors };
+
+  const runAt = 'runAt' in schedule ? schedule.runAt : null;
+  return {
+    ok: true,
+    task: {
+      id: randomUUID(),
+      type: request.type,
+      status: runAt && runAt.getTime() > now.getTime() ? TaskStatus.Delayed : TaskStatus.Queued,
+      payload: validation.payload,
+      priority: request.priority ?? null,
+      runAt,
+      maxAttempts: request.maxAttempts ?? definition.attempts,
+      backoff,
+      timeoutMs: request.timeoutMs ?? definition.timeoutMs,
+      idempotencyKey,
+      requestHash: idempotencyKey ? requestHash(request) : null,
+      createdAt: now,
+    },
+  };
+}
+
+function resolveRunAt(request: SubmitTaskDto, now: Date): { runAt: Date | null } | { error: FieldError } {
+  const given = [request.runAt !== undefined && 'runAt', request.visibility_time !== undefined && 'visibility_time', request.delayMs !== undefined && 'delayMs'].filter(
+    (name): name is string => typeof name === 'string',
+  );
+  if (given.length > 1) return { error: { field: given[1] as string, messages: [`give only one of runAt, visibility_time and delayMs (got ${given.join(', ')})`] } };
+  const iso = request.runAt ?? request.visibility_time;
+  const runAt = iso !== undefined ? new Date(iso) : request.delayMs !== undefined ? new Date(now.getTime() + request.delayMs) : null;
+  if (runAt && Number.isNaN(runAt.getTime())) return { error: { field: given[0] ?? 'runAt', messages: ['must be a valid ISO 8601 time'] } };
+  if (runAt && runAt.getTime() - now.getTime() > MAX_SCHEDULE_AHEAD_MS) {
+    return { error: { field: given[0] ?? 'runAt', messages: ['must be at most one year ahead'] } };
+  }
+  return { runAt };
+}
+
+/** SHA-256 of the request with keys sorted: the same body always hashes the same. */
+export function requestHash(request: SubmitTaskDto): string {
+  const { idempotencyKey: _key, ...body } = request;
+  return createHash('sha256').update(canonicalJson(body)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}

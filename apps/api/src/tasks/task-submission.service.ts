@@ -1,0 +1,114 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { TASK_TYPE_NAMES, type BulkSubmitDto, type FieldError, type SubmitTaskDto, type SubmitTaskResponse } from '@taskq/contracts';
+import { TaskQueries, TaskStore, type TaskEntity } from '@taskq/persistence';
+import { TaskProducer } from '@taskq/queue';
+import { ProblemException, problemType } from '../errors/problem.exception';
+import { prepareTask, requestHash, type PreparedTask } from './task-preparation';
+import { jobSpecFor } from './task-jobs';
+
+export interface Submission {
+  /** true: an earlier request with the same idempotency key created this task (answer 200). */
+  replayed: boolean;
+  task: SubmitTaskResponse;
+}
+
+const response = (task: Pick<TaskEntity, 'id' | 'type' | 'status' | 'createdAt'>): SubmitTaskResponse => ({
+  id: task.id,
+  type: task.type,
+  status: task.status,
+  createdAt: task.createdAt.toISOString(),
+});
+
+/**
+ * Accepting work: validate, commit to PostgreSQL, then queue in Redis. A 202 therefore
+ * means the task is on record; if queueing fails the rows are withdrawn and the client gets
+ * a 503, so nobody holds the id of a task that will never run.
+ */
+@Injectable()
+export class TaskSubmissionService {
+  private readonly logger = new Logger(TaskSubmissionService.name);
+
+  constructor(
+    private readonly store: TaskStore,
+    private readonly queries: TaskQueries,
+    private readonly producer: TaskProducer,
+  ) {}
+
+  async submit(request: SubmitTaskDto, headerKey: string | undefined): Promise<Submission> {
+    const key = headerKey ?? request.idempotencyKey ?? null;
+    const prepared = await prepareTask(request, key, new Date());
+    if (!prepared.ok) {
+      if (prepared.unknownType !== undefined) {
+        throw ProblemException.validation(prepared.errors, `Unknown task type "${prepared.unknownType}". Valid types: ${TASK_TYPE_NAMES.join(', ')}.`);
+      }
+      throw ProblemException.validation(prepared.errors);
+    }
+    const task = prepared.task;
+    if (key) {
+      const earlier = await this.guard(() => this.queries.findByIdempotencyKey(key));
+      if (earlier) return this.replay(earlier, request);
+    }
+    const inserted = await this.guard(() => this.store.createTask(task));
+    if (!inserted) {
+      // A concurrent request with the same key won the insert.
+      const winner = key ? await this.guard(() => this.queries.findByIdempotencyKey(key)) : null;
+      if (winner) return this.replay(winner, request);
+      throw ProblemException.unavailable('The task could not be stored. Retry later.');
+    }
+    await this.enqueueOrWithdraw([task]);
+    return { replayed: false, task: response(task) };
+  }
+
+  /** All tasks are validated first; one invalid task rejects the whole request. */
+  async submitBulk(request: BulkSubmitDto): Promise<SubmitTaskResponse[]> {
+    const now = new Date();
+    const prepared = await Promise.all(request.tasks.map((task) => prepareTask(task, null, now)));
+    const errors: FieldError[] = prepared.flatMap((result, index) =>
+      result.ok ? [] : result.errors.map((error) => ({ field: `tasks.${index}.${error.field}`, messages: error.messages })),
+    );
+    if (errors.length > 0) {
+      const indexes = [...new Set(errors.map((error) => Number(error.field.split('.')[1])))];
+      throw ProblemException.validation(errors, `No task was accepted: tasks ${indexes.join(', ')} are invalid (see errors[]).`);
+    }
+    const tasks = prepared.flatMap((result) => (result.ok ? [result.task] : []));
+    await this.guard(() => this.store.insertTasks(tasks));
+    await this.enqueueOrWithdraw(tasks);
+    return tasks.map(response);
+  }
+
+  private replay(earlier: TaskEntity, request: SubmitTaskDto): Submission {
+    if (earlier.requestHash !== requestHash(request)) {
+      throw new ProblemException({
+        type: problemType('idempotency-key-reused'),
+        title: 'Idempotency key reused',
+        status: 422,
+        detail: `The idempotency key was first used for task ${earlier.id} with a different request body.`,
+      });
+    }
+    return { replayed: true, task: response(earlier) };
+  }
+
+  private async enqueueOrWithdraw(tasks: PreparedTask[]): Promise<void> {
+    try {
+      const now = Date.now();
+      const specs = tasks.map((task) => jobSpecFor({ ...task, attemptBase: 0 }, now));
+      await (specs.length === 1 && specs[0] ? this.producer.enqueue(specs[0]) : this.producer.enqueueMany(specs));
+    } catch (error) {
+      this.logger.error(`could not queue ${tasks.length} task(s): ${(error as Error).message}`);
+      const ids = tasks.map((task) => task.id);
+      await this.store.deleteUnstartedTasks(ids).catch((cleanup: Error) =>
+        this.logger.error(`tasks ${ids.join(', ')} stay stored but unqueued: ${cleanup.message}`),
+      );
+      throw ProblemException.unavailable('The queue (Redis) is unavailable; nothing was accepted. Retry later.');
+    }
+  }
+
+  private async guard<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      this.logger.error(`task store failed: ${(error as Error).message}`);
+      throw ProblemException.unavailable('The task store (PostgreSQL) is unavailable; nothing was stored. Retry later.');
+    }
+  }
+}

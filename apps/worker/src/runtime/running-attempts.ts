@@ -1,0 +1,21 @@
+import { Injectable } from '@nestjs/common';
+
+/** The attempts this process runs right now, so a cancellation can reach the right one. */
+@Injectable()
+export class RunningAttempts {
+  private readonly running = new Map<string, AbortController>();
+
+  /** Registers a task's attempt; call the returned function when it ends. */
+  start(taskId: string): { signal: AbortSignal; end: () => void } {
+    const controller = new AbortController();
+    this.running.set(taskId, controller);
+    return { signal: controller.signal, end: () => this.running.get(taskId) === controller && this.running.delete(taskId) };
+  }
+
+  /** Aborts the task's attempt if this process runs it; true when it did. */
+  cancel(taskId: string): boolean {
+    const controller = this.running.get(taskId);
+    controller?.abort();
+    return controller !== undefined;
+  }
+}
