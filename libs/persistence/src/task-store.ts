@@ -29,6 +29,7 @@ export interface RequeuedTask {
   timeoutMs: number;
   attemptBase: number;
   previousStatus: TaskStatus;
+  previousFinishedAt: Date | null;
 }
 
 /** Which tasks a bulk lifecycle change applies to. */
@@ -142,6 +143,20 @@ function selectionSql(selection: TaskSelection): { where: string; params: unknow
   return { where: clauses.join(' AND '), params };
 }
 
+/**
+ * Runs a statement and returns its rows. TypeORM's `DataSource.query` answers UPDATE and
+ * DELETE with `[rows, count]` but SELECT and INSERT with `rows`; the structured result has
+ * the rows in `records` for every kind of statement.
+ */
+async function rowsOf<T>(dataSource: DataSource, sql: string, params: unknown[]): Promise<T[]> {
+  const runner = dataSource.createQueryRunner();
+  try {
+    return ((await runner.query(sql, params, true)) as { records: T[] }).records;
+  } finally {
+    await runner.release();
+  }
+}
+
 const json = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
 
 /**
@@ -174,7 +189,7 @@ export class TaskStore {
   /** Commits many new tasks in one statement; for each, whether it was new. */
   async insertTasks(tasks: NewTask[]): Promise<boolean[]> {
     if (tasks.length === 0) return [];
-    const rows = (await this.dataSource.query(INSERT_TASKS, [
+    const rows = await rowsOf<{ id: string }>(this.dataSource, INSERT_TASKS, [
       tasks.map((t) => t.id),
       tasks.map((t) => t.type),
       tasks.map((t) => t.status),
@@ -187,7 +202,7 @@ export class TaskStore {
       tasks.map((t) => t.idempotencyKey),
       tasks.map((t) => t.requestHash),
       tasks.map((t) => t.createdAt),
-    ])) as Array<{ id: string }>;
+    ]);
     const inserted = new Set(rows.map((row) => row.id));
     return tasks.map((t) => inserted.has(t.id));
   }
@@ -199,34 +214,37 @@ export class TaskStore {
   async requeueTasks(selection: TaskSelection, limit: number): Promise<RequeuedTask[]> {
     const { where, params } = selectionSql(selection);
     params.push(limit);
-    const rows = (await this.dataSource.query(
+    const rows = await rowsOf<{
+      id: string; type: string; payload: unknown; priority: number | null; max_attempts: number;
+      backoff: BackoffPolicy; timeout_ms: number; attempt_base: number; previous_status: TaskStatus; previous_finished_at: Date | null;
+    }>(
+      this.dataSource,
       `WITH selected AS (
-         SELECT id, status FROM tasks WHERE ${where} ORDER BY finished_at NULLS LAST, id LIMIT $${params.length} FOR UPDATE SKIP LOCKED
+         SELECT id, status, finished_at FROM tasks WHERE ${where} ORDER BY finished_at NULLS LAST, id LIMIT $${params.length} FOR UPDATE SKIP LOCKED
        )
        UPDATE tasks t
           SET status = 'queued', attempt_base = t.attempts_made, next_attempt_at = NULL, finished_at = NULL, run_at = NULL, updated_at = now()
          FROM selected s
         WHERE t.id = s.id
-       RETURNING t.id, t.type, t.payload, t.priority, t.max_attempts, t.backoff, t.timeout_ms, t.attempt_base, s.status AS previous_status`,
+       RETURNING t.id, t.type, t.payload, t.priority, t.max_attempts, t.backoff, t.timeout_ms, t.attempt_base,
+                 s.status AS previous_status, s.finished_at AS previous_finished_at`,
       params,
-    )) as Array<{
-      id: string; type: string; payload: unknown; priority: number | null; max_attempts: number;
-      backoff: BackoffPolicy; timeout_ms: number; attempt_base: number; previous_status: TaskStatus;
-    }>;
+    );
     return rows.map((row) => ({
       id: row.id, type: row.type, payload: row.payload, priority: row.priority, maxAttempts: row.max_attempts,
-      backoff: row.backoff, timeoutMs: row.timeout_ms, attemptBase: row.attempt_base, previousStatus: row.previous_status,
+      backoff: row.backoff, timeoutMs: row.timeout_ms, attemptBase: row.attempt_base,
+      previousStatus: row.previous_status, previousFinishedAt: row.previous_finished_at,
     }));
   }
 
   /** Undoes a requeue whose jobs could not be queued (Redis down). */
-  async restoreStatuses(tasks: Array<Pick<RequeuedTask, 'id' | 'previousStatus'>>): Promise<void> {
+  async restoreStatuses(tasks: Array<Pick<RequeuedTask, 'id' | 'previousStatus' | 'previousFinishedAt'>>): Promise<void> {
     if (tasks.length === 0) return;
     await this.dataSource.query(
-      `UPDATE tasks t SET status = i.status, finished_at = COALESCE(t.finished_at, date_trunc('milliseconds', now())), updated_at = now()
-         FROM unnest($1::uuid[], $2::text[]) AS i(id, status)
+      `UPDATE tasks t SET status = i.status, finished_at = i.finished_at, updated_at = now()
+         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS i(id, status, finished_at)
         WHERE t.id = i.id AND t.status = 'queued'`,
-      [tasks.map((t) => t.id), tasks.map((t) => t.previousStatus)],
+      [tasks.map((t) => t.id), tasks.map((t) => t.previousStatus), tasks.map((t) => t.previousFinishedAt)],
     );
   }
 
@@ -235,13 +253,14 @@ export class TaskStore {
    * is unknown or already finished.
    */
   async cancelTask(id: string): Promise<TaskStatus | null> {
-    const rows = (await this.dataSource.query(
+    const rows = await rowsOf<{ status: TaskStatus }>(
+      this.dataSource,
       `WITH previous AS (SELECT id, status FROM tasks WHERE id = $1 AND status NOT IN ${TERMINAL} FOR UPDATE)
        UPDATE tasks t SET status = 'cancelled', finished_at = date_trunc('milliseconds', now()), next_attempt_at = NULL, updated_at = now()
          FROM previous p WHERE t.id = p.id
        RETURNING p.status`,
       [id],
-    )) as Array<{ status: TaskStatus }>;
+    );
     return rows[0]?.status ?? null;
   }
 
@@ -249,10 +268,11 @@ export class TaskStore {
   async deleteTasks(selection: TaskSelection, limit: number): Promise<Array<{ id: string; type: string }>> {
     const { where, params } = selectionSql(selection);
     params.push(limit);
-    return (await this.dataSource.query(
+    return rowsOf<{ id: string; type: string }>(
+      this.dataSource,
       `DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE ${where} LIMIT $${params.length} FOR UPDATE SKIP LOCKED) RETURNING id, type`,
       params,
-    )) as Array<{ id: string; type: string }>;
+    );
   }
 
   /** Undoes a submission whose job could not be queued (Redis down), so no client sees a ghost task. */
@@ -281,12 +301,12 @@ export class TaskStore {
   private async startAttempts(starts: AttemptStart[]): Promise<boolean[]> {
     // The same attempt twice in one statement would make ON CONFLICT touch a row twice.
     const unique = [...new Map(starts.map((s) => [`${s.taskId}:${s.attempt}`, s])).values()];
-    const rows = (await this.dataSource.query(START_ATTEMPTS, [
+    const rows = await rowsOf<{ id: string }>(this.dataSource, START_ATTEMPTS, [
       unique.map((s) => s.taskId),
       unique.map((s) => s.attempt),
       unique.map((s) => s.workerId),
       unique.map((s) => s.startedAt),
-    ])) as Array<{ id: string }>;
+    ]);
     const runnable = new Set(rows.map((row) => row.id));
     return starts.map((s) => runnable.has(s.taskId));
   }

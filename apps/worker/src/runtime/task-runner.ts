@@ -44,13 +44,21 @@ export class TaskRunner {
     const attempt = job.data.attemptBase + attemptOfJob;
     const startedAt = new Date();
 
-    const runnable = await this.persist(() => this.store.startAttempt({ taskId, attempt, workerId: this.config.workerId, startedAt }));
+    // Registered before the start is committed, so a cancellation that lands in between still aborts it.
+    const registration = this.running.start(taskId);
+    let runnable: boolean;
+    try {
+      runnable = await this.persist(() => this.store.startAttempt({ taskId, attempt, workerId: this.config.workerId, startedAt }));
+    } catch (error) {
+      registration.end();
+      throw error;
+    }
     if (!runnable) {
+      registration.end();
       this.logger.warn(`task ${taskId} (${type}) is finished, cancelled or unknown: job acknowledged without running`);
       return null;
     }
 
-    const registration = this.running.start(taskId);
     const outcome = await this.execute(job, attempt, maxAttempts, registration.signal).finally(registration.end);
     const finishedAt = new Date();
     const durationMs = finishedAt.getTime() - startedAt.getTime();
