@@ -128,8 +128,6 @@ describe(`${QueueWorkersService.name} shutdown`, () => {
     expect(await statusOf(activeTaskId)).toBe('completed');
   });
 
-  // BUG (see report): Nest runs onModuleDestroy before onApplicationShutdown. The handlers
-  // release their clients in onModuleDestroy (WebhookHandler closes its undici Agent) while
   // Handlers close their HTTP/SMTP clients at shutdown: the workers must have stopped taking
   // jobs before that, or late jobs would fail on a closed client and spend their attempts.
   it('takes no new job once shutdown has begun (the late task stays queued for another worker)', async () => {

@@ -21,3 +21,16 @@ export async function validatePayload<T extends TaskType>(type: T, raw: unknown)
   if (errors.length > 0) return { valid: false, errors: flattenValidationErrors(errors, 'payload') };
   return { valid: true, payload: instance };
 }
+
+/**
+ * Validates a raw object against a DTO class the way the API's ValidationPipe does
+ * (unknown fields are errors). Field paths start with `path` (e.g. `tasks.3`).
+ */
+export async function validateDto<T extends object>(dtoClass: new () => T, raw: unknown, path: string): Promise<{ value: T; errors: FieldError[] }> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { value: new dtoClass(), errors: [{ field: path, messages: [`${path} must be an object`] }] };
+  }
+  const value = plainToInstance(dtoClass, raw);
+  const errors = await validate(value, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+  return { value, errors: flattenValidationErrors(errors, path) };
+}

@@ -35,6 +35,9 @@ interface CursorPosition {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Task ids are UUIDs: anything else names no task (and must not reach a uuid cast in SQL). */
+export const isTaskId = (id: string): boolean => UUID.test(id);
+
 export function encodeCursor(position: CursorPosition): string {
   return Buffer.from(`${position.at.toISOString()}|${position.id}`, 'utf8').toString('base64url');
 }
@@ -81,6 +84,11 @@ export class TaskQueries {
 
   async findByIdempotencyKey(key: string): Promise<TaskEntity | null> {
     return this.tasks.findOne({ where: { idempotencyKey: key } });
+  }
+
+  async findByIdempotencyKeys(keys: string[]): Promise<TaskEntity[]> {
+    if (keys.length === 0) return [];
+    return this.tasks.createQueryBuilder('task').where('task.idempotencyKey IN (:...keys)', { keys }).getMany();
   }
 
   /** The dead-letter queue: dead tasks, most recent death first, with keyset pagination. */

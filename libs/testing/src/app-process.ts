@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { waitFor } from './wait-for';
 
 export interface AppProcess {
@@ -47,4 +48,14 @@ export async function waitForHttp(url: string, app: AppProcess, timeoutMs = 30_0
   });
   exitedEarly.catch(() => undefined);
   await Promise.race([ready, exitedEarly]);
+}
+
+/** A TCP port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (typeof address !== 'object' || !address) throw new Error('no free port');
+  return address.port;
 }

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { startAppProcess, type AppProcess } from '@taskq/testing';
+
+export { freePort } from '@taskq/testing';
 
 export const WORKSPACE_ROOT = resolve(__dirname, '../../../..');
 
@@ -15,13 +16,4 @@ const entry = (app: 'api' | 'worker'): string => {
 export function startBuiltApp(app: 'api' | 'worker', env: Record<string, string>): AppProcess {
   const script = entry(app);
   return startAppProcess(['-r', join(WORKSPACE_ROOT, 'runtime-paths.cjs'), script], env, WORKSPACE_ROOT);
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== 'object' || !address) throw new Error('no port');
-  return address.port;
 }

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { TaskStatus, isTaskType, type SubmitTaskResponse } from '@taskq/contracts';
-import { TaskQueries, TaskStore, type RequeuedTask, type TaskSelection } from '@taskq/persistence';
+import { TaskQueries, TaskStore, isTaskId, type RequeuedTask, type TaskSelection } from '@taskq/persistence';
 import { DeadLetterMirror, TaskProducer } from '@taskq/queue';
 import { ProblemException, problemType } from '../errors/problem.exception';
 import { jobSpecFor } from './task-jobs';
@@ -46,6 +46,7 @@ export class TaskLifecycleService {
 
   /** `DELETE /dlq/:id`. */
   async deleteDead(id: string): Promise<void> {
+    if (!isTaskId(id)) throw ProblemException.notFound(`No dead task with id "${id}".`);
     const deleted = await this.store.deleteTasks({ ids: [id], statuses: [TaskStatus.Dead] }, 1);
     if (deleted.length === 0) throw ProblemException.notFound(`No dead task with id "${id}".`);
     await this.forgetJobs(deleted);
@@ -68,6 +69,7 @@ export class TaskLifecycleService {
    * worker starts it afterwards.
    */
   async cancel(id: string): Promise<{ id: string; status: TaskStatus; previousStatus: TaskStatus }> {
+    if (!isTaskId(id)) throw ProblemException.notFound(`No task with id "${id}".`);
     const previous = await this.store.cancelTask(id);
     if (previous === null) {
       const task = await this.queries.findTask(id);
@@ -86,6 +88,7 @@ export class TaskLifecycleService {
   }
 
   private async requeueOne(id: string, from: TaskStatus[]): Promise<SubmitTaskResponse> {
+    if (!isTaskId(id)) throw ProblemException.notFound(`No task with id "${id}".`);
     const [task] = await this.store.requeueTasks({ ids: [id], statuses: from }, 1);
     if (!task) {
       const current = await this.queries.findTask(id);

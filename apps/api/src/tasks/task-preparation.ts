@@ -60,12 +60,12 @@ export async function prepareTask(request: SubmitTaskDto, idempotencyKey: string
 }
 
 function resolveRunAt(request: SubmitTaskDto, now: Date): { runAt: Date | null } | { error: FieldError } {
-  const given = [request.runAt !== undefined && 'runAt', request.visibility_time !== undefined && 'visibility_time', request.delayMs !== undefined && 'delayMs'].filter(
+  const given = [request.runAt != null && 'runAt', request.visibility_time != null && 'visibility_time', request.delayMs != null && 'delayMs'].filter(
     (name): name is string => typeof name === 'string',
   );
   if (given.length > 1) return { error: { field: given[1] as string, messages: [`give only one of runAt, visibility_time and delayMs (got ${given.join(', ')})`] } };
   const iso = request.runAt ?? request.visibility_time;
-  const runAt = iso !== undefined ? new Date(iso) : request.delayMs !== undefined ? new Date(now.getTime() + request.delayMs) : null;
+  const runAt = iso != null ? new Date(iso) : request.delayMs != null ? new Date(now.getTime() + request.delayMs) : null;
   if (runAt && Number.isNaN(runAt.getTime())) return { error: { field: given[0] ?? 'runAt', messages: ['must be a valid ISO 8601 time'] } };
   if (runAt && runAt.getTime() - now.getTime() > MAX_SCHEDULE_AHEAD_MS) {
     return { error: { field: given[0] ?? 'runAt', messages: ['must be at most one year ahead'] } };

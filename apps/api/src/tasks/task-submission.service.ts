@@ -1,10 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { TASK_TYPE_NAMES, type BulkSubmitDto, type FieldError, type SubmitTaskDto, type SubmitTaskResponse } from '@taskq/contracts';
+import { SubmitTaskDto, TASK_TYPE_NAMES, validateDto, type BulkSubmitDto, type FieldError, type SubmitTaskResponse } from '@taskq/contracts';
 import { TaskQueries, TaskStore, type TaskEntity } from '@taskq/persistence';
 import { TaskProducer } from '@taskq/queue';
 import { ProblemException, problemType } from '../errors/problem.exception';
 import { prepareTask, requestHash, type PreparedTask } from './task-preparation';
 import { jobSpecFor } from './task-jobs';
+
+type BulkAnswer = { kind: 'new'; task: PreparedTask } | { kind: 'replay'; task: SubmitTaskResponse };
 
 export interface Submission {
   /** true: an earlier request with the same idempotency key created this task (answer 200). */
@@ -12,12 +14,20 @@ export interface Submission {
   task: SubmitTaskResponse;
 }
 
-const response = (task: Pick<TaskEntity, 'id' | 'type' | 'status' | 'createdAt'>): SubmitTaskResponse => ({
+const response = (task: { id: string; type: string; status: string; createdAt: Date | string }): SubmitTaskResponse => ({
   id: task.id,
   type: task.type,
   status: task.status,
-  createdAt: task.createdAt.toISOString(),
+  createdAt: typeof task.createdAt === 'string' ? task.createdAt : task.createdAt.toISOString(),
 });
+
+const keyReused = (taskId: string): ProblemException =>
+  new ProblemException({
+    type: problemType('idempotency-key-reused'),
+    title: 'Idempotency key reused',
+    status: 422,
+    detail: `The idempotency key was first used for task ${taskId} with a different request body.`,
+  });
 
 /**
  * Accepting work: validate, commit to PostgreSQL, then queue in Redis. A 202 therefore
@@ -59,32 +69,63 @@ export class TaskSubmissionService {
     return { replayed: false, task: response(task) };
   }
 
-  /** All tasks are validated first; one invalid task rejects the whole request. */
+  /**
+   * All tasks are validated first and one invalid task rejects the whole request, naming
+   * every failing index. Idempotency keys work per task, as for single submissions.
+   */
   async submitBulk(request: BulkSubmitDto): Promise<SubmitTaskResponse[]> {
     const now = new Date();
-    const prepared = await Promise.all(request.tasks.map((task) => prepareTask(task, null, now)));
-    const errors: FieldError[] = prepared.flatMap((result, index) =>
-      result.ok ? [] : result.errors.map((error) => ({ field: `tasks.${index}.${error.field}`, messages: error.messages })),
-    );
+    const errors: FieldError[] = [];
+    const prepared: PreparedTask[] = [];
+    for (const [index, raw] of request.tasks.entries()) {
+      const path = `tasks.${index}`;
+      const { value, errors: dtoErrors } = await validateDto(SubmitTaskDto, raw, path);
+      if (dtoErrors.length > 0) {
+        errors.push(...dtoErrors);
+        continue;
+      }
+      const result = await prepareTask(value, value.idempotencyKey ?? null, now);
+      if (result.ok) prepared.push(result.task);
+      else errors.push(...result.errors.map((error) => ({ field: `${path}.${error.field}`, messages: error.messages })));
+    }
     if (errors.length > 0) {
       const indexes = [...new Set(errors.map((error) => Number(error.field.split('.')[1])))];
       throw ProblemException.validation(errors, `No task was accepted: tasks ${indexes.join(', ')} are invalid (see errors[]).`);
     }
-    const tasks = prepared.flatMap((result) => (result.ok ? [result.task] : []));
-    await this.guard(() => this.store.insertTasks(tasks));
-    await this.enqueueOrWithdraw(tasks);
-    return tasks.map(response);
+
+    // Keys seen before (in PostgreSQL or earlier in this request) answer with the original task.
+    const keys = prepared.flatMap((task) => (task.idempotencyKey ? [task.idempotencyKey] : []));
+    const originals = new Map<string | null, Pick<TaskEntity, 'id' | 'type' | 'status' | 'createdAt' | 'requestHash'>>(
+      (await this.guard(() => this.queries.findByIdempotencyKeys(keys))).map((task) => [task.idempotencyKey, task]),
+    );
+    const answers: BulkAnswer[] = prepared.map((task) => {
+      const original = task.idempotencyKey ? originals.get(task.idempotencyKey) : undefined;
+      if (!original) {
+        if (task.idempotencyKey) originals.set(task.idempotencyKey, task);
+        return { kind: 'new', task };
+      }
+      if (original.requestHash !== task.requestHash) throw keyReused(original.id);
+      return { kind: 'replay', task: response(original) };
+    });
+
+    const fresh = answers.flatMap((answer) => (answer.kind === 'new' ? [answer.task] : []));
+    const inserted = await this.guard(() => this.store.insertTasks(fresh));
+    const created = fresh.filter((_, index) => inserted[index]);
+    await this.enqueueOrWithdraw(created);
+    // A concurrent request took some keys between our check and our insert: its tasks are the answer.
+    const lostKeys = fresh.filter((_, index) => !inserted[index]).map((task) => task.idempotencyKey ?? '');
+    const winners = new Map((await this.guard(() => this.queries.findByIdempotencyKeys(lostKeys))).map((task) => [task.idempotencyKey, task]));
+    const createdIds = new Set(created.map((task) => task.id));
+    return answers.map((answer) => {
+      if (answer.kind === 'replay' || createdIds.has(answer.task.id)) return response(answer.task);
+      const winner = winners.get(answer.task.idempotencyKey);
+      if (!winner) throw ProblemException.unavailable('Some tasks could not be stored. Retry the request with the same idempotency keys.');
+      return response(winner);
+    });
   }
 
   private replay(earlier: TaskEntity, request: SubmitTaskDto): Submission {
-    if (earlier.requestHash !== requestHash(request)) {
-      throw new ProblemException({
-        type: problemType('idempotency-key-reused'),
-        title: 'Idempotency key reused',
-        status: 422,
-        detail: `The idempotency key was first used for task ${earlier.id} with a different request body.`,
-      });
-    }
+    if (earlier.requestHash !== requestHash(request)) throw keyReused(earlier.id);
     return { replayed: true, task: response(earlier) };
   }
 

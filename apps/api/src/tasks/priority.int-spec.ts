@@ -1,0 +1,105 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { BulkSubmitResponse, SubmitTaskResponse } from '@taskq/contracts';
+import { deleteRedisPrefix, queryDatabase, testDatabase, uniquePrefix, waitFor } from '@taskq/testing';
+import { TaskSubmissionService } from './task-submission.service';
+import { send, startApi, startWorker, waitForStatus } from './testing/test-apps';
+import type { WorkerProcess } from './testing/test-apps';
+
+jest.setTimeout(30_000);
+
+interface Run {
+  id: string;
+  started_at: Date;
+  finished_at: Date;
+}
+
+/**
+ * `priority` 1..1000, lower first; tasks without one run after prioritised ones, FIFO.
+ * One worker serves only `sleep`, one job at a time, so the order of attempts is the order
+ * in which BullMQ handed the jobs out.
+ */
+describe(`${TaskSubmissionService.name} priorities`, () => {
+  const db = testDatabase('priority');
+  const prefix = uniquePrefix('priority');
+  let sut: NestFastifyApplication;
+  let worker: WorkerProcess;
+
+  const submit = async (body: Record<string, unknown>): Promise<string> => {
+    const response = await send(sut, 'POST', '/tasks', body);
+    expect(response.statusCode).toBe(202);
+    return response.json<SubmitTaskResponse>().id;
+  };
+
+  /** First attempts of the given tasks, once all completed, in the order they started. */
+  const runsOf = async (ids: string[]): Promise<Run[]> => {
+    await waitFor(
+      async () => {
+        const [row] = await queryDatabase<{ n: number }>(db.url, `SELECT count(*)::int AS n FROM tasks WHERE id = ANY($1::uuid[]) AND status = 'completed'`, [ids]);
+        return row?.n === ids.length;
+      },
+      { timeoutMs: 15_000, description: `${ids.length} tasks completed` },
+    );
+    return queryDatabase<Run>(
+      db.url,
+      `SELECT t.id, a.started_at, t.finished_at FROM tasks t JOIN task_attempts a ON a.task_id = t.id AND a.number = 1
+        WHERE t.id = ANY($1::uuid[]) ORDER BY a.started_at, t.finished_at`,
+      [ids],
+    );
+  };
+
+  beforeAll(async () => {
+    sut = await startApi(db.url, prefix);
+    worker = await startWorker(db.url, prefix, { WORKER_QUEUES: 'sleep', WORKER_CONCURRENCY: 'sleep=1' });
+  });
+
+  afterAll(async () => {
+    await worker?.close();
+    await sut?.close();
+    await deleteRedisPrefix(prefix);
+    await db.drop();
+  });
+
+  it('lets a priority 1 task overtake a backlog of unprioritised tasks', async () => {
+    const backlog: string[] = [];
+    for (let i = 0; i < 10; i++) backlog.push(await submit({ type: 'sleep', payload: { ms: 30 } }));
+    const urgent = await submit({ type: 'sleep', payload: { ms: 30 }, priority: 1 });
+
+    const runs = await runsOf([...backlog, urgent]);
+
+    const urgentRun = runs.find((run) => run.id === urgent);
+    if (!urgentRun) throw new Error('the urgent task did not run');
+    const startedLater = runs.filter((run) => run.id !== urgent && run.started_at > urgentRun.started_at);
+    const finishedLater = runs.filter((run) => run.id !== urgent && run.finished_at > urgentRun.finished_at);
+    // At most the one or two backlog tasks already taken when it arrived run before it.
+    expect(startedLater.length).toBeGreaterThanOrEqual(8);
+    expect(finishedLater.length).toBeGreaterThanOrEqual(8);
+    // The backlog itself runs first in, first out.
+    expect(runs.filter((run) => run.id !== urgent).map((run) => run.id)).toEqual(backlog);
+  });
+
+  it('runs waiting tasks by priority, lower first, then the unprioritised ones in FIFO order', async () => {
+    // Occupies the single slot while the rest is queued behind it in one request.
+    const blocker = await submit({ type: 'sleep', payload: { ms: 300 } });
+    await waitForStatus(db.url, blocker, 'active');
+    const queued = [
+      { name: 'plain-a' },
+      { name: 'p500-a', priority: 500 },
+      { name: 'plain-b' },
+      { name: 'p1', priority: 1 },
+      { name: 'p500-b', priority: 500 },
+      { name: 'p1000', priority: 1_000 },
+      { name: 'plain-c' },
+    ];
+
+    const response = await send(sut, 'POST', '/tasks/bulk', {
+      tasks: queued.map(({ priority }) => ({ type: 'sleep', payload: { ms: 5 }, ...(priority === undefined ? {} : { priority }) })),
+    });
+    expect(response.statusCode).toBe(202);
+    expect((await queryDatabase<{ status: string }>(db.url, 'SELECT status FROM tasks WHERE id = $1', [blocker]))[0]?.status).toBe('active');
+
+    const ids = response.json<BulkSubmitResponse>().tasks.map((task) => task.id);
+    const nameOf = new Map(ids.map((id, index) => [id, queued[index]?.name]));
+    const order = (await runsOf(ids)).map((run) => nameOf.get(run.id));
+    expect(order).toEqual(['p1', 'p500-a', 'p500-b', 'p1000', 'plain-a', 'plain-b', 'plain-c']);
+  });
+});
