@@ -98,7 +98,7 @@ export class SubmitTaskDto {
   @Max(MAX_TIMEOUT_MS)
   timeoutMs?: number;
 
-  /** Same key and same body within 24 h returns the original task. The `Idempotency-Key` header wins. */
+  /** Same key and same body returns the original task for as long as it is kept (at least 24 h). The `Idempotency-Key` header wins. */
   @IsOptional()
   @IsString()
   @Matches(/^[\x21-\x7e]{1,200}$/, { message: 'idempotencyKey must be 1 to 200 printable ASCII characters' })
