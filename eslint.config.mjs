@@ -20,9 +20,10 @@ export default [
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:testing'] },
             { sourceTag: 'type:tools', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
-            // api and worker never import each other.
-            { sourceTag: 'scope:api', notDependOnLibsWithTags: ['scope:worker'] },
-            { sourceTag: 'scope:worker', notDependOnLibsWithTags: ['scope:api'] },
+            // The apps never import each other.
+            { sourceTag: 'scope:api', notDependOnLibsWithTags: ['scope:worker', 'scope:monitor'] },
+            { sourceTag: 'scope:worker', notDependOnLibsWithTags: ['scope:api', 'scope:monitor'] },
+            { sourceTag: 'scope:monitor', notDependOnLibsWithTags: ['scope:api', 'scope:worker'] },
           ],
         },
       ],

@@ -7,6 +7,7 @@ module.exports = {
     '<rootDir>/libs/testing',
     '<rootDir>/apps/api',
     '<rootDir>/apps/worker',
+    '<rootDir>/apps/monitor',
     '<rootDir>/apps/api-e2e',
   ],
 };

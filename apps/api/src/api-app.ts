@@ -5,12 +5,11 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { DataSource } from 'typeorm';
 import { nestLogLevels, type ApiConfig } from '@taskq/config';
 import { flattenValidationErrors } from '@taskq/contracts';
-import { ensureDatabase, openDataSource, runMigrations } from '@taskq/persistence';
+import { openPreparedDataSource } from '@taskq/persistence';
 import { checkRedis } from '@taskq/queue';
 import { ApiModule } from './api.module';
 import { ProblemException } from './errors/problem.exception';
 import { ProblemDetailsFilter } from './errors/problem-details.filter';
-
 
 /**
  * Checks Redis and PostgreSQL, creates and migrates the database, then builds the Nest app.
@@ -20,11 +19,10 @@ export async function createApiApp(config: ApiConfig): Promise<NestFastifyApplic
   // Applies LOG_LEVEL to what start-up logs before Nest exists.
   Logger.overrideLogger(nestLogLevels(config.logLevel));
   await checkRedis(config.redisUrl, config.startupCheckTimeoutMs, (message) => new Logger('Redis').warn(message));
-  await ensureDatabase({ url: config.databaseUrl, connectTimeoutMs: config.startupCheckTimeoutMs });
-  const dataSource = await openDataSource({ url: config.databaseUrl, connectTimeoutMs: config.startupCheckTimeoutMs });
+  const dataSource = await openPreparedDataSource({ url: config.databaseUrl, connectTimeoutMs: config.startupCheckTimeoutMs }, (applied) =>
+    new Logger('Database').log(`applied migrations: ${applied.join(', ')}`),
+  );
   try {
-    const applied = await runMigrations(dataSource);
-    if (applied.length > 0) new Logger('Database').log(`applied migrations: ${applied.join(', ')}`);
     return await buildApp(config, dataSource);
   } catch (error) {
     await dataSource.destroy().catch(() => undefined);

@@ -2,5 +2,6 @@ export * from './load-config';
 export * from './common-config';
 export * from './api-config';
 export * from './worker-config';
+export * from './monitor-config';
 export * from './startup-failure';
 export * from './log-levels';

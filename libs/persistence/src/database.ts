@@ -114,6 +114,23 @@ export async function runMigrations(dataSource: DataSource): Promise<string[]> {
   }
 }
 
+/**
+ * Start-up of the apps that own the schema (API and monitor): creates the database if it is
+ * missing, opens it and applies pending migrations. `onApplied` hears the names applied.
+ */
+export async function openPreparedDataSource(options: DatabaseOptions, onApplied?: (names: string[]) => void): Promise<DataSource> {
+  await ensureDatabase(options);
+  const dataSource = await openDataSource(options);
+  try {
+    const applied = await runMigrations(dataSource);
+    if (applied.length > 0) onApplied?.(applied);
+    return dataSource;
+  } catch (error) {
+    await dataSource.destroy().catch(() => undefined);
+    throw error;
+  }
+}
+
 /** True once every migration this build knows has been applied (by the API). */
 export async function isSchemaCurrent(dataSource: DataSource): Promise<boolean> {
   const exists = await dataSource.query(`SELECT to_regclass('migrations') IS NOT NULL AS exists`);

@@ -1,0 +1,26 @@
+import { Logger, type INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { nestLogLevels, type MonitorConfig } from '@taskq/config';
+import { openPreparedDataSource } from '@taskq/persistence';
+import { checkRedis } from '@taskq/queue';
+import { MonitorModule } from './monitor.module';
+
+/**
+ * Checks Redis and PostgreSQL, creates and migrates the database (like the API: either may
+ * start first), then starts the monitor's watchers and maintenance jobs. No HTTP API.
+ */
+export async function createMonitorApp(config: MonitorConfig): Promise<INestApplicationContext> {
+  Logger.overrideLogger(nestLogLevels(config.logLevel));
+  await checkRedis(config.redisUrl, config.startupCheckTimeoutMs, (message) => new Logger('Redis').warn(message));
+  const dataSource = await openPreparedDataSource({ url: config.databaseUrl, connectTimeoutMs: config.startupCheckTimeoutMs }, (applied) =>
+    new Logger('Database').log(`applied migrations: ${applied.join(', ')}`),
+  );
+  try {
+    const app = await NestFactory.createApplicationContext(MonitorModule.forRoot(config, dataSource), { logger: nestLogLevels(config.logLevel) });
+    app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
+    return app;
+  } catch (error) {
+    if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
+    throw error;
+  }
+}

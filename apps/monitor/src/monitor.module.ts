@@ -1,0 +1,37 @@
+import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { MonitorConfig } from '@taskq/config';
+import { TaskQueries, TaskStore } from '@taskq/persistence';
+
+@Injectable()
+class ResourcesShutdown implements OnApplicationShutdown {
+  constructor(
+    private readonly store: TaskStore,
+    @Inject(DataSource) private readonly dataSource: DataSource,
+  ) {}
+
+  /** The watchers and maintenance workers stop in earlier hooks; the pool closes last. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.flush();
+    await this.dataSource.destroy();
+  }
+}
+
+/** The monitor: failure alerts, retention clean-up and recurring schedules. */
+@Module({})
+export class MonitorModule {
+  static forRoot(config: MonitorConfig, dataSource: DataSource): DynamicModule {
+    return {
+      module: MonitorModule,
+      global: true,
+      providers: [
+        { provide: MonitorConfig, useValue: config },
+        { provide: DataSource, useValue: dataSource },
+        { provide: TaskStore, useFactory: (ds: DataSource) => new TaskStore(ds), inject: [DataSource] },
+        { provide: TaskQueries, useFactory: (ds: DataSource) => new TaskQueries(ds), inject: [DataSource] },
+        ResourcesShutdown,
+      ],
+      exports: [MonitorConfig, DataSource, TaskStore, TaskQueries],
+    };
+  }
+}
