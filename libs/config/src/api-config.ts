@@ -14,4 +14,12 @@ export class ApiConfig extends CommonConfig {
   @Env('HOST')
   @IsString()
   host = '0.0.0.0';
+
+  /** On SIGTERM, how long in-flight requests may finish before their connections are closed. */
+  @Env('SHUTDOWN_TIMEOUT_MS')
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  shutdownTimeoutMs = 10_000;
 }

@@ -50,6 +50,17 @@ export class WorkerConfig extends CommonConfig {
   @Max(3_600_000)
   shutdownTimeoutMs = 30_000;
 
+  /**
+   * How long a worker's lock on a running job lasts without renewal (renewed every half of it).
+   * A worker that dies without shutting down holds its jobs this long before another takes them.
+   */
+  @Env('WORKER_LOCK_DURATION_MS')
+  @Type(() => Number)
+  @IsInt()
+  @Min(1_000)
+  @Max(600_000)
+  lockDurationMs = 30_000;
+
   /** Port of the worker's health listener; 0 picks a free port, -1 disables it. */
   @Env('METRICS_PORT')
   @Type(() => Number)

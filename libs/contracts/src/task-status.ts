@@ -26,4 +26,6 @@ export enum AttemptOutcome {
   TimedOut = 'timed_out',
   /** Stopped by `POST /tasks/:id/cancel` while running. */
   Cancelled = 'cancelled',
+  /** Stopped by its worker's shutdown deadline and handed back to the queue: costs no attempt. */
+  Interrupted = 'interrupted',
 }

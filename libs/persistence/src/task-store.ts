@@ -62,6 +62,15 @@ export interface AttemptFinish {
   nextAttemptAt: Date | null;
 }
 
+/** An attempt its worker stopped at its shutdown deadline; the task goes back to the queue. */
+export interface AttemptRelease {
+  taskId: string;
+  attempt: number;
+  error: string;
+  finishedAt: Date;
+  durationMs: number;
+}
+
 export interface TaskStoreOptions {
   maxBatchSize?: number;
   maxConcurrentFlushes?: number;
@@ -291,6 +300,27 @@ export class TaskStore {
   /** Records an attempt's outcome and the task's resulting status in one statement. */
   finishAttempt(finish: AttemptFinish): Promise<void> {
     return this.finishes.write(finish);
+  }
+
+  /**
+   * Records an attempt as `interrupted` and puts its task back to `queued` with one more
+   * attempt outside its budget (attempt_base + 1), so the next attempt gets the next number
+   * and the interruption costs the task nothing. False when the task is no longer active
+   * (cancelled meanwhile): then only the attempt is recorded.
+   */
+  async releaseAttempt(release: AttemptRelease): Promise<boolean> {
+    const rows = await rowsOf<{ id: string }>(
+      this.dataSource,
+      `WITH attempt AS (
+         UPDATE task_attempts SET finished_at = $3, duration_ms = $4, outcome = 'interrupted', error = $5
+          WHERE task_id = $1 AND number = $2
+       )
+       UPDATE tasks SET status = 'queued', attempt_base = attempt_base + 1, updated_at = $3
+        WHERE id = $1 AND status = 'active'
+       RETURNING id`,
+      [release.taskId, release.attempt, release.finishedAt, release.durationMs, release.error],
+    );
+    return rows.length > 0;
   }
 
   /** Waits for every pending write (shutdown). */

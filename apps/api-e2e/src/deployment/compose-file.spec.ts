@@ -221,7 +221,14 @@ describe('docker-compose.yml', () => {
     const worker = service('worker');
     const shutdownMs = Number(environmentOf(worker)['SHUTDOWN_TIMEOUT_MS'] ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
     expect(worker.stop_grace_period).toMatch(DURATION);
-    expect(durationMs(worker.stop_grace_period as string)).toBeGreaterThan(shutdownMs);
+    // Past the deadline, running attempts get up to 15 s to be recorded and handed back.
+    expect(durationMs(worker.stop_grace_period as string)).toBeGreaterThan(shutdownMs + 15_000);
+  });
+
+  it('gives the API longer than its SHUTDOWN_TIMEOUT_MS to finish in-flight requests', () => {
+    const api = service('api');
+    const shutdownMs = Number(environmentOf(api)['SHUTDOWN_TIMEOUT_MS'] ?? 10_000);
+    expect(durationMs(api.stop_grace_period ?? '10s')).toBeGreaterThan(shutdownMs);
   });
 
   it('points the API and the workers at the same Redis, database and queue prefix, inside the compose network', () => {

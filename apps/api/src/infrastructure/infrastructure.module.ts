@@ -6,6 +6,7 @@ import { TaskQueries, TaskStore } from '@taskq/persistence';
 import { DeadLetterMirror, TaskProducer, createRedisConnection } from '@taskq/queue';
 import { once } from 'node:events';
 import { DeadLetterSync } from './dead-letter-sync';
+import { HttpShutdownDeadline } from './http-shutdown-deadline';
 import { PRODUCER_REDIS } from './tokens';
 
 /** The producer fails fast without an offline queue, so it must be connected before the first request. */
@@ -62,6 +63,7 @@ export class InfrastructureModule {
         { provide: TaskProducer, useFactory: (redis: Redis) => new TaskProducer(redis, config.queuePrefix), inject: [PRODUCER_REDIS] },
         { provide: DeadLetterMirror, useFactory: (redis: Redis) => new DeadLetterMirror(redis, config.queuePrefix), inject: [PRODUCER_REDIS] },
         DeadLetterSync,
+        HttpShutdownDeadline,
         InfrastructureShutdown,
       ],
       exports: [ApiConfig, DataSource, PRODUCER_REDIS, TaskStore, TaskQueries, TaskProducer, DeadLetterMirror],

@@ -1,5 +1,5 @@
 import { PermanentTaskError } from '@taskq/contracts';
-import { TaskCancelledError, TaskTimeoutError, describeError, executeWithDeadline } from './attempt-execution';
+import { TaskCancelledError, TaskInterruptedError, TaskTimeoutError, describeError, executeWithDeadline } from './attempt-execution';
 
 const sut = executeWithDeadline;
 
@@ -127,6 +127,24 @@ describe(executeWithDeadline.name, () => {
     cancel.abort();
 
     await expect(sut(() => deferred<never>().promise, 30_000, cancel.signal)).resolves.toEqual({ kind: 'cancelled', error: 'cancelled while running' });
+  });
+
+  it('ends the attempt as interrupted when the stop signal carries a shutdown interruption', async () => {
+    const stop = new AbortController();
+    let seen: AbortSignal | undefined;
+
+    const outcome = sut(
+      (signal) => {
+        seen = signal;
+        queueMicrotask(() => stop.abort(new TaskInterruptedError()));
+        return deferred<never>().promise;
+      },
+      30_000,
+      stop.signal,
+    );
+
+    await expect(outcome).resolves.toEqual({ kind: 'interrupted', error: 'interrupted by worker shutdown' });
+    expect(seen?.reason).toBeInstanceOf(TaskInterruptedError);
   });
 
   it('leaves no deadline timer behind once the attempt is over', async () => {

@@ -16,33 +16,43 @@ export class TaskCancelledError extends Error {
   }
 }
 
+/** The worker is shutting down and its deadline passed: the attempt goes back to the queue. */
+export class TaskInterruptedError extends Error {
+  override readonly name = 'TaskInterruptedError';
+  constructor() {
+    super('interrupted by worker shutdown');
+  }
+}
+
 export type AttemptResult =
   | { kind: 'completed'; result: unknown }
   | { kind: 'failed'; error: string; permanent: boolean }
   | { kind: 'timed_out'; error: string }
-  | { kind: 'cancelled'; error: string };
+  | { kind: 'cancelled'; error: string }
+  | { kind: 'interrupted'; error: string };
 
 /**
- * Runs `work` with an AbortSignal that fires at the deadline, or when `cancel` fires. The
+ * Runs `work` with an AbortSignal that fires at the deadline, or when `stop` fires (its
+ * reason: a {@link TaskInterruptedError} for a shutdown, anything else means cancelled). The
  * attempt ends then even if `work` ignores the signal: its late result is discarded.
  */
 export async function executeWithDeadline(
   work: (signal: AbortSignal) => Promise<unknown>,
   timeoutMs: number,
-  cancel?: AbortSignal,
+  stop?: AbortSignal,
 ): Promise<AttemptResult> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
-  let onCancel: (() => void) | undefined;
+  let onStop: (() => void) | undefined;
   const stopped = new Promise<never>((_, reject) => {
-    const stop = (error: Error): void => {
+    const end = (error: Error): void => {
       controller.abort(error);
       reject(error);
     };
-    timer = setTimeout(() => stop(new TaskTimeoutError(timeoutMs)), timeoutMs);
-    onCancel = () => stop(new TaskCancelledError());
-    if (cancel?.aborted) onCancel();
-    else cancel?.addEventListener('abort', onCancel, { once: true });
+    timer = setTimeout(() => end(new TaskTimeoutError(timeoutMs)), timeoutMs);
+    onStop = () => end(stop?.reason instanceof TaskInterruptedError ? stop.reason : new TaskCancelledError());
+    if (stop?.aborted) onStop();
+    else stop?.addEventListener('abort', onStop, { once: true });
   });
   try {
     const result = await Promise.race([work(controller.signal), stopped]);
@@ -50,11 +60,12 @@ export async function executeWithDeadline(
   } catch (error) {
     const reason: unknown = controller.signal.reason;
     if (reason instanceof TaskCancelledError) return { kind: 'cancelled', error: reason.message };
+    if (reason instanceof TaskInterruptedError) return { kind: 'interrupted', error: reason.message };
     if (reason instanceof TaskTimeoutError) return { kind: 'timed_out', error: reason.message };
     return { kind: 'failed', error: describeError(error), permanent: error instanceof PermanentTaskError };
   } finally {
     clearTimeout(timer);
-    if (onCancel) cancel?.removeEventListener('abort', onCancel);
+    if (onStop) stop?.removeEventListener('abort', onStop);
   }
 }
 

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { Worker, type Job } from 'bullmq';
 import { WorkerConfig } from '@taskq/config';
 import { createRedisConnection, queueNameFor, taskBackoffStrategy, type TaskJobData } from '@taskq/queue';
+import { RunningAttempts } from './running-attempts';
 import { RetryableAttemptError, TaskRunner } from './task-runner';
 import { selectQueues } from './worker-selection';
 
@@ -13,15 +14,20 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
 
   constructor(
     private readonly runner: TaskRunner,
+    private readonly attempts: RunningAttempts,
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
   ) {}
 
   onApplicationBootstrap(): void {
     for (const { type, concurrency } of selectQueues(this.config)) {
-      const worker = new Worker<TaskJobData>(queueNameFor(type), (job: Job<TaskJobData>) => this.runner.run(job), {
+      const worker = new Worker<TaskJobData>(queueNameFor(type), (job: Job<TaskJobData>, token?: string) => this.runner.run(job, token), {
         connection: createRedisConnection(this.config.redisUrl, 'worker'),
         prefix: this.config.queuePrefix,
         concurrency,
+        // A worker that dies without shutting down keeps its jobs until their locks expire;
+        // then another worker takes them again (same attempt number: no attempt is lost).
+        lockDuration: this.config.lockDurationMs,
+        stalledInterval: this.config.lockDurationMs,
         settings: {
           // The runner has already drawn (and recorded) the jittered delay: reuse it.
           backoffStrategy: (attemptsMade, backoffType, error, job) =>
@@ -39,21 +45,36 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
   }
 
   /**
-   * Stops taking jobs and lets active ones finish, up to SHUTDOWN_TIMEOUT_MS. Runs before any
-   * onApplicationShutdown hook, where handlers close their clients and the store its pool.
+   * Stops taking jobs and lets active ones finish, up to SHUTDOWN_TIMEOUT_MS. Attempts still
+   * running then are interrupted: recorded, and their jobs handed back to the queue for
+   * another worker without spending an attempt. Runs before any onApplicationShutdown hook,
+   * where handlers close their clients and the store its pool.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const graceful = Promise.all(this.workers.map((worker) => worker.close())).then(() => true);
-    const deadline = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), this.config.shutdownTimeoutMs);
-    });
-    const finished = await Promise.race([graceful, deadline]);
-    clearTimeout(timer);
-    if (!finished) {
-      this.logger.warn(`active jobs still running after ${this.config.shutdownTimeoutMs} ms: closing anyway; their locks expire and another worker takes them`);
-      await Promise.all(this.workers.map((worker) => worker.close(true)));
+    const closed = Promise.all(this.workers.map((worker) => worker.close()));
+    if (!(await settlesWithin(closed, this.config.shutdownTimeoutMs))) {
+      const interrupted = this.attempts.interruptAll();
+      this.logger.warn(`shutdown deadline (${this.config.shutdownTimeoutMs} ms): handing ${interrupted} running attempt(s) back to the queue`);
+      if (!(await settlesWithin(closed, RELEASE_GRACE_MS))) {
+        this.logger.error(`attempts could not be handed back within ${RELEASE_GRACE_MS} ms: closing anyway; their locks expire and another worker takes them`);
+        await Promise.all(this.workers.map((worker) => worker.close(true)));
+      }
     }
     await Promise.all(this.workers.map((worker) => worker.disconnect().catch(() => undefined)));
+  }
+}
+
+/** Long enough for an interrupted attempt's record to ride out a PostgreSQL retry or two. */
+const RELEASE_GRACE_MS = 15_000;
+
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), deadline]);
+  } finally {
+    clearTimeout(timer);
   }
 }

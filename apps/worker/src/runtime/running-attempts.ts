@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { TaskInterruptedError } from './attempt-execution';
 
 /** The attempts this process runs right now, so a cancellation can reach the right one. */
 @Injectable()
@@ -10,6 +11,14 @@ export class RunningAttempts {
     const controller = new AbortController();
     this.running.set(taskId, controller);
     return { signal: controller.signal, end: () => this.running.get(taskId) === controller && this.running.delete(taskId) };
+  }
+
+
+  /** Shutdown deadline: stops every running attempt and hands it back to the queue. */
+  interruptAll(): number {
+    const controllers = [...this.running.values()];
+    for (const controller of controllers) controller.abort(new TaskInterruptedError());
+    return controllers.length;
   }
 
   /** Aborts the task's attempt if this process runs it; true when it did. */

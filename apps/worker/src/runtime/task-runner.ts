@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { WorkerConfig } from '@taskq/config';
 import { AttemptOutcome, TaskStatus, computeBackoffDelay, validatePayload } from '@taskq/contracts';
 import { TaskStore } from '@taskq/persistence';
@@ -37,7 +37,8 @@ export class TaskRunner {
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
   ) {}
 
-  async run(job: Job<TaskJobData>): Promise<unknown> {
+  /** `token`: the worker's lock on the job, needed to hand it back to the queue at shutdown. */
+  async run(job: Job<TaskJobData>, token?: string): Promise<unknown> {
     const { taskId, type } = job.data;
     const maxAttempts = job.opts.attempts ?? 1;
     const attemptOfJob = job.attemptsMade + 1;
@@ -69,6 +70,16 @@ export class TaskRunner {
         result: outcome.result, error: null, finishedAt, durationMs, nextAttemptAt: null,
       }));
       return outcome.result;
+    }
+
+    if (outcome.kind === 'interrupted') {
+      // Shutdown deadline: the attempt is recorded but BullMQ's attempt count stays as it was,
+      // so the task's budget is intact; the next attempt is numbered after this one.
+      await this.persist(() => this.store.releaseAttempt({ taskId, attempt, error: outcome.error, finishedAt, durationMs }));
+      await job.updateData({ ...job.data, attemptBase: job.data.attemptBase + 1 });
+      await job.moveToWait(token);
+      this.logger.warn(`task ${taskId} (${type}) attempt ${attempt}: interrupted by shutdown, handed back to the queue`);
+      throw new WaitingError();
     }
 
     if (outcome.kind === 'cancelled') {
