@@ -10,6 +10,7 @@ import { checkRedis } from '@taskq/queue';
 import { ApiModule } from './api.module';
 import { ProblemException } from './errors/problem.exception';
 import { ProblemDetailsFilter } from './errors/problem-details.filter';
+import { installJsonBodyParser } from './http/json-body-parser';
 
 /**
  * Checks Redis and PostgreSQL, creates and migrates the database, then builds the Nest app.
@@ -32,6 +33,7 @@ export async function createApiApp(config: ApiConfig): Promise<NestFastifyApplic
 
 async function buildApp(config: ApiConfig, dataSource: DataSource): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
+    bodyLimit: config.bodyLimitBytes,
     genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
@@ -39,6 +41,8 @@ async function buildApp(config: ApiConfig, dataSource: DataSource): Promise<Nest
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config, dataSource), adapter, {
     logger: nestLogLevels(config.logLevel),
+    // The API reads JSON only, through its own parser (installJsonBodyParser).
+    bodyParser: false,
   });
   app.useGlobalPipes(
     new ValidationPipe({
@@ -49,6 +53,11 @@ async function buildApp(config: ApiConfig, dataSource: DataSource): Promise<Nest
     }),
   );
   app.useGlobalFilters(new ProblemDetailsFilter());
+  installJsonBodyParser(app.getHttpAdapter().getInstance(), {
+    bodyLimitBytes: config.bodyLimitBytes,
+    bulkBodyLimitBytes: config.bulkBodyLimitBytes,
+    maxDepth: config.jsonMaxDepth,
+  });
   // Many HTTP clients label even an empty body as JSON (POST /tasks/:id/cancel has none):
   // treat an empty body as no body instead of as malformed JSON.
   app

@@ -1,0 +1,28 @@
+import type { FastifyInstance } from 'fastify';
+import { parseJsonBody, type JsonBodyLimits } from './json-body';
+
+export interface BodyLimits extends JsonBodyLimits {
+  /** Bytes; a larger body is refused with 413 before it is read further. */
+  bodyLimitBytes: number;
+  /** Bytes, for `POST /tasks/bulk` (up to 1,000 tasks in one body). */
+  bulkBodyLimitBytes: number;
+}
+
+/**
+ * JSON is the only body the API reads: every other content type is a 415, bodies over the
+ * limit a 413, and JSON that is malformed, too deep or carries prototype keys or NUL
+ * characters a 400 — all before any route runs (errors reach the problem+json filter).
+ */
+export function installJsonBodyParser(instance: FastifyInstance, limits: BodyLimits): void {
+  instance.removeAllContentTypeParsers();
+  instance.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string, limits));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  instance.addHook('onRoute', (route) => {
+    if (route.url === '/tasks/bulk') route.bodyLimit = limits.bulkBodyLimitBytes;
+  });
+}
