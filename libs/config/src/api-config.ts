@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsString, Max, Min } from 'class-validator';
+import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
 import { CommonConfig } from './common-config';
 import { Env } from './load-config';
 
@@ -38,6 +38,15 @@ export class ApiConfig extends CommonConfig {
   @Min(2)
   @Max(1_000)
   jsonMaxDepth = 32;
+
+  /**
+   * Most jobs a task type's queue may hold waiting (waiting, prioritised, delayed) before
+   * submissions of that type get 503: a number for every type, then per-type overrides,
+   * e.g. `100000,email=5000`. 0 means no limit.
+   */
+  @Env('MAX_BACKLOG')
+  @Matches(/^\d+(,[a-z0-9_-]+=\d+)*$/i, { message: 'must look like 100000 or 100000,email=5000' })
+  maxBacklog = '100000';
 
   /** On SIGTERM, how long in-flight requests may finish before their connections are closed. */
   @Env('SHUTDOWN_TIMEOUT_MS')

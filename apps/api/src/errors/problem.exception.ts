@@ -14,9 +14,12 @@ export interface ProblemDetails {
 
 export const problemType = (slug: string): string => `/problems/${slug}`;
 
-/** An HTTP error whose body is already a problem document. */
+/** An HTTP error whose body is already a problem document, with response headers if any (Retry-After). */
 export class ProblemException extends HttpException {
-  constructor(readonly problem: ProblemDetails) {
+  constructor(
+    readonly problem: ProblemDetails,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(problem, problem.status);
   }
 

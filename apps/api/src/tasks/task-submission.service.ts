@@ -1,8 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { SubmitTaskDto, TASK_TYPE_NAMES, validateDto, type BulkSubmitDto, type FieldError, type SubmitTaskResponse } from '@taskq/contracts';
+import { SubmitTaskDto, TASK_TYPE_NAMES, validateDto, type BulkSubmitDto, type FieldError, type SubmitTaskResponse, type TaskType } from '@taskq/contracts';
 import { TaskQueries, TaskStore, type TaskEntity } from '@taskq/persistence';
 import { TaskProducer } from '@taskq/queue';
 import { ProblemException, problemType } from '../errors/problem.exception';
+import { BacklogGate } from './backlog-gate';
 import { prepareTask, requestHash, type PreparedTask } from './task-preparation';
 import { jobSpecFor } from './task-jobs';
 
@@ -42,6 +43,7 @@ export class TaskSubmissionService {
     private readonly store: TaskStore,
     private readonly queries: TaskQueries,
     private readonly producer: TaskProducer,
+    private readonly backlog: BacklogGate,
   ) {}
 
   async submit(request: SubmitTaskDto, headerKey: string | undefined): Promise<Submission> {
@@ -54,6 +56,7 @@ export class TaskSubmissionService {
       throw ProblemException.validation(prepared.errors);
     }
     const task = prepared.task;
+    await this.backlog.admit(new Map([[task.type, 1]]));
     if (key) {
       const earlier = await this.guard(() => this.queries.findByIdempotencyKey(key));
       if (earlier) return this.replay(earlier, request);
@@ -109,6 +112,9 @@ export class TaskSubmissionService {
     });
 
     const fresh = answers.flatMap((answer) => (answer.kind === 'new' ? [answer.task] : []));
+    const adding = new Map<TaskType, number>();
+    for (const task of fresh) adding.set(task.type, (adding.get(task.type) ?? 0) + 1);
+    await this.backlog.admit(adding);
     const inserted = await this.guard(() => this.store.insertTasks(fresh));
     const created = fresh.filter((_, index) => inserted[index]);
     await this.enqueueOrWithdraw(created);

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BacklogGate } from './backlog-gate';
 import { DeadLettersController } from './dead-letters.controller';
 import { TaskLifecycleService } from './task-lifecycle.service';
 import { TaskSubmissionService } from './task-submission.service';
@@ -7,6 +8,6 @@ import { TasksService } from './tasks.service';
 
 @Module({
   controllers: [TasksController, DeadLettersController],
-  providers: [TasksService, TaskSubmissionService, TaskLifecycleService],
+  providers: [TasksService, TaskSubmissionService, TaskLifecycleService, BacklogGate],
 })
 export class TasksModule {}
