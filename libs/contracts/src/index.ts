@@ -1,4 +1,5 @@
 export * from './task-status';
+export * from './api-key-scope';
 export * from './backoff-policy';
 export * from './permanent-task-error';
 export * from './field-error';

@@ -4,3 +4,4 @@ export * from './database';
 export * from './batch-writer';
 export * from './task-store';
 export * from './task-queries';
+export * from './api-key-store';

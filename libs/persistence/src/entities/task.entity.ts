@@ -14,6 +14,10 @@ export class TaskEntity {
   @Column('varchar', { length: 20 })
   status!: TaskStatus;
 
+  /** Owner: the tenant of the API key that submitted it. Other tenants never see it. */
+  @Column('varchar', { length: 100, default: 'default' })
+  tenant!: string;
+
   @Column('jsonb')
   payload!: unknown;
 
