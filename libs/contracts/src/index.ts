@@ -16,3 +16,4 @@ export * from './api/list-tasks.query';
 export * from './api/task-type-view';
 export * from './api/bulk-submit.dto';
 export * from './api/dead-letter.query';
+export * from './api/api-key.dto';

@@ -1,0 +1,92 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import { ApiKeyScope } from '@taskq/contracts';
+import { ApiKeyStore, apiKeyPrefixOf, hashApiKey, type ApiKeyEntity } from '@taskq/persistence';
+import type { Principal } from './principal';
+
+/** How long a key looked up in PostgreSQL is trusted: a revocation reaches every replica within this. */
+export const KEY_CACHE_MS = 5_000;
+const KEY_CACHE_SIZE = 10_000;
+/** last_used_at is written at most this often per key. */
+const TOUCH_INTERVAL_MS = 60_000;
+/** Stands in for a missing key's prefix and hash, so every candidate costs the same work. */
+const NO_PREFIX = '~none~';
+const NO_HASH = Buffer.alloc(32);
+
+export const BOOTSTRAP_TENANT = 'default';
+
+/** PostgreSQL did not answer: no key can be checked (the caller answers 503, not 401). */
+export class KeyStoreUnavailableError extends Error {
+  override readonly name = 'KeyStoreUnavailableError';
+}
+
+export interface AuthenticatorOptions {
+  /** API_KEY: an admin key from configuration (compose, first start). */
+  bootstrapKey?: string;
+}
+
+/**
+ * Checks API keys. Unknown, revoked and malformed keys take the same path — one lookup by
+ * prefix (cached), one constant-time comparison of SHA-256 hashes — and all end in the same
+ * null, so neither the answer nor its timing tells them apart.
+ */
+@Injectable()
+export class ApiKeyAuthenticator {
+  private readonly logger = new Logger('Auth');
+  private readonly bootstrapHash: Buffer | null;
+  private readonly cache = new Map<string, { at: number; record: Promise<ApiKeyEntity | null> }>();
+  private readonly touched = new Map<string, number>();
+
+  constructor(
+    private readonly keys: ApiKeyStore,
+    options: AuthenticatorOptions = {},
+  ) {
+    this.bootstrapHash = options.bootstrapKey ? createHash('sha256').update(options.bootstrapKey, 'utf8').digest() : null;
+  }
+
+  async authenticate(candidate: string | undefined): Promise<Principal | null> {
+    const given = candidate ?? '';
+    const hash = Buffer.from(hashApiKey(given), 'hex');
+    const isBootstrap = this.bootstrapHash !== null && timingSafeEqual(hash, this.bootstrapHash);
+    const lookup = await this.lookup(apiKeyPrefixOf(given) ?? NO_PREFIX).then(
+      (found) => ({ found }),
+      (error: Error) => ({ error }),
+    );
+    const record = 'found' in lookup ? lookup.found : null;
+    const matches = timingSafeEqual(hash, record ? Buffer.from(record.hash, 'hex') : NO_HASH);
+    if (isBootstrap) {
+      return { keyPrefix: 'bootstrap', name: 'bootstrap (API_KEY)', scopes: [ApiKeyScope.Admin], tenant: BOOTSTRAP_TENANT, allTenants: true };
+    }
+    if ('error' in lookup) throw new KeyStoreUnavailableError(lookup.error.message);
+    if (!record || !matches || record.revokedAt !== null) return null;
+    this.touch(record);
+    return { keyPrefix: record.prefix, name: record.name, scopes: record.scopes, tenant: record.tenant, allTenants: record.scopes.includes(ApiKeyScope.Admin) };
+  }
+
+  /** Forgets a key at once (this replica): after a revocation through the API. */
+  forget(prefix: string): void {
+    this.cache.delete(prefix);
+  }
+
+  private lookup(prefix: string): Promise<ApiKeyEntity | null> {
+    const cached = this.cache.get(prefix);
+    if (cached && Date.now() - cached.at < KEY_CACHE_MS) return cached.record;
+    const record = this.keys.findByPrefix(prefix);
+    // A failed lookup is not remembered: the next request asks PostgreSQL again.
+    record.catch((error: Error) => {
+      if (this.cache.get(prefix)?.record === record) this.cache.delete(prefix);
+      this.logger.error(`API keys cannot be checked: ${error.message}`);
+    });
+    this.cache.delete(prefix);
+    this.cache.set(prefix, { at: Date.now(), record });
+    if (this.cache.size > KEY_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string);
+    return record;
+  }
+
+  private touch(record: ApiKeyEntity): void {
+    const now = Date.now();
+    if (now - (this.touched.get(record.id) ?? 0) < TOUCH_INTERVAL_MS) return;
+    this.touched.set(record.id, now);
+    this.keys.touch(record.id, new Date(now)).catch((error: Error) => this.logger.warn(`could not record the use of key ${record.prefix}: ${error.message}`));
+  }
+}
