@@ -6,8 +6,10 @@ import type { DataSource } from 'typeorm';
 import { nestLogLevels, type ApiConfig } from '@taskq/config';
 import { flattenValidationErrors } from '@taskq/contracts';
 import { openPreparedDataSource } from '@taskq/persistence';
-import { checkRedis } from '@taskq/queue';
+import { DeadLetterMirror, TaskProducer, checkRedis } from '@taskq/queue';
 import { ApiModule } from './api.module';
+import { BoardCredentials } from './board/board-credentials';
+import { mountBullBoard, routeBoardViewers } from './board/bull-board';
 import { ProblemException } from './errors/problem.exception';
 import { ProblemDetailsFilter } from './errors/problem-details.filter';
 import { installJsonBodyParser } from './http/json-body-parser';
@@ -32,8 +34,11 @@ export async function createApiApp(config: ApiConfig): Promise<NestFastifyApplic
 }
 
 async function buildApp(config: ApiConfig, dataSource: DataSource): Promise<NestFastifyApplication> {
+  const boardCredentials = BoardCredentials.fromConfig(config);
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
+    // Bull Board: the viewer's requests go to the read-only board (see bull-board.ts).
+    rewriteUrl: routeBoardViewers(boardCredentials),
     genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
@@ -68,6 +73,7 @@ async function buildApp(config: ApiConfig, dataSource: DataSource): Promise<Nest
       if (empty) delete request.headers['content-type'];
       done();
     });
+  mountBullBoard(app, boardCredentials, [...app.get(TaskProducer).allQueues(), app.get(DeadLetterMirror).queue]);
   // Exit 0 after a clean shutdown (the default re-raises the signal).
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   return app;

@@ -1,7 +1,28 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { IsInt, IsString, Matches, Max, Min, ValidateBy, type ValidationArguments } from 'class-validator';
 import { CommonConfig } from './common-config';
 import { Env } from './load-config';
+
+/**
+ * A credential that comes in a pair (user and password): either both are set or neither.
+ * `rule` checks a value that is set.
+ */
+function PairedWith(partner: string, partnerVariable: string, rule?: { test: (value: string) => boolean; message: string }): PropertyDecorator {
+  return ValidateBy({
+    name: 'pairedWith',
+    validator: {
+      validate: (value: unknown, args?: ValidationArguments) => {
+        const partnerValue = (args?.object as Record<string, unknown> | undefined)?.[partner];
+        if (value === undefined) return partnerValue === undefined;
+        return typeof value === 'string' && (rule?.test(value) ?? true);
+      },
+      defaultMessage: (args?: ValidationArguments) => (args?.value === undefined ? `is required when ${partnerVariable} is set` : (rule?.message ?? 'must be a string')),
+    },
+  });
+}
+
+/** HTTP basic auth splits user and password at the first colon. */
+const NO_COLON = { test: (user: string) => !user.includes(':'), message: 'must not contain a colon' };
 
 export class ApiConfig extends CommonConfig {
   @Env('PORT')
@@ -55,4 +76,24 @@ export class ApiConfig extends CommonConfig {
   @Min(0)
   @Max(600_000)
   shutdownTimeoutMs = 10_000;
+  // Bull Board accounts (passwords also from BOARD_*_PASSWORD_FILE). Without any account
+  // the board still answers, with 401 to everything.
+
+  /** Full control of the queues in Bull Board. */
+  @Env('BOARD_ADMIN_USER')
+  @PairedWith('boardAdminPassword', 'BOARD_ADMIN_PASSWORD', NO_COLON)
+  boardAdminUser?: string;
+
+  @Env('BOARD_ADMIN_PASSWORD')
+  @PairedWith('boardAdminUser', 'BOARD_ADMIN_USER')
+  boardAdminPassword?: string;
+
+  /** Read-only view of the queues in Bull Board. */
+  @Env('BOARD_VIEWER_USER')
+  @PairedWith('boardViewerPassword', 'BOARD_VIEWER_PASSWORD', NO_COLON)
+  boardViewerUser?: string;
+
+  @Env('BOARD_VIEWER_PASSWORD')
+  @PairedWith('boardViewerUser', 'BOARD_VIEWER_USER')
+  boardViewerPassword?: string;
 }

@@ -38,6 +38,44 @@ describe('loadConfig', () => {
     expect(() => loadConfig(ApiConfig, { SOMETHING_ELSE_FILE: '/does/not/exist' })).not.toThrow();
   });
 
+  describe('Bull Board accounts', () => {
+    it('has none by default', () => {
+      expect(loadConfig(ApiConfig, {})).toMatchObject({ boardAdminUser: undefined, boardAdminPassword: undefined, boardViewerUser: undefined, boardViewerPassword: undefined });
+    });
+
+    it('reads both accounts, a password also from a *_FILE variable', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'taskq-config-'));
+      const file = join(dir, 'board-admin-password');
+      writeFileSync(file, 's3cret: with colon\n');
+      const sut = loadConfig(ApiConfig, { BOARD_ADMIN_USER: 'ops', BOARD_ADMIN_PASSWORD_FILE: file, BOARD_VIEWER_USER: 'look', BOARD_VIEWER_PASSWORD: 'only' });
+      expect(sut).toMatchObject({ boardAdminUser: 'ops', boardAdminPassword: 's3cret: with colon', boardViewerUser: 'look', boardViewerPassword: 'only' });
+    });
+
+    it.each([
+      [{ BOARD_ADMIN_USER: 'ops' }, /BOARD_ADMIN_PASSWORD=null: is required when BOARD_ADMIN_USER is set/],
+      [{ BOARD_ADMIN_PASSWORD: 'pw' }, /BOARD_ADMIN_USER=null: is required when BOARD_ADMIN_PASSWORD is set/],
+      [{ BOARD_VIEWER_USER: 'look' }, /BOARD_VIEWER_PASSWORD=null: is required when BOARD_VIEWER_USER is set/],
+      [{ BOARD_VIEWER_PASSWORD: 'pw', BOARD_ADMIN_USER: 'ops', BOARD_ADMIN_PASSWORD: 'pw' }, /BOARD_VIEWER_USER=null: is required when BOARD_VIEWER_PASSWORD is set/],
+      [{ BOARD_ADMIN_USER: 'o:ps', BOARD_ADMIN_PASSWORD: 'pw' }, /BOARD_ADMIN_USER="o:ps": must not contain a colon/],
+    ])('refuses a user without its password, or the reverse: %j', (env, message) => {
+      expect(() => loadConfig(ApiConfig, env)).toThrow(ConfigError);
+      expect(() => loadConfig(ApiConfig, env)).toThrow(message);
+    });
+
+    it('never repeats a password in its error message', () => {
+      const message = (() => {
+        try {
+          loadConfig(ApiConfig, { BOARD_ADMIN_PASSWORD: 'do-not-print-me' });
+          return 'no error';
+        } catch (error) {
+          return (error as Error).message;
+        }
+      })();
+      expect(message).toMatch(/BOARD_ADMIN_USER=null/);
+      expect(message).not.toContain('do-not-print-me');
+    });
+  });
+
   it('reports an unreadable secret file', () => {
     expect(() => loadConfig(ApiConfig, { REDIS_URL_FILE: '/does/not/exist' })).toThrow(/REDIS_URL_FILE: cannot read \/does\/not\/exist \(ENOENT\)/);
   });

@@ -247,6 +247,16 @@ describe('docker-compose.yml', () => {
     expect(decodeURIComponent(database.password)).toBe(postgres['POSTGRES_PASSWORD']);
   });
 
+  it('passes the Bull Board accounts to the API, and ships no default password', () => {
+    const variables = ['BOARD_ADMIN_USER', 'BOARD_ADMIN_PASSWORD', 'BOARD_VIEWER_USER', 'BOARD_VIEWER_PASSWORD'];
+    // Unset, each is empty (the API reads that as unset): the board stays locked, the API starts.
+    const unset = environmentOf(service('api'));
+    for (const variable of variables) expect([variable, unset[variable]]).toEqual([variable, '']);
+    const given = Object.fromEntries(variables.map((variable) => [variable, `value of ${variable}`]));
+    const set = environmentOf((interpolateAll(raw, given) as ComposeFile).services['api'] as Service);
+    for (const variable of variables) expect([variable, set[variable]]).toEqual([variable, given[variable]]);
+  });
+
   it('sends the email task type to the mail catcher', () => {
     const smtp = new URL(environmentOf(service('worker'))['SMTP_URL'] as string);
     expect(smtp.hostname).toBe('mailpit');

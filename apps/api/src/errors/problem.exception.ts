@@ -31,6 +31,14 @@ export class ProblemException extends HttpException {
     return new ProblemException({ type: problemType('service-unavailable'), title: 'Service unavailable', status: 503, detail });
   }
 
+  static unauthorized(detail: string): ProblemException {
+    return new ProblemException({ type: problemType('unauthorized'), title: 'Unauthorized', status: 401, detail });
+  }
+
+  static forbidden(detail: string): ProblemException {
+    return new ProblemException({ type: problemType('forbidden'), title: 'Forbidden', status: 403, detail });
+  }
+
   static notFound(detail: string): ProblemException {
     return new ProblemException({ type: problemType('not-found'), title: 'Not found', status: 404, detail });
   }

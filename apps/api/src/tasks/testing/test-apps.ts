@@ -9,7 +9,7 @@ import { createApiApp } from '../../api-app';
 /** Quiet by default; `TEST_LOG_LEVEL=warn` shows the apps' logs while debugging a test. */
 const LOG_LEVEL = process.env['TEST_LOG_LEVEL'] ?? 'fatal';
 
-/** The API in-process, ready for `app.inject`; creates and migrates the database. */
+/** The API in-process, ready for `app.inject`; creates and migrates the database. `env` adds or overrides variables. */
 export async function startApi(databaseUrl: string, prefix: string, env: Record<string, string> = {}): Promise<NestFastifyApplication> {
   const app = await createApiApp(loadConfig(ApiConfig, { DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL, ...env }));
   await app.init();
