@@ -1,4 +1,8 @@
 import { InitialSchema1763800000000 } from './1763800000000-initial-schema';
+import { RetentionIndex1764000100000 } from './1764000100000-retention-index';
 
 /** In order. Never edit a migration that has shipped: add a new one. */
-export const MIGRATIONS = [InitialSchema1763800000000];
+export const MIGRATIONS = [
+  InitialSchema1763800000000,
+  RetentionIndex1764000100000,
+];
