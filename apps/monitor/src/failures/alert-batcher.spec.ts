@@ -94,6 +94,23 @@ describe(AlertBatcher.name, () => {
     expect(attempts).toHaveLength(1);
   });
 
+  it('waits while another process holds the shared slot, then sends everything at once', async () => {
+    const { attempts, deliver } = receiver();
+    let slotFreeAt = Date.now() + 4_000;
+    const reserveSlot = async (): Promise<number> => {
+      if (Date.now() < slotFreeAt) return slotFreeAt - Date.now();
+      slotFreeAt = Date.now() + OPTIONS.intervalMs;
+      return 0;
+    };
+    const sut = new AlertBatcher(deliver, { ...OPTIONS, reserveSlot });
+    const start = Date.now();
+    sut.add('a');
+    await jest.advanceTimersByTimeAsync(2_000);
+    sut.add('b');
+    await jest.advanceTimersByTimeAsync(2_000);
+    expect(attempts).toEqual([{ at: start + 4_000, batch: { entries: ['a', 'b'], dropped: 0 } }]);
+  });
+
   it('never starts two delivery attempts within the interval and loses nothing it delivered, whatever the arrivals and failures', async () => {
     await fc.assert(
       fc.asyncProperty(

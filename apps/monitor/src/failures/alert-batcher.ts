@@ -13,6 +13,11 @@ export interface AlertBatcherOptions {
   gatherMs: number;
   /** Longest wait between retries of a failed delivery (never shorter than the interval). */
   maxRetryDelayMs: number;
+  /**
+   * Asked before each delivery attempt: 0 to go ahead, or how many ms to wait. Lets several
+   * processes share one interval (another replica just sent a request).
+   */
+  reserveSlot?: () => Promise<number>;
 }
 
 export interface AlertBatcherEvents<T> {
@@ -26,7 +31,16 @@ export interface AlertBatcherLeftover<T> {
   dropped: number;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less if `until` settles first; leaves no timer behind. */
+async function pause(ms: number, until?: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms))));
+  try {
+    await (until ? Promise.race([elapsed, until.then(() => undefined, () => undefined)]) : elapsed);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * Gathers entries into batches and hands each batch to `deliver`, never twice within
@@ -38,6 +52,8 @@ export class AlertBatcher<T> {
   private buffer: T[] = [];
   private dropped = 0;
   private lastAttemptAt: number | null = null;
+  /** Set when `reserveSlot` asked to wait. */
+  private notBefore = 0;
   private failures = 0;
   private timer?: NodeJS.Timeout;
   private inFlight?: Promise<void>;
@@ -65,20 +81,20 @@ export class AlertBatcher<T> {
   }
 
   /**
-   * Stops the timer and makes one last delivery if the interval allows it before `deadline`
-   * (a time in ms since the epoch). Returns what is still undelivered.
+   * Stops the timer and keeps trying to deliver what is left, as the interval allows, until
+   * `deadline` (ms since the epoch). Returns what is still undelivered.
    */
   async close(deadline: number): Promise<AlertBatcherLeftover<T>> {
     this.closed = true;
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.inFlight) await Promise.race([this.inFlight, sleep(Math.max(0, deadline - Date.now()))]);
-    if (!this.inFlight && this.buffer.length > 0) {
+    for (;;) {
+      if (this.inFlight) await pause(deadline - Date.now(), this.inFlight);
+      if (this.inFlight || this.buffer.length === 0) break;
       const wait = this.nextAttemptAt() - Date.now();
-      if (Date.now() + Math.max(0, wait) < deadline) {
-        if (wait > 0) await sleep(wait);
-        await Promise.race([this.flush(), sleep(Math.max(0, deadline - Date.now()))]);
-      }
+      if (Date.now() + Math.max(0, wait) >= deadline) break;
+      await pause(wait);
+      void this.flush();
     }
     return { entries: [...this.buffer], dropped: this.dropped };
   }
@@ -93,10 +109,10 @@ export class AlertBatcher<T> {
 
   /** The earliest time the next delivery attempt may start. */
   private nextAttemptAt(): number {
-    if (this.lastAttemptAt === null) return Date.now();
+    if (this.lastAttemptAt === null) return Math.max(Date.now(), this.notBefore);
     const { intervalMs, maxRetryDelayMs } = this.options;
     const wait = this.failures === 0 ? intervalMs : Math.max(intervalMs, Math.min(intervalMs * 2 ** (this.failures - 1), maxRetryDelayMs));
-    return this.lastAttemptAt + wait;
+    return Math.max(this.lastAttemptAt + wait, this.notBefore);
   }
 
   private schedule(): void {
@@ -109,26 +125,34 @@ export class AlertBatcher<T> {
   }
 
   private flush(): Promise<void> {
-    const batch: AlertBatch<T> = { entries: this.buffer.splice(0), dropped: this.dropped };
-    this.dropped = 0;
-    this.lastAttemptAt = Date.now();
-    const attempt = this.deliver(batch).then(
-      () => {
-        this.failures = 0;
-        this.events.delivered?.(batch);
-      },
-      (error: unknown) => {
-        this.failures++;
-        this.buffer.unshift(...batch.entries);
-        this.dropped += batch.dropped;
-        this.trim();
-        this.events.failed?.(error instanceof Error ? error : new Error(String(error)), batch, this.nextAttemptAt() - Date.now());
-      },
-    );
-    this.inFlight = attempt.finally(() => {
+    this.inFlight = this.attempt().finally(() => {
       this.inFlight = undefined;
       this.schedule();
     });
     return this.inFlight;
+  }
+
+  private async attempt(): Promise<void> {
+    // A slot that cannot be checked is taken: better a request too many than an alert lost.
+    const wait = this.options.reserveSlot ? await this.options.reserveSlot().catch(() => 0) : 0;
+    if (wait > 0) {
+      this.notBefore = Date.now() + wait;
+      return;
+    }
+    const batch: AlertBatch<T> = { entries: this.buffer.splice(0), dropped: this.dropped };
+    if (batch.entries.length === 0 && batch.dropped === 0) return;
+    this.dropped = 0;
+    this.lastAttemptAt = Date.now();
+    try {
+      await this.deliver(batch);
+      this.failures = 0;
+      this.events.delivered?.(batch);
+    } catch (error) {
+      this.failures++;
+      this.buffer.unshift(...batch.entries);
+      this.dropped += batch.dropped;
+      this.trim();
+      this.events.failed?.(error instanceof Error ? error : new Error(String(error)), batch, this.nextAttemptAt() - Date.now());
+    }
   }
 }

@@ -11,10 +11,13 @@ import { WebhookAlertSender, describeWebhook } from './webhook-alert-sender';
  * WARNING: stored in Redis.
  * - A claim per dead task and time of death: the replica that sets it first alerts the task,
  *   so several monitor replicas send one alert. Kept longer than the catch-up window.
+ * - The alert slot: taken for ALERT_INTERVAL_MS before each request, so all replicas (and a
+ *   restarted monitor) together send at most one request per interval.
  * - The time up to which a running monitor watched for dead tasks: the next monitor to start
  *   alerts the tasks that died after it (catch-up).
  */
 const claimKey = (prefix: string, task: DeadTaskSummary): string => `${prefix}:{monitor}:dead-alerted:${task.id}:${task.finishedAt.getTime()}`;
+const alertSlotKey = (prefix: string): string => `${prefix}:{monitor}:alert-slot`;
 const watchedUntilKey = (prefix: string): string => `${prefix}:{monitor}:watched-until`;
 const CLAIM_TTL_SECONDS = 48 * 3_600;
 
@@ -51,6 +54,7 @@ export class DeadTaskAlerter implements BeforeApplicationShutdown {
         capacity: config.alertBufferSize,
         gatherMs: Math.min(1_000, config.alertIntervalMs),
         maxRetryDelayMs: Math.max(config.alertIntervalMs, 15 * 60_000),
+        reserveSlot: () => this.reserveSlot(),
       },
       {
         delivered: (batch) =>
@@ -117,6 +121,19 @@ export class DeadTaskAlerter implements BeforeApplicationShutdown {
       // Better twice than never: without Redis no replica can tell whether another alerted it.
       this.logger.warn(`could not claim the alert of task ${task.id} (${(error as Error).message}): alerting it anyway`);
       return true;
+    }
+  }
+
+  /** 0 when this process may send now (the slot is taken for one interval), else how long to wait. */
+  private async reserveSlot(): Promise<number> {
+    const key = alertSlotKey(this.config.queuePrefix);
+    try {
+      if ((await this.redis.set(key, '1', 'PX', this.config.alertIntervalMs, 'NX')) === 'OK') return 0;
+      const ttl = await this.redis.pttl(key);
+      return ttl > 0 ? ttl : 10;
+    } catch (error) {
+      this.logger.warn(`could not take the alert slot (${(error as Error).message}): sending anyway`);
+      return 0;
     }
   }
 
