@@ -41,7 +41,7 @@ export interface TaskFailureState {
   attemptsMade: number;
   finishedAt: Date | null;
   /** Failed and timed-out attempts of the current attempt budget (after the last manual retry), in order. */
-  failedAttempts: Array<{ number: number; outcome: 'failed' | 'timed_out'; error: string | null }>;
+  failedAttempts: Array<{ number: number; outcome: 'failed' | 'timed_out'; error: string | null; finishedAt: Date }>;
 }
 
 /** A cursor that is not one we issued. */
@@ -140,18 +140,18 @@ export class TaskQueries {
     if (taskIds.length === 0) return [];
     const rows = (await this.dataSource.query(
       `SELECT t.id, t.type, t.status, t.last_error, t.attempts_made, t.finished_at,
-              coalesce((SELECT json_agg(json_build_object('number', a.number, 'outcome', a.outcome, 'error', a.error) ORDER BY a.number)
+              coalesce((SELECT json_agg(json_build_object('number', a.number, 'outcome', a.outcome, 'error', a.error, 'finishedAt', a.finished_at) ORDER BY a.number)
                           FROM task_attempts a
                          WHERE a.task_id = t.id AND a.number > t.attempt_base AND a.outcome IN ('failed', 'timed_out')), '[]') AS failed_attempts
          FROM tasks t WHERE t.id = ANY($1::uuid[])`,
       [taskIds],
     )) as Array<{
       id: string; type: string; status: TaskStatus; last_error: string | null; attempts_made: number; finished_at: Date | null;
-      failed_attempts: TaskFailureState['failedAttempts'];
+      failed_attempts: Array<Omit<TaskFailureState['failedAttempts'][number], 'finishedAt'> & { finishedAt: string }>;
     }>;
     return rows.map((row) => ({
       id: row.id, type: row.type, status: row.status, lastError: row.last_error, attemptsMade: row.attempts_made,
-      finishedAt: row.finished_at, failedAttempts: row.failed_attempts,
+      finishedAt: row.finished_at, failedAttempts: row.failed_attempts.map((a) => ({ ...a, finishedAt: new Date(a.finishedAt) })),
     }));
   }
 

@@ -18,6 +18,8 @@ const LOOKUP_BATCH = 500;
 const MAX_PENDING = 10_000;
 /** Tasks remembered per process so an attempt or a death is logged once. */
 const REMEMBERED_TASKS = 10_000;
+/** Worker and monitor clocks may disagree a little. */
+const CLOCK_SKEW_MS = 1_000;
 
 /**
  * Turns queue events into log lines and alerts, from what PostgreSQL (the record) says:
@@ -35,6 +37,8 @@ export class FailureReporter implements BeforeApplicationShutdown {
   private readonly loggedAttempts = new RecentMap<string, number>(REMEMBERED_TASKS);
   /** Task id → time of death (ms) logged. */
   private readonly loggedDeaths = new RecentMap<string, number>(REMEMBERED_TASKS);
+  /** Attempts that ended before this process watched are not its news (a previous monitor logged them). */
+  private readonly watchingSince = Date.now() - CLOCK_SKEW_MS;
 
   constructor(
     private readonly queries: TaskQueries,
@@ -89,13 +93,13 @@ export class FailureReporter implements BeforeApplicationShutdown {
 
   private async handle(signal: FailureSignal, state: TaskFailureState): Promise<void> {
     const task = `task ${state.id} (${state.type})`;
-    const latest = state.failedAttempts.at(-1);
-    // First sight of a task in this process: only its latest attempt is news.
-    const loggedUpTo = this.loggedAttempts.get(state.id) ?? (latest ? latest.number - 1 : 0);
-    for (const attempt of state.failedAttempts.filter((a) => a.number > loggedUpTo)) {
+    const loggedUpTo = this.loggedAttempts.get(state.id);
+    const news = state.failedAttempts.filter((a) => (loggedUpTo === undefined ? a.finishedAt.getTime() >= this.watchingSince : a.number > loggedUpTo));
+    for (const attempt of news) {
       this.logger.warn(`${task} attempt ${attempt.number} ${attempt.outcome === 'timed_out' ? 'timed out' : 'failed'}: ${attempt.error ?? 'no error message'}`);
     }
-    if (latest) this.loggedAttempts.set(state.id, Math.max(loggedUpTo, latest.number));
+    const latest = news.at(-1);
+    if (latest) this.loggedAttempts.set(state.id, latest.number);
 
     if (state.status === TaskStatus.Dead && state.finishedAt) {
       const diedAt = state.finishedAt.getTime();

@@ -145,6 +145,8 @@ describe(QueueFailureWatcher.name, () => {
     monitor = await startMonitor(monitorEnv(), monitor.logs);
     await alerted(whileDown);
     expect(monitor.logs.matching(/1 dead task\(s\) that died while no monitor was watching .* will be alerted/)).toHaveLength(1);
+    // Its attempts ended before this monitor watched: nobody saw them fail, and they are not logged late.
+    expect(monitor.logs.matching(new RegExp(`task ${whileDown} .*attempt`))).toEqual([]);
   });
 
   it('never sent two requests within ALERT_INTERVAL_MS', () => {
