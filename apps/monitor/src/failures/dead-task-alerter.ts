@@ -36,6 +36,8 @@ const MAX_CATCH_UP_MS = 24 * 3_600_000;
 export class DeadTaskAlerter implements BeforeApplicationShutdown {
   private readonly logger = new Logger('Alerts');
   private readonly batcher?: AlertBatcher<DeadTaskAlert>;
+  /** The webhook's origin, for logs (its path may hold a token). */
+  private readonly target?: string;
   private watchingMark?: NodeJS.Timeout;
 
   constructor(
@@ -47,6 +49,7 @@ export class DeadTaskAlerter implements BeforeApplicationShutdown {
     if (!url) return;
     const sender = new WebhookAlertSender(url, config.alertTimeoutMs);
     const target = describeWebhook(url);
+    this.target = target;
     this.batcher = new AlertBatcher<DeadTaskAlert>(
       (batch) => sender.send({ source: 'taskq', dead: batch.entries, count: batch.entries.length, dropped: batch.dropped }),
       {
@@ -74,7 +77,7 @@ export class DeadTaskAlerter implements BeforeApplicationShutdown {
       this.logger.log('ALERT_WEBHOOK_URL is not set: dead tasks are logged, not alerted');
       return;
     }
-    this.logger.log(`dead tasks are alerted to ${describeWebhook(this.config.alertWebhookUrl ?? '')}, at most one request every ${this.config.alertIntervalMs} ms`);
+    this.logger.log(`dead tasks are alerted to ${this.target}, at most one request every ${this.config.alertIntervalMs} ms`);
     try {
       const watchedUntil = Number(await this.redis.get(watchedUntilKey(this.config.queuePrefix)));
       if (watchedUntil > 0) {
