@@ -2,6 +2,8 @@ import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutd
 import { DataSource } from 'typeorm';
 import { MonitorConfig } from '@taskq/config';
 import { TaskQueries, TaskStore } from '@taskq/persistence';
+import { FailuresModule } from './failures/failures.module';
+import { RetentionModule } from './retention/retention.module';
 
 @Injectable()
 class ResourcesShutdown implements OnApplicationShutdown {
@@ -24,6 +26,10 @@ export class MonitorModule {
     return {
       module: MonitorModule,
       global: true,
+      imports: [
+        FailuresModule,
+        RetentionModule,
+      ],
       providers: [
         { provide: MonitorConfig, useValue: config },
         { provide: DataSource, useValue: dataSource },

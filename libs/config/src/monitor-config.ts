@@ -1,6 +1,7 @@
-import { Type } from 'class-transformer';
-import { IsInt, Max, Min } from 'class-validator';
-import { CommonConfig } from './common-config';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsInt, IsOptional, IsUrl, Max, Min } from 'class-validator';
+import { CommonConfig, toBoolean } from './common-config';
+import { IsCronPattern } from './is-cron-pattern';
 import { Env } from './load-config';
 
 export class MonitorConfig extends CommonConfig {
@@ -12,11 +13,68 @@ export class MonitorConfig extends CommonConfig {
   @Max(65_535)
   metricsPort = 9465;
 
-  /** On SIGTERM, how long running maintenance jobs may finish. */
+  /** On SIGTERM, how long running maintenance jobs and a last alert delivery may take. */
   @Env('SHUTDOWN_TIMEOUT_MS')
   @Type(() => Number)
   @IsInt()
   @Min(0)
   @Max(3_600_000)
   shutdownTimeoutMs = 30_000;
+
+  /** Where dead tasks are POSTed as JSON batches; unset: dead tasks are only logged. */
+  @Env('ALERT_WEBHOOK_URL')
+  @IsOptional()
+  @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }, { message: 'must be an http:// or https:// URL' })
+  alertWebhookUrl?: string;
+
+  /** At most one alert request per this many milliseconds (retries included). */
+  @Env('ALERT_INTERVAL_MS')
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(86_400_000)
+  alertIntervalMs = 60_000;
+
+  /** How long one alert request may take before it counts as failed. */
+  @Env('ALERT_TIMEOUT_MS')
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(300_000)
+  alertTimeoutMs = 10_000;
+
+  /** Dead tasks held for the next alert request; beyond it the oldest are dropped (and counted). */
+  @Env('ALERT_BUFFER_SIZE')
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  alertBufferSize = 1_000;
+
+  /** When the retention clean-up runs: a cron pattern (5 fields, or 6 with seconds), in UTC. */
+  @Env('RETENTION_CRON')
+  @IsCronPattern()
+  retentionCron = '0 3 * * *';
+
+  /** Finished tasks (and their attempts) older than this many days are deleted. */
+  @Env('RETENTION_DAYS')
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(36_500)
+  retentionDays = 30;
+
+  /** Delete old dead tasks too; by default the dead-letter queue is kept until emptied by hand. */
+  @Env('RETENTION_INCLUDE_DEAD')
+  @Transform(toBoolean)
+  @IsBoolean()
+  retentionIncludeDead = false;
+
+  /** Tasks deleted per statement: each batch is its own short transaction. */
+  @Env('RETENTION_BATCH_SIZE')
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  retentionBatchSize = 1_000;
 }

@@ -97,19 +97,31 @@ export async function openDataSource(options: DatabaseOptions): Promise<DataSour
   }
 }
 
-// Arbitrary constant: the advisory lock that serialises migrations across API replicas.
+// Arbitrary constant: the advisory lock that serialises migrations across API and monitor replicas.
 const MIGRATION_LOCK_KEY = 7_286_150_001;
+const MIGRATION_LOCK_POLL_MS = 200;
 
-/** Applies pending migrations; concurrent callers (several API replicas) take turns. */
+/**
+ * Applies pending migrations; concurrent callers (several API or monitor replicas) take turns.
+ * The lock is polled rather than awaited: a session blocked in pg_advisory_lock keeps a
+ * snapshot open, and a CREATE INDEX CONCURRENTLY run by the lock's holder would wait for that
+ * snapshot forever.
+ */
 export async function runMigrations(dataSource: DataSource): Promise<string[]> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
+  let locked = false;
   try {
-    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    for (;;) {
+      const [row] = (await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [MIGRATION_LOCK_KEY])) as Array<{ locked: boolean }>;
+      locked = row?.locked === true;
+      if (locked) break;
+      await new Promise((resolve) => setTimeout(resolve, MIGRATION_LOCK_POLL_MS));
+    }
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     return applied.map((migration) => migration.name);
   } finally {
-    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    if (locked) await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
     await runner.release();
   }
 }

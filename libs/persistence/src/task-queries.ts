@@ -22,6 +22,28 @@ export interface TaskListPage {
   nextCursor: string | null;
 }
 
+/** A dead task as alerts describe it. */
+export interface DeadTaskSummary {
+  id: string;
+  type: string;
+  error: string | null;
+  /** Attempts in all, manual retries included. */
+  attempts: number;
+  finishedAt: Date;
+}
+
+/** What the monitor needs to report a task whose attempt just ended without success. */
+export interface TaskFailureState {
+  id: string;
+  type: string;
+  status: TaskStatus;
+  lastError: string | null;
+  attemptsMade: number;
+  finishedAt: Date | null;
+  /** Failed and timed-out attempts of the current attempt budget (after the last manual retry), in order. */
+  failedAttempts: Array<{ number: number; outcome: 'failed' | 'timed_out'; error: string | null; finishedAt: Date }>;
+}
+
 /** A cursor that is not one we issued. */
 export class InvalidCursorError extends Error {
   override readonly name = 'InvalidCursorError';
@@ -110,6 +132,37 @@ export class TaskQueries {
   async deadLetterEntries(): Promise<Array<{ taskId: string; type: string; error: string | null }>> {
     const rows = (await this.dataSource.query(`SELECT id, type, last_error FROM tasks WHERE status = 'dead'`)) as Array<{ id: string; type: string; last_error: string | null }>;
     return rows.map((row) => ({ taskId: row.id, type: row.type, error: row.last_error }));
+  }
+
+  /** The failure state of each known task among `ids` (ids that are not task ids are ignored). */
+  async failureStates(ids: string[]): Promise<TaskFailureState[]> {
+    const taskIds = ids.filter(isTaskId);
+    if (taskIds.length === 0) return [];
+    const rows = (await this.dataSource.query(
+      `SELECT t.id, t.type, t.status, t.last_error, t.attempts_made, t.finished_at,
+              coalesce((SELECT json_agg(json_build_object('number', a.number, 'outcome', a.outcome, 'error', a.error, 'finishedAt', a.finished_at) ORDER BY a.number)
+                          FROM task_attempts a
+                         WHERE a.task_id = t.id AND a.number > t.attempt_base AND a.outcome IN ('failed', 'timed_out')), '[]') AS failed_attempts
+         FROM tasks t WHERE t.id = ANY($1::uuid[])`,
+      [taskIds],
+    )) as Array<{
+      id: string; type: string; status: TaskStatus; last_error: string | null; attempts_made: number; finished_at: Date | null;
+      failed_attempts: Array<Omit<TaskFailureState['failedAttempts'][number], 'finishedAt'> & { finishedAt: string }>;
+    }>;
+    return rows.map((row) => ({
+      id: row.id, type: row.type, status: row.status, lastError: row.last_error, attemptsMade: row.attempts_made,
+      finishedAt: row.finished_at, failedAttempts: row.failed_attempts.map((a) => ({ ...a, finishedAt: new Date(a.finishedAt) })),
+    }));
+  }
+
+  /** Dead tasks that died at or after `from`, earliest first. */
+  async deadTasksSince(from: Date, limit: number): Promise<DeadTaskSummary[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT id, type, last_error, attempts_made, finished_at FROM tasks
+        WHERE status = 'dead' AND finished_at >= $1 ORDER BY finished_at, id LIMIT $2`,
+      [from, limit],
+    )) as Array<{ id: string; type: string; last_error: string | null; attempts_made: number; finished_at: Date }>;
+    return rows.map((row) => ({ id: row.id, type: row.type, error: row.last_error, attempts: row.attempts_made, finishedAt: row.finished_at }));
   }
 
   /** Counts per type and status of tasks created in [from, to), with attempt duration percentiles. */

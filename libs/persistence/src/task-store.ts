@@ -71,6 +71,20 @@ export interface AttemptRelease {
   durationMs: number;
 }
 
+/** One retention batch: which finished tasks to delete. */
+export interface ExpiredTaskSelection {
+  statuses: Array<TaskStatus.Completed | TaskStatus.Cancelled | TaskStatus.Dead>;
+  finishedBefore: Date;
+  limit: number;
+}
+
+export interface ExpiredTaskDeletion {
+  tasks: number;
+  attempts: number;
+  /** Dead tasks among them: they also leave the dead-letter mirror. */
+  deadTaskIds: string[];
+}
+
 export interface TaskStoreOptions {
   maxBatchSize?: number;
   maxConcurrentFlushes?: number;
@@ -282,6 +296,29 @@ export class TaskStore {
       `DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE ${where} LIMIT $${params.length} FOR UPDATE SKIP LOCKED) RETURNING id, type`,
       params,
     );
+  }
+
+  /**
+   * Retention: deletes up to `limit` tasks of the given statuses that finished before the
+   * cutoff, their attempts with them (ON DELETE CASCADE). One short statement; rows another
+   * transaction holds are skipped, so it never waits on the live system.
+   */
+  async deleteExpiredTasks(selection: ExpiredTaskSelection): Promise<ExpiredTaskDeletion> {
+    // Every part of the statement sees the same snapshot: the attempts are counted before the cascade removes them.
+    const rows = await rowsOf<{ tasks: number; attempts: number; dead_task_ids: string[] }>(
+      this.dataSource,
+      `WITH expired AS (
+         SELECT id FROM tasks WHERE status = ANY($1::text[]) AND finished_at < $2 LIMIT $3 FOR UPDATE SKIP LOCKED
+       ), removed AS (
+         DELETE FROM tasks t USING expired e WHERE t.id = e.id RETURNING t.id, t.status
+       )
+       SELECT (SELECT count(*) FROM removed)::int AS tasks,
+              (SELECT count(*) FROM task_attempts a JOIN removed r ON r.id = a.task_id)::int AS attempts,
+              (SELECT coalesce(array_agg(id::text), '{}'::text[]) FROM removed WHERE status = 'dead') AS dead_task_ids`,
+      [selection.statuses, selection.finishedBefore, selection.limit],
+    );
+    const row = rows[0];
+    return { tasks: row?.tasks ?? 0, attempts: row?.attempts ?? 0, deadTaskIds: row?.dead_task_ids ?? [] };
   }
 
   /** Undoes a submission whose job could not be queued (Redis down), so no client sees a ghost task. */

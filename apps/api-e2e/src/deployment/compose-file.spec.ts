@@ -10,15 +10,28 @@ import { parse } from 'yaml';
 const repoRoot = resolve(__dirname, '../../../..');
 const readRepoFile = (path: string): string => readFileSync(join(repoRoot, path), 'utf8');
 
-/** What each app listens on, from libs/config (ApiConfig.port, WorkerConfig.metricsPort). */
+/** What each app listens on, from libs/config (ApiConfig.port, WorkerConfig.metricsPort, MonitorConfig.metricsPort). */
 const APPS = {
-  api: { dockerfile: 'Dockerfile.api', portVariable: 'PORT', defaultPort: 3000 },
-  worker: { dockerfile: 'Dockerfile.worker', portVariable: 'METRICS_PORT', defaultPort: 9464 },
+  api: { dockerfile: 'Dockerfile.api', configFile: 'api-config.ts', portVariable: 'PORT', defaultPort: 3000 },
+  worker: { dockerfile: 'Dockerfile.worker', configFile: 'worker-config.ts', portVariable: 'METRICS_PORT', defaultPort: 9464 },
+  monitor: { dockerfile: 'Dockerfile.monitor', configFile: 'monitor-config.ts', portVariable: 'METRICS_PORT', defaultPort: 9465 },
 } as const;
 type AppName = keyof typeof APPS;
 const APP_NAMES = Object.keys(APPS) as AppName[];
-/** WorkerConfig.shutdownTimeoutMs's default. */
+/** WorkerConfig.shutdownTimeoutMs's and MonitorConfig.shutdownTimeoutMs's default. */
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
+
+/**
+ * The variables a config class reads (`@Env('VAR')`) and the defaults of its properties
+ * (`name = 123;`), read from its source in libs/config: the e2e tests may not import it.
+ */
+function configSource(file: string): { variables: string[]; defaults: Record<string, string> } {
+  const text = readRepoFile(join('libs/config/src', file));
+  const variables = [...text.matchAll(/@Env\('([A-Z0-9_]+)'\)/g)].map((match) => match[1] as string);
+  const defaults = Object.fromEntries([...text.matchAll(/^\s+(\w+)(?::[^=;]+)? = ([^;]+);$/gm)].map((match) => [match[1] as string, (match[2] as string).replace(/_/g, '')]));
+  return { variables, defaults };
+}
+const PORT_PROPERTY: Record<AppName, string> = { api: 'port', worker: 'metricsPort', monitor: 'metricsPort' };
 
 // ---------------------------------------------------------------------------------------
 // Compose file
@@ -202,6 +215,35 @@ describe('docker-compose.yml', () => {
     expect(service('worker').depends_on).toMatchObject({ api: { condition: 'service_healthy' } });
   });
 
+  it.each(APP_NAMES)('sets only variables that %s reads (its config class or the common one)', (app) => {
+    const known = new Set([...configSource('common-config.ts').variables, ...configSource(APPS[app].configFile).variables]);
+    for (const variable of Object.keys(environmentOf(service(app)))) expect([variable, known.has(variable)]).toEqual([variable, true]);
+  });
+
+  it.each(APP_NAMES)("takes %s's port default from its config class", (app) => {
+    expect(configSource(APPS[app].configFile).defaults[PORT_PROPERTY[app]]).toBe(String(APPS[app].defaultPort));
+  });
+
+  it('runs the monitor with valid retention and alert settings, alerts off unless ALERT_WEBHOOK_URL is given', () => {
+    const monitor = environmentOf(service('monitor'));
+    expect(monitor['RETENTION_CRON']).toMatch(/^(\S+\s+){4,5}\S+$/);
+    expect(Number(monitor['RETENTION_DAYS'])).toBeGreaterThanOrEqual(1);
+    expect(Number(monitor['RETENTION_BATCH_SIZE'])).toBeGreaterThanOrEqual(1);
+    expect(['true', 'false']).toContain(monitor['RETENTION_INCLUDE_DEAD']);
+    expect(Number(monitor['ALERT_INTERVAL_MS'])).toBeGreaterThanOrEqual(100);
+    // Empty counts as unset for the config loader: dead tasks are then only logged.
+    expect(monitor['ALERT_WEBHOOK_URL']).toBe('');
+    const withUrl = environmentOf((interpolateAll(raw, { ALERT_WEBHOOK_URL: 'https://hooks.example.com/t' }) as ComposeFile).services['monitor'] as Service);
+    expect(withUrl['ALERT_WEBHOOK_URL']).toBe('https://hooks.example.com/t');
+  });
+
+  it('gives the monitor longer than two SHUTDOWN_TIMEOUT_MS to stop (a clean-up batch and a last alert delivery, each bounded by it)', () => {
+    const monitor = service('monitor');
+    const shutdownMs = Number(environmentOf(monitor)['SHUTDOWN_TIMEOUT_MS'] ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
+    expect(monitor.stop_grace_period).toMatch(DURATION);
+    expect(durationMs(monitor.stop_grace_period as string)).toBeGreaterThan(2 * shutdownMs);
+  });
+
   it('waits only on dependencies that have a healthcheck', () => {
     for (const { depends_on: dependsOn = {} } of Object.values(services)) {
       for (const [dependency, { condition }] of Object.entries(Array.isArray(dependsOn) ? {} : dependsOn)) {
@@ -231,11 +273,13 @@ describe('docker-compose.yml', () => {
     expect(durationMs(api.stop_grace_period ?? '10s')).toBeGreaterThan(shutdownMs);
   });
 
-  it('points the API and the workers at the same Redis, database and queue prefix, inside the compose network', () => {
+  it('points the API, the workers and the monitor at the same Redis, database and queue prefix, inside the compose network', () => {
     const api = environmentOf(service('api'));
-    const worker = environmentOf(service('worker'));
-    for (const variable of ['REDIS_URL', 'DATABASE_URL', 'QUEUE_PREFIX']) {
-      expect([variable, worker[variable]]).toEqual([variable, api[variable]]);
+    for (const app of ['worker', 'monitor']) {
+      const other = environmentOf(service(app));
+      for (const variable of ['REDIS_URL', 'DATABASE_URL', 'QUEUE_PREFIX', 'NODE_ENV']) {
+        expect([app, variable, other[variable]]).toEqual([app, variable, api[variable]]);
+      }
     }
     expect(api['NODE_ENV']).toBe('production');
     expect(new URL(api['REDIS_URL'] as string).hostname).toBe('redis');
@@ -403,16 +447,18 @@ describe.each(APP_NAMES)('Dockerfile for %s', (app) => {
     expect(healthcheck).toContain(`fetch('http://127.0.0.1:' + (process.env.${APPS[app].portVariable} || ${defaultPort}) + '/health'`);
   });
 
-  it('shares every stage but the runtime one with the other Dockerfile', () => {
-    const other = APP_NAMES.find((name) => name !== app) as AppName;
-    const otherStages = stagesOf(parseDockerfile(readRepoFile(APPS[other].dockerfile)));
-    expect(otherStages.slice(0, -1)).toEqual(stages.slice(0, -1));
+  it('shares every stage but the runtime one with the other Dockerfiles', () => {
     // Global ARGs (before the first FROM) too.
     const globalArgs = (list: Instruction[]): Instruction[] => list.slice(0, list.findIndex((i) => i.keyword === 'FROM'));
-    expect(globalArgs(parseDockerfile(readRepoFile(APPS[other].dockerfile)))).toEqual(globalArgs(instructions));
+    for (const other of APP_NAMES.filter((name) => name !== app)) {
+      const otherInstructions = parseDockerfile(readRepoFile(APPS[other].dockerfile));
+      expect([other, stagesOf(otherInstructions).slice(0, -1)]).toEqual([other, stages.slice(0, -1)]);
+      expect([other, globalArgs(otherInstructions)]).toEqual([other, globalArgs(instructions)]);
+    }
   });
 
   if (app === 'worker') {
+    // The monitor, which migrates like the API, has an image of its own.
     it('runs no migrations', () => {
       for (const { args } of instructions) expect(args).not.toMatch(/migrat|typeorm/i);
     });

@@ -1,6 +1,12 @@
 import { InitialSchema1763800000000 } from './1763800000000-initial-schema';
+import { RetentionIndex1764000100000 } from './1764000100000-retention-index';
 import { InterruptedAttempts1764000200000 } from './1764000200000-interrupted-attempts';
 import { ApiKeys1764000300000 } from './1764000300000-api-keys';
 
 /** In order. Never edit a migration that has shipped: add a new one. */
-export const MIGRATIONS = [InitialSchema1763800000000, InterruptedAttempts1764000200000, ApiKeys1764000300000];
+export const MIGRATIONS = [
+  InitialSchema1763800000000,
+  RetentionIndex1764000100000,
+  InterruptedAttempts1764000200000,
+  ApiKeys1764000300000,
+];

@@ -1,0 +1,49 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { TaskStatus, type BackoffPolicy } from '@taskq/contracts';
+import type { TaskStore } from '@taskq/persistence';
+import type { TaskProducer } from '@taskq/queue';
+import { TEST_REDIS_URL, freePort, startAppProcess, waitForHttp, type AppProcess } from '@taskq/testing';
+
+export interface SleepTaskOptions {
+  ms: number;
+  timeoutMs: number;
+  maxAttempts: number;
+  backoff?: BackoffPolicy;
+}
+
+/** Submits a `sleep` task as the API does: the row first, then its job. */
+export async function submitSleepTask(store: TaskStore, producer: TaskProducer, options: SleepTaskOptions): Promise<string> {
+  const id = randomUUID();
+  const backoff = options.backoff ?? { type: 'fixed', delayMs: 100, maxDelayMs: 100, jitter: 'none' };
+  const payload = { ms: options.ms };
+  await store.createTask({
+    id, type: 'sleep', status: TaskStatus.Queued, payload, priority: null, runAt: null, maxAttempts: options.maxAttempts,
+    backoff, timeoutMs: options.timeoutMs, idempotencyKey: null, requestHash: null, createdAt: new Date(),
+  });
+  await producer.enqueue({ data: { taskId: id, type: 'sleep', payload, backoff, timeoutMs: options.timeoutMs, attemptBase: 0 }, maxAttempts: options.maxAttempts, priority: null, delayMs: 0 });
+  return id;
+}
+
+const WORKSPACE_ROOT = join(__dirname, '..', '..', '..', '..');
+
+/**
+ * The real worker, started from the build (the monitor may not import it). Start it after
+ * the monitor, which migrates the database. Resolves once its health listener answers.
+ */
+export async function startWorkerProcess(databaseUrl: string, prefix: string): Promise<AppProcess> {
+  const script = join(WORKSPACE_ROOT, 'dist/apps/worker/src/main.js');
+  if (!existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` first (npm test does)`);
+  const port = await freePort();
+  const worker = startAppProcess(
+    ['-r', join(WORKSPACE_ROOT, 'runtime-paths.cjs'), script],
+    {
+      DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, WORKER_QUEUES: 'sleep',
+      METRICS_PORT: String(port), LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'fatal', SHUTDOWN_TIMEOUT_MS: '2000',
+    },
+    WORKSPACE_ROOT,
+  );
+  await waitForHttp(`http://127.0.0.1:${port}/health`, worker);
+  return worker;
+}
