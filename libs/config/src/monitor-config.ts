@@ -19,4 +19,15 @@ export class MonitorConfig extends CommonConfig {
   @Min(0)
   @Max(3_600_000)
   shutdownTimeoutMs = 30_000;
+
+  /**
+   * How often the monitor re-registers the recurring schedules from PostgreSQL in Redis, so
+   * that a Redis restart heals without restarting anything.
+   */
+  @Env('SCHEDULE_SYNC_INTERVAL_MS')
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  scheduleSyncIntervalMs = 60_000;
 }

@@ -1,7 +1,8 @@
+import { ScheduleEntity } from './schedule.entity';
 import { TaskAttemptEntity } from './task-attempt.entity';
 import { TaskEntity } from './task.entity';
 
-export { TaskAttemptEntity, TaskEntity };
+export { ScheduleEntity, TaskAttemptEntity, TaskEntity };
 
 /** Explicit list: globs break once the apps are bundled. */
-export const ENTITIES = [TaskEntity, TaskAttemptEntity];
+export const ENTITIES = [TaskEntity, TaskAttemptEntity, ScheduleEntity];
