@@ -2,6 +2,7 @@ import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutd
 import { DataSource } from 'typeorm';
 import { MonitorConfig } from '@taskq/config';
 import { TaskQueries, TaskStore } from '@taskq/persistence';
+import { SchedulesModule } from './schedules/schedules.module';
 
 @Injectable()
 class ResourcesShutdown implements OnApplicationShutdown {
@@ -24,6 +25,7 @@ export class MonitorModule {
     return {
       module: MonitorModule,
       global: true,
+      imports: [SchedulesModule],
       providers: [
         { provide: MonitorConfig, useValue: config },
         { provide: DataSource, useValue: dataSource },
