@@ -43,10 +43,10 @@ describe(ScheduleQueue.name, () => {
     ]);
     expect({ registered: result.registered.sort(), removed: result.removed.sort() }).toEqual({ registered: ['changed', 'missing'], removed: ['hourly', 'unknown'] });
     const schedulers = await sut.queue.getJobSchedulers(0, -1);
-    expect(Object.fromEntries(schedulers.map((s) => [s.key, [s.pattern, s.tz ?? null]]))).toEqual({
-      right: ['0 0 * * *', null],
+    expect(Object.fromEntries(schedulers.map((s) => [s.key, [s.pattern, s.tz]]))).toEqual({
+      right: ['0 0 * * *', 'UTC'],
       changed: ['0 0 * * *', 'Europe/Paris'],
-      missing: ['*/5 * * * *', null],
+      missing: ['*/5 * * * *', 'UTC'],
     });
     // The untouched scheduler kept its pending run (same job), the removed ones lost theirs.
     const delayed = await sut.queue.getJobs(['delayed']);

@@ -24,7 +24,7 @@ export interface ScheduleRunData {
 export interface ScheduleTiming {
   name: string;
   cron: string;
-  /** IANA zone; null: UTC. */
+  /** IANA zone; null: UTC (whatever the processes' local zone). */
   tz: string | null;
 }
 
@@ -50,8 +50,14 @@ export function scheduledTimeOf(job: Pick<Job<ScheduleRunData>, 'id' | 'opts'>):
   return new Date(millis);
 }
 
+/**
+ * The zone a schedule's cron expression is read in. Always explicit: without one, cron-parser
+ * would use the local zone of whichever process computes the next run (API or monitor).
+ */
+const zoneOf = (timing: ScheduleTiming): string => timing.tz ?? 'UTC';
+
 const sameTiming = (registered: { pattern?: string; tz?: string }, wanted: ScheduleTiming): boolean =>
-  registered.pattern === wanted.cron && (registered.tz ?? null) === wanted.tz;
+  registered.pattern === wanted.cron && registered.tz === zoneOf(wanted);
 
 /** The schedules' BullMQ job schedulers. Every Redis failure is a {@link QueueUnavailableError}. */
 export class ScheduleQueue {
@@ -72,7 +78,7 @@ export class ScheduleQueue {
     const next = await this.redis(`register schedule ${timing.name}`, () =>
       this.queue.upsertJobScheduler(
         timing.name,
-        { pattern: timing.cron, ...(timing.tz ? { tz: timing.tz } : {}) },
+        { pattern: timing.cron, tz: zoneOf(timing) },
         { name: timing.name, data: { schedule: timing.name }, opts: RUN_JOB_OPTIONS },
       ),
     );

@@ -50,7 +50,11 @@ describe('schedules API', () => {
   /** Redis's view: the BullMQ job scheduler of a schedule, if any. */
   const scheduler = (name: string) => queue.queue.getJobScheduler(name);
 
+  // A local zone far from UTC, so a schedule without tz proves it runs in UTC, not locally.
+  const localZone = process.env['TZ'];
+
   beforeAll(async () => {
+    process.env['TZ'] = 'Pacific/Auckland';
     app = await startApi(db.url, prefix);
     redis = createRedisConnection(TEST_REDIS_URL, 'worker');
     queue = new ScheduleQueue(redis, prefix);
@@ -62,6 +66,8 @@ describe('schedules API', () => {
     await app?.close();
     await deleteRedisPrefix(prefix);
     await db.drop();
+    if (localZone === undefined) delete process.env['TZ'];
+    else process.env['TZ'] = localZone;
   });
 
   describe('POST /schedules', () => {
@@ -182,7 +188,9 @@ describe('schedules API', () => {
 
       const cleared = (await send(app, 'PATCH', '/schedules/nightly-report', { tz: null })).json<ScheduleView>();
       expect(cleared.tz).toBeNull();
-      expect((await scheduler('nightly-report'))?.tz).toBeUndefined();
+      // Without a zone, UTC: never the local zone of the process that computes the next run.
+      expect(await scheduler('nightly-report')).toMatchObject({ tz: 'UTC', next: new Date(cleared.nextRunAt ?? '').getTime() });
+      expect(new Date(cleared.nextRunAt ?? '').getUTCHours()).toBe(4);
     });
 
     it('removes the job scheduler when disabled, and registers it again when enabled', async () => {
