@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { ApiConfig } from '@taskq/config';
 import { HealthModule } from './health/health.module';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
+import { SchedulesModule } from './schedules/schedules.module';
 import { TaskTypesController } from './task-types/task-types.controller';
 import { TasksModule } from './tasks/tasks.module';
 
@@ -11,7 +12,7 @@ export class ApiModule {
   static forRoot(config: ApiConfig, dataSource: DataSource): DynamicModule {
     return {
       module: ApiModule,
-      imports: [InfrastructureModule.forRoot(config, dataSource), TasksModule, HealthModule],
+      imports: [InfrastructureModule.forRoot(config, dataSource), TasksModule, SchedulesModule, HealthModule],
       controllers: [TaskTypesController],
     };
   }

@@ -4,6 +4,7 @@ import { MonitorConfig } from '@taskq/config';
 import { TaskQueries, TaskStore } from '@taskq/persistence';
 import { FailuresModule } from './failures/failures.module';
 import { RetentionModule } from './retention/retention.module';
+import { SchedulesModule } from './schedules/schedules.module';
 
 @Injectable()
 class ResourcesShutdown implements OnApplicationShutdown {
@@ -29,6 +30,7 @@ export class MonitorModule {
       imports: [
         FailuresModule,
         RetentionModule,
+        SchedulesModule,
       ],
       providers: [
         { provide: MonitorConfig, useValue: config },

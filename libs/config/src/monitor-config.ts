@@ -77,4 +77,14 @@ export class MonitorConfig extends CommonConfig {
   @Min(1)
   @Max(100_000)
   retentionBatchSize = 1_000;
+  /**
+   * How often the monitor re-registers the recurring schedules from PostgreSQL in Redis, so
+   * that a Redis restart heals without restarting anything.
+   */
+  @Env('SCHEDULE_SYNC_INTERVAL_MS')
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  scheduleSyncIntervalMs = 60_000;
 }

@@ -5,3 +5,5 @@ export * from './batch-writer';
 export * from './task-store';
 export * from './task-queries';
 export * from './api-key-store';
+export * from './task-preparation';
+export * from './schedule-store';

@@ -5,6 +5,8 @@ import { TaskEntity } from './entities';
 export interface TaskListFilter {
   status?: TaskStatus;
   type?: string;
+  /** Only the tasks this recurring schedule created. */
+  scheduleName?: string;
   limit: number;
   cursor?: string;
 }
@@ -97,6 +99,7 @@ export class TaskQueries {
     const query = this.tasks.createQueryBuilder('task').orderBy('task.createdAt', 'DESC').addOrderBy('task.id', 'DESC').limit(filter.limit + 1);
     if (filter.status) query.andWhere('task.status = :status', { status: filter.status });
     if (filter.type) query.andWhere('task.type = :type', { type: filter.type });
+    if (filter.scheduleName) query.andWhere('task.scheduleName = :scheduleName', { scheduleName: filter.scheduleName });
     if (filter.cursor) {
       const position = decodeCursor(filter.cursor);
       query.andWhere('(task.createdAt, task.id) < (:at, :id)', position);

@@ -14,6 +14,8 @@ export interface NewTask {
   timeoutMs: number;
   idempotencyKey: string | null;
   requestHash: string | null;
+  /** The recurring schedule that created the task; absent or null when a client submitted it. */
+  scheduleName?: string | null;
   /** Millisecond precision on purpose: list cursors round-trip through JavaScript dates. */
   createdAt: Date;
 }
@@ -96,10 +98,10 @@ const TERMINAL = `('completed','dead','cancelled')`;
 
 // An idempotency key already taken makes its row a no-op: RETURNING tells which rows were new.
 const INSERT_TASKS = `
-  INSERT INTO tasks (id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, created_at, updated_at)
-  SELECT id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, created_at, created_at
-  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::int[], $6::timestamptz[], $7::int[], $8::jsonb[], $9::int[], $10::text[], $11::text[], $12::timestamptz[])
-    AS i(id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, created_at)
+  INSERT INTO tasks (id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, schedule_name, created_at, updated_at)
+  SELECT id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, schedule_name, created_at, created_at
+  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::int[], $6::timestamptz[], $7::int[], $8::jsonb[], $9::int[], $10::text[], $11::text[], $12::text[], $13::timestamptz[])
+    AS i(id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, schedule_name, created_at)
   ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id`;
 
@@ -224,6 +226,7 @@ export class TaskStore {
       tasks.map((t) => t.timeoutMs),
       tasks.map((t) => t.idempotencyKey),
       tasks.map((t) => t.requestHash),
+      tasks.map((t) => t.scheduleName ?? null),
       tasks.map((t) => t.createdAt),
     ]);
     const inserted = new Set(rows.map((row) => row.id));

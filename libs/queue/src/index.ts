@@ -4,3 +4,4 @@ export * from './task-job';
 export * from './task-producer';
 export * from './cancel-channel';
 export * from './dead-letter-queue';
+export * from './schedule-queue';

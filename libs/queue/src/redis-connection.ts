@@ -21,6 +21,28 @@ export function createRedisConnection(url: string, role: RedisRole, extra: Redis
   return connection;
 }
 
+/**
+ * A connection that is ready for commands (producer connections refuse them until then), or
+ * an error after `timeoutMs`.
+ */
+export async function connectRedis(url: string, role: RedisRole, timeoutMs: number): Promise<Redis> {
+  const connection = createRedisConnection(url, role);
+  if (connection.status === 'ready') return connection;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no connection to Redis at ${redactRedisUrl(url)} within ${timeoutMs} ms`)), timeoutMs);
+      connection.once('ready', () => resolve());
+    });
+    return connection;
+  } catch (error) {
+    connection.disconnect();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function redactRedisUrl(url: string): string {
   try {
     const parsed = new URL(url);

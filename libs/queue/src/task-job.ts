@@ -1,5 +1,5 @@
 import type { JobsOptions } from 'bullmq';
-import { MAX_PRIORITY, computeBackoffDelay, type BackoffPolicy, type TaskType } from '@taskq/contracts';
+import { MAX_PRIORITY, computeBackoffDelay, isTaskType, type BackoffPolicy, type TaskType } from '@taskq/contracts';
 
 /**
  * What a BullMQ job carries. The payload rides along so workers need no PostgreSQL read to
@@ -21,6 +21,30 @@ export interface TaskJobSpec {
   maxAttempts: number;
   priority: number | null;
   delayMs: number;
+}
+
+/** A stored task, as much of it as its job needs. */
+export interface QueueableTask {
+  id: string;
+  type: string;
+  payload: unknown;
+  priority: number | null;
+  maxAttempts: number;
+  backoff: BackoffPolicy;
+  timeoutMs: number;
+  attemptBase: number;
+  runAt: Date | null;
+}
+
+/** The BullMQ job of a stored task (a submission, a retry, a requeue or a schedule's run). */
+export function jobSpecFor(task: QueueableTask, now = Date.now()): TaskJobSpec {
+  if (!isTaskType(task.type)) throw new Error(`task ${task.id} has an unregistered type "${task.type}"`);
+  return {
+    data: { taskId: task.id, type: task.type, payload: task.payload, backoff: task.backoff, timeoutMs: task.timeoutMs, attemptBase: task.attemptBase },
+    maxAttempts: task.maxAttempts,
+    priority: task.priority,
+    delayMs: task.runAt ? task.runAt.getTime() - now : 0,
+  };
 }
 
 /** Name under which workers register {@link taskBackoffStrategy}. */

@@ -1,9 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { TaskStatus, isTaskType, type SubmitTaskResponse } from '@taskq/contracts';
 import { TaskQueries, TaskStore, isTaskId, type RequeuedTask, type TaskSelection } from '@taskq/persistence';
-import { DeadLetterMirror, TaskProducer } from '@taskq/queue';
+import { DeadLetterMirror, TaskProducer, jobSpecFor } from '@taskq/queue';
 import { ProblemException, problemType } from '../errors/problem.exception';
-import { jobSpecFor } from './task-jobs';
 
 /** Rows handled per statement when a request touches many tasks (DLQ requeue and clear). */
 const CHUNK = 500;

@@ -1,11 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { SubmitTaskDto, TASK_TYPE_NAMES, validateDto, type BulkSubmitDto, type FieldError, type SubmitTaskResponse, type TaskType } from '@taskq/contracts';
-import { TaskQueries, TaskStore, type TaskEntity } from '@taskq/persistence';
-import { TaskProducer } from '@taskq/queue';
+import { TaskQueries, TaskStore, prepareTask, requestHash, type PreparedTask, type TaskEntity } from '@taskq/persistence';
+import { TaskProducer, jobSpecFor } from '@taskq/queue';
 import { ProblemException, problemType } from '../errors/problem.exception';
 import { BacklogGate } from './backlog-gate';
-import { prepareTask, requestHash, type PreparedTask } from './task-preparation';
-import { jobSpecFor } from './task-jobs';
 
 type BulkAnswer = { kind: 'new'; task: PreparedTask } | { kind: 'replay'; task: SubmitTaskResponse };
 

@@ -16,6 +16,7 @@ export function toTaskSummary(task: TaskEntity): TaskSummaryView {
     backoff: task.backoff,
     timeoutMs: task.timeoutMs,
     idempotencyKey: task.idempotencyKey,
+    scheduleName: task.scheduleName,
     nextAttemptAt: iso(task.nextAttemptAt),
     createdAt: task.createdAt.toISOString(),
     startedAt: iso(task.startedAt),

@@ -19,7 +19,13 @@ export class TasksService {
 
   async list(query: ListTasksQuery): Promise<TaskPage> {
     try {
-      const page = await this.queries.listTasks({ status: query.status, type: query.type, cursor: query.cursor, limit: query.limit ?? DEFAULT_PAGE_SIZE });
+      const page = await this.queries.listTasks({
+        status: query.status,
+        type: query.type,
+        scheduleName: query.schedule,
+        cursor: query.cursor,
+        limit: query.limit ?? DEFAULT_PAGE_SIZE,
+      });
       return { items: page.items.map(toTaskSummary), nextCursor: page.nextCursor };
     } catch (error) {
       throw asCursorProblem(error);

@@ -15,6 +15,12 @@ export class ListTasksQuery {
   @MaxLength(100)
   type?: string;
 
+  /** Only the tasks this recurring schedule created. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  schedule?: string;
+
   @IsOptional()
   @Type(() => Number)
   @IsInt()

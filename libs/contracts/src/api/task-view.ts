@@ -28,6 +28,8 @@ export interface TaskView {
   backoff: BackoffPolicy;
   timeoutMs: number;
   idempotencyKey: string | null;
+  /** The recurring schedule that created the task; null for a submitted task. */
+  scheduleName: string | null;
   /** When a `retrying` task runs again. */
   nextAttemptAt: string | null;
   createdAt: string;

@@ -56,6 +56,10 @@ export class TaskEntity {
   @Column('char', { name: 'request_hash', length: 64, nullable: true })
   requestHash!: string | null;
 
+  /** The recurring schedule that created the task; null when a client submitted it. */
+  @Column('varchar', { name: 'schedule_name', length: 100, nullable: true })
+  scheduleName!: string | null;
+
   @Column('timestamptz', { name: 'next_attempt_at', nullable: true })
   nextAttemptAt!: Date | null;
 

@@ -1,4 +1,5 @@
 import { InitialSchema1763800000000 } from './1763800000000-initial-schema';
+import { Schedules1764000000000 } from './1764000000000-schedules';
 import { RetentionIndex1764000100000 } from './1764000100000-retention-index';
 import { InterruptedAttempts1764000200000 } from './1764000200000-interrupted-attempts';
 import { ApiKeys1764000300000 } from './1764000300000-api-keys';
@@ -6,6 +7,7 @@ import { ApiKeys1764000300000 } from './1764000300000-api-keys';
 /** In order. Never edit a migration that has shipped: add a new one. */
 export const MIGRATIONS = [
   InitialSchema1763800000000,
+  Schedules1764000000000,
   RetentionIndex1764000100000,
   InterruptedAttempts1764000200000,
   ApiKeys1764000300000,

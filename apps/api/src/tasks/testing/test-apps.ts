@@ -58,7 +58,7 @@ export async function startWorker(databaseUrl: string, prefix: string, env: Reco
 /** A JSON request to the in-process API. `payload` undefined sends no body. */
 export function send(
   app: NestFastifyApplication,
-  method: 'GET' | 'POST' | 'DELETE',
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   url: string,
   payload?: unknown,
   headers: Record<string, string> = {},

@@ -11,7 +11,7 @@ import {
   type SubmitTaskDto,
   type TaskType,
 } from '@taskq/contracts';
-import type { NewTask } from '@taskq/persistence';
+import type { NewTask } from './task-store';
 
 export type PreparedTask = NewTask & { type: TaskType };
 
@@ -19,10 +19,11 @@ export type Preparation = { ok: true; task: PreparedTask } | { ok: false; errors
 
 /**
  * Turns one validated request body into the row to store: payload checked against its
- * type, schedule resolved, per-task options merged over the type's defaults. `now` is
- * shared by every task of a bulk request.
+ * type, start time resolved, per-task options merged over the type's defaults. `now` is
+ * shared by every task of a bulk request. The API prepares submissions with it and the
+ * monitor the runs of recurring schedules (`scheduleName`), so both create the same tasks.
  */
-export async function prepareTask(request: SubmitTaskDto, idempotencyKey: string | null, now: Date): Promise<Preparation> {
+export async function prepareTask(request: SubmitTaskDto, idempotencyKey: string | null, now: Date, scheduleName: string | null = null): Promise<Preparation> {
   if (!isTaskType(request.type)) {
     return { ok: false, unknownType: request.type, errors: [{ field: 'type', messages: [`type must be one of: ${TASK_TYPE_NAMES.join(', ')}`] }] };
   }
@@ -54,6 +55,7 @@ export async function prepareTask(request: SubmitTaskDto, idempotencyKey: string
       timeoutMs: request.timeoutMs ?? definition.timeoutMs,
       idempotencyKey,
       requestHash: idempotencyKey ? requestHash(request) : null,
+      scheduleName,
       createdAt: now,
     },
   };

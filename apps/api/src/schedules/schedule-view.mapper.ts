@@ -1,0 +1,17 @@
+import type { ScheduleView } from '@taskq/contracts';
+import type { ScheduleEntity } from '@taskq/persistence';
+
+export function toScheduleView(schedule: ScheduleEntity, nextRunAt: Date | null): ScheduleView {
+  return {
+    name: schedule.name,
+    cron: schedule.cron,
+    tz: schedule.tz,
+    type: schedule.type,
+    payload: schedule.payload,
+    enabled: schedule.enabled,
+    createdAt: schedule.createdAt.toISOString(),
+    updatedAt: schedule.updatedAt.toISOString(),
+    lastRunAt: schedule.lastRunAt ? schedule.lastRunAt.toISOString() : null,
+    nextRunAt: schedule.enabled && nextRunAt ? nextRunAt.toISOString() : null,
+  };
+}

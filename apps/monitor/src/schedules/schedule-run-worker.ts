@@ -1,0 +1,42 @@
+import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { MonitorConfig } from '@taskq/config';
+import { SCHEDULES_QUEUE, createRedisConnection, type ScheduleRunData } from '@taskq/queue';
+import { ScheduleRunner, type RunOutcome } from './schedule-runner';
+
+/** Runs are short (one read, one insert, one job): a few at once is plenty. */
+const CONCURRENCY = 4;
+
+/** The BullMQ worker that takes the schedules' run jobs. */
+@Injectable()
+export class ScheduleRunWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('Schedules');
+  private connection?: Redis;
+  private worker?: Worker<ScheduleRunData, RunOutcome>;
+
+  constructor(
+    private readonly config: MonitorConfig,
+    private readonly runner: ScheduleRunner,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.connection = createRedisConnection(this.config.redisUrl, 'worker');
+    this.worker = new Worker<ScheduleRunData, RunOutcome>(SCHEDULES_QUEUE, (job) => this.runner.run(job), {
+      connection: this.connection,
+      prefix: this.config.queuePrefix,
+      concurrency: CONCURRENCY,
+    });
+    this.worker.on('completed', (job, outcome) => {
+      if ('skipped' in outcome) this.logger.debug(`run ${job.id ?? '?'} skipped: ${outcome.skipped}`);
+    });
+    this.worker.on('failed', (job, error) => this.logger.warn(`run ${job?.id ?? '?'} of schedule ${job?.data.schedule ?? '?'} failed: ${error.message}`));
+    this.worker.on('error', (error) => this.logger.warn(`schedule worker: ${error.message}`));
+  }
+
+  /** Before the pool closes: the run in progress finishes its writes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.worker?.close();
+    await this.connection?.quit().catch(() => this.connection?.disconnect());
+  }
+}

@@ -1,0 +1,83 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { TaskStatus } from '@taskq/contracts';
+import { ScheduleStore, TaskQueries, TaskStore, prepareTask, type PreparedTask } from '@taskq/persistence';
+import { TaskProducer, jobSpecFor, scheduledTimeOf, type ScheduleRunData } from '@taskq/queue';
+
+/**
+ * The idempotency key of the task a run creates: one task per schedule and due time, however
+ * often the run job is delivered. The spaces keep these keys apart from the ones clients
+ * send (printable ASCII without spaces), so no client can take a run's key.
+ * WARNING: stored in PostgreSQL (tasks.idempotency_key): changing the format lets a run
+ * redelivered across the upgrade create a second task.
+ */
+export function scheduleRunKey(scheduleName: string, dueAt: Date): string {
+  return `schedule ${scheduleName} ${dueAt.toISOString()}`;
+}
+
+/** What a run did; kept as the run job's return value (visible in Bull Board). */
+export type RunOutcome = { taskId: string; created: boolean } | { skipped: string };
+
+/**
+ * Turns one run of a schedule into an ordinary task, created exactly as a submission would be
+ * (payload validated, the type's defaults), with the schedule's name on it.
+ */
+@Injectable()
+export class ScheduleRunner {
+  private readonly logger = new Logger('Schedules');
+
+  constructor(
+    private readonly schedules: ScheduleStore,
+    private readonly store: TaskStore,
+    private readonly queries: TaskQueries,
+    private readonly producer: TaskProducer,
+  ) {}
+
+  async run(job: Pick<Job<ScheduleRunData>, 'id' | 'opts' | 'data'>): Promise<RunOutcome> {
+    const name = job.data.schedule;
+    const dueAt = scheduledTimeOf(job);
+    // The current row decides: a change made since the scheduler was registered applies now.
+    const schedule = await this.schedules.find(name);
+    if (!schedule) return { skipped: `schedule ${name} does not exist` };
+    if (!schedule.enabled) return { skipped: `schedule ${name} is disabled` };
+
+    const key = scheduleRunKey(name, dueAt);
+    const now = new Date();
+    const prepared = await prepareTask({ type: schedule.type, payload: schedule.payload as Record<string, unknown> }, key, now, name);
+    if (!prepared.ok) {
+      // The stored task no longer validates (its type's payload rules changed): retrying cannot help.
+      const reasons = prepared.errors.map((error) => `${error.field}: ${error.messages.join('; ')}`).join(', ');
+      throw new UnrecoverableError(`schedule ${name} cannot create its task: ${reasons}`);
+    }
+    if (await this.store.createTask(prepared.task)) {
+      await this.enqueueOrWithdraw(prepared.task);
+      await this.schedules.recordRun(name, now);
+      return { taskId: prepared.task.id, created: true };
+    }
+    return this.redelivered(name, key);
+  }
+
+  /**
+   * The run's task exists: this run job was delivered before. Its task job may be missing if
+   * that delivery stopped half-way; adding it again is a no-op when it is there.
+   */
+  private async redelivered(name: string, key: string): Promise<RunOutcome> {
+    const task = await this.queries.findByIdempotencyKey(key);
+    if (!task) throw new Error(`the task of run "${key}" could not be stored`);
+    if (task.status === TaskStatus.Queued && task.attemptsMade === 0) await this.producer.enqueue(jobSpecFor(task));
+    await this.schedules.recordRun(name, task.createdAt);
+    return { taskId: task.id, created: false };
+  }
+
+  /** Without its job the task would never run: take it back, and let the run job retry. */
+  private async enqueueOrWithdraw(task: PreparedTask): Promise<void> {
+    try {
+      await this.producer.enqueue(jobSpecFor({ ...task, attemptBase: 0 }));
+    } catch (error) {
+      await this.store.deleteUnstartedTasks([task.id]).catch((cleanup: Error) =>
+        this.logger.error(`task ${task.id} stays stored but unqueued: ${cleanup.message}`),
+      );
+      throw error;
+    }
+  }
+}
