@@ -1,7 +1,9 @@
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { MonitorConfig } from '@taskq/config';
+import { TaskqMetrics } from '@taskq/observability';
 import { TaskQueries, TaskStore } from '@taskq/persistence';
+import { MonitorObservabilityModule } from './observability/monitor-observability.module';
 
 @Injectable()
 class ResourcesShutdown implements OnApplicationShutdown {
@@ -24,10 +26,11 @@ export class MonitorModule {
     return {
       module: MonitorModule,
       global: true,
+      imports: [MonitorObservabilityModule.forRoot(config)],
       providers: [
         { provide: MonitorConfig, useValue: config },
         { provide: DataSource, useValue: dataSource },
-        { provide: TaskStore, useFactory: (ds: DataSource) => new TaskStore(ds), inject: [DataSource] },
+        { provide: TaskStore, useFactory: (ds: DataSource, metrics: TaskqMetrics) => new TaskStore(ds, { onBatch: metrics.observeWriteBatch }), inject: [DataSource, TaskqMetrics] },
         { provide: TaskQueries, useFactory: (ds: DataSource) => new TaskQueries(ds), inject: [DataSource] },
         ResourcesShutdown,
       ],

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import { StartupFailure } from '@taskq/config';
 
@@ -19,6 +20,25 @@ export function createRedisConnection(url: string, role: RedisRole, extra: Redis
   // Errors surface through commands and health checks; an unhandled 'error' event would crash.
   connection.on('error', () => undefined);
   return connection;
+}
+
+/**
+ * A connection that is ready, or an error within `timeoutMs`. Producer connections need
+ * this: without an offline queue, a command sent before `ready` fails (and a BullMQ Queue
+ * created on a connection that is not ready never recovers).
+ */
+export async function connectRedis(url: string, role: RedisRole, timeoutMs: number): Promise<Redis> {
+  const connection = createRedisConnection(url, role);
+  const timeout = setTimeout(() => connection.emit('error', new Error(`no connection to Redis within ${timeoutMs} ms`)), timeoutMs);
+  try {
+    await Promise.race([once(connection, 'ready'), once(connection, 'error').then(([error]) => Promise.reject(error))]);
+    return connection;
+  } catch (error) {
+    connection.disconnect();
+    throw error;
+  } finally {
+    clearTimeout(timeout);
+  }
 }
 
 export function redactRedisUrl(url: string): string {
