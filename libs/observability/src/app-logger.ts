@@ -4,7 +4,7 @@ import type { CommonConfig } from '@taskq/config';
 import { loggerParams } from './logger-params';
 import type { TaskqApp } from './taskq-metrics';
 
-type LoggingConfig = Pick<CommonConfig, 'logLevel' | 'nodeEnv'>;
+type LoggingConfig = Pick<CommonConfig, 'logLevel' | 'logFormat' | 'nodeEnv'>;
 
 /**
  * Routes Nest's static `Logger` (every `new Logger('X')`) to pino before the Nest app

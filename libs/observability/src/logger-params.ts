@@ -22,9 +22,12 @@ const PROBE = /^\/(health|metrics)(\/|\?|$)/;
 
 const requestPath = (request: IncomingMessage): string => (request as IncomingMessage & { originalUrl?: string }).originalUrl ?? request.url ?? '';
 
-/** Human-readable lines for a developer at a terminal; JSON lines everywhere else. */
-export function wantsPrettyLogs(nodeEnv: CommonConfig['nodeEnv']): boolean {
-  return process.stdout.isTTY === true && nodeEnv !== 'production';
+type LoggingConfig = Pick<CommonConfig, 'logLevel' | 'logFormat' | 'nodeEnv'>;
+
+/** Human-readable lines for a developer at a terminal (LOG_FORMAT=auto); JSON lines everywhere else. */
+export function wantsPrettyLogs(config: Omit<LoggingConfig, 'logLevel'>): boolean {
+  if (config.logFormat !== 'auto') return config.logFormat === 'pretty';
+  return process.stdout.isTTY === true && config.nodeEnv !== 'production';
 }
 
 /**
@@ -34,8 +37,8 @@ export function wantsPrettyLogs(nodeEnv: CommonConfig['nodeEnv']): boolean {
  * honours an incoming `x-request-id`); the request's own line adds method, URL, status
  * and `responseTime`.
  */
-export function loggerParams(app: TaskqApp, config: Pick<CommonConfig, 'logLevel' | 'nodeEnv'>): Params {
-  const prettyLogs = wantsPrettyLogs(config.nodeEnv);
+export function loggerParams(app: TaskqApp, config: LoggingConfig): Params {
+  const prettyLogs = wantsPrettyLogs(config);
   const options: Options<IncomingMessage, ServerResponse> = {
     level: config.logLevel,
     base: { app, pid: process.pid, hostname: hostname() },
@@ -55,7 +58,7 @@ export function loggerParams(app: TaskqApp, config: Pick<CommonConfig, 'logLevel
   // process.stdout, not a file descriptor: writes to pipes and files are synchronous on
   // Linux, so a process.exit() right after a line loses nothing.
   const destination: DestinationStream = prettyLogs
-    ? pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,app', messageFormat: '{if context}[{context}] {end}{msg}', destination: process.stdout })
+    ? pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,app,context', messageFormat: '{if context}[{context}] {end}{msg}', destination: process.stdout })
     : process.stdout;
   return {
     pinoHttp: [options, destination],

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { getTaskType, type TaskType } from '@taskq/contracts';
 import { DeadLetterMirror, TaskProducer, connectRedis, createRedisConnection } from '@taskq/queue';
@@ -94,8 +95,10 @@ describe(QueueDepthCollector.name, () => {
   describe('with Redis in trouble', () => {
     let redis: PrivateRedis;
     let sut: Fixture;
+    let warnings: jest.SpyInstance;
 
     beforeEach(async () => {
+      warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
       redis = await startPrivateRedis();
       sut = await fixture(redis.url, uniquePrefix('depth-outage'));
       await enqueue(sut.producer, 'noop');
@@ -103,6 +106,7 @@ describe(QueueDepthCollector.name, () => {
     });
 
     afterEach(async () => {
+      warnings.mockRestore();
       await sut?.close();
       await redis?.stop();
     });
@@ -118,6 +122,9 @@ describe(QueueDepthCollector.name, () => {
       expect(scrape.select('taskq_queue_jobs')).toEqual([]);
       expect(scrape.select('taskq_dead_letter_jobs')).toEqual([]);
       expect(scrape.value('taskq_tasks_submitted_total', { type: 'noop' })).toBe(0);
+      // One warning when the reads start failing, not one per scrape.
+      await sut.metrics.text();
+      expect(warnings.mock.calls.map(([message]) => String(message))).toEqual([expect.stringMatching(/^queue depths unavailable \(.+\); their gauges are left out until Redis answers$/)]);
     });
 
     it('gives up on a Redis that does not answer after its timeout (1 s)', async () => {
