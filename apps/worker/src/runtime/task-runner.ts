@@ -110,8 +110,9 @@ export class TaskRunner {
     }));
     this.metrics.recordAttempt(type, failure, durationMs, permanent || exhausted);
     this.logger.warn({
-      msg: permanent || exhausted ? `attempt ${failure}, task dead: ${outcome.error}` : `attempt ${failure}, retry in ${retryDelayMs} ms: ${outcome.error}`,
+      msg: permanent || exhausted ? `attempt ${failure}, task dead` : `attempt ${failure}, retry in ${retryDelayMs} ms`,
       outcome: failure,
+      error: outcome.error,
       durationMs,
       ...(permanent || exhausted ? { dead: true } : { retryInMs: retryDelayMs }),
     });
