@@ -5,6 +5,7 @@ module.exports = {
     '<rootDir>/libs/queue',
     '<rootDir>/libs/persistence',
     '<rootDir>/libs/testing',
+    '<rootDir>/libs/observability',
     '<rootDir>/apps/api',
     '<rootDir>/apps/worker',
     '<rootDir>/apps/monitor',

@@ -3,8 +3,9 @@ import { Logger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DataSource } from 'typeorm';
-import { nestLogLevels, type ApiConfig } from '@taskq/config';
+import type { ApiConfig } from '@taskq/config';
 import { flattenValidationErrors } from '@taskq/contracts';
+import { startAppLogging, useAppLogger } from '@taskq/observability';
 import { openPreparedDataSource } from '@taskq/persistence';
 import { DeadLetterMirror, TaskProducer, checkRedis } from '@taskq/queue';
 import { ApiModule } from './api.module';
@@ -19,8 +20,8 @@ import { installJsonBodyParser } from './http/json-body-parser';
  * Used by main.ts and by tests, so both start the API the same way.
  */
 export async function createApiApp(config: ApiConfig): Promise<NestFastifyApplication> {
-  // Applies LOG_LEVEL to what start-up logs before Nest exists.
-  Logger.overrideLogger(nestLogLevels(config.logLevel));
+  // Start-up lines go through pino (JSON, LOG_LEVEL) before Nest exists.
+  startAppLogging('api', config);
   await checkRedis(config.redisUrl, config.startupCheckTimeoutMs, (message) => new Logger('Redis').warn(message));
   const dataSource = await openPreparedDataSource({ url: config.databaseUrl, connectTimeoutMs: config.startupCheckTimeoutMs }, (applied) =>
     new Logger('Database').log(`applied migrations: ${applied.join(', ')}`),
@@ -39,16 +40,18 @@ async function buildApp(config: ApiConfig, dataSource: DataSource): Promise<Nest
     bodyLimit: config.bodyLimitBytes,
     // Bull Board: the viewer's requests go to the read-only board (see bull-board.ts).
     rewriteUrl: routeBoardViewers(boardCredentials),
+    // The request id of every log line of the request (reqId) and of 5xx problem documents.
     genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config, dataSource), adapter, {
-    logger: nestLogLevels(config.logLevel),
+    bufferLogs: true,
     // The API reads JSON only, through its own parser (installJsonBodyParser).
     bodyParser: false,
   });
+  useAppLogger(app);
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,
@@ -58,21 +61,24 @@ async function buildApp(config: ApiConfig, dataSource: DataSource): Promise<Nest
     }),
   );
   app.useGlobalFilters(new ProblemDetailsFilter());
-  installJsonBodyParser(app.getHttpAdapter().getInstance(), {
+  const fastify = app.getHttpAdapter().getInstance();
+  installJsonBodyParser(fastify, {
     bodyLimitBytes: config.bodyLimitBytes,
     bulkBodyLimitBytes: config.bulkBodyLimitBytes,
     maxDepth: config.jsonMaxDepth,
   });
+  // Clients can quote the id when they report a problem; it is on every log line of the request.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    done();
+  });
   // Many HTTP clients label even an empty body as JSON (POST /tasks/:id/cancel has none):
   // treat an empty body as no body instead of as malformed JSON.
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onRequest', (request, _reply, done) => {
-      const empty = request.headers['transfer-encoding'] === undefined && (request.headers['content-length'] ?? '0') === '0';
-      if (empty) delete request.headers['content-type'];
-      done();
-    });
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    const empty = request.headers['transfer-encoding'] === undefined && (request.headers['content-length'] ?? '0') === '0';
+    if (empty) delete request.headers['content-type'];
+    done();
+  });
   mountBullBoard(app, boardCredentials, [...app.get(TaskProducer).allQueues(), app.get(DeadLetterMirror).queue]);
   // Exit 0 after a clean shutdown (the default re-raises the signal).
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });

@@ -1,8 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { ApiConfig } from '@taskq/config';
+import { appLoggerModule } from '@taskq/observability';
 import { HealthModule } from './health/health.module';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { SchedulesModule } from './schedules/schedules.module';
 import { TaskTypesController } from './task-types/task-types.controller';
 import { TasksModule } from './tasks/tasks.module';
@@ -12,7 +14,7 @@ export class ApiModule {
   static forRoot(config: ApiConfig, dataSource: DataSource): DynamicModule {
     return {
       module: ApiModule,
-      imports: [InfrastructureModule.forRoot(config, dataSource), TasksModule, SchedulesModule, HealthModule],
+      imports: [appLoggerModule('api', config), InfrastructureModule.forRoot(config, dataSource), TasksModule, SchedulesModule, HealthModule, MetricsModule],
       controllers: [TaskTypesController],
     };
   }

@@ -1,6 +1,7 @@
 import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { nestLogLevels, type MonitorConfig } from '@taskq/config';
+import type { MonitorConfig } from '@taskq/config';
+import { startAppLogging, useAppLogger } from '@taskq/observability';
 import { openPreparedDataSource } from '@taskq/persistence';
 import { checkRedis } from '@taskq/queue';
 import { MonitorModule } from './monitor.module';
@@ -10,13 +11,14 @@ import { MonitorModule } from './monitor.module';
  * start first), then starts the monitor's watchers and maintenance jobs. No HTTP API.
  */
 export async function createMonitorApp(config: MonitorConfig): Promise<INestApplicationContext> {
-  Logger.overrideLogger(nestLogLevels(config.logLevel));
+  startAppLogging('monitor', config);
   await checkRedis(config.redisUrl, config.startupCheckTimeoutMs, (message) => new Logger('Redis').warn(message));
   const dataSource = await openPreparedDataSource({ url: config.databaseUrl, connectTimeoutMs: config.startupCheckTimeoutMs }, (applied) =>
     new Logger('Database').log(`applied migrations: ${applied.join(', ')}`),
   );
   try {
-    const app = await NestFactory.createApplicationContext(MonitorModule.forRoot(config, dataSource), { logger: nestLogLevels(config.logLevel) });
+    const app = await NestFactory.createApplicationContext(MonitorModule.forRoot(config, dataSource), { bufferLogs: true });
+    useAppLogger(app);
     app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
     return app;
   } catch (error) {

@@ -1,8 +1,10 @@
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { MonitorConfig } from '@taskq/config';
+import { TaskqMetrics } from '@taskq/observability';
 import { TaskQueries, TaskStore } from '@taskq/persistence';
 import { FailuresModule } from './failures/failures.module';
+import { MonitorObservabilityModule } from './observability/monitor-observability.module';
 import { RetentionModule } from './retention/retention.module';
 import { SchedulesModule } from './schedules/schedules.module';
 
@@ -28,6 +30,7 @@ export class MonitorModule {
       module: MonitorModule,
       global: true,
       imports: [
+        MonitorObservabilityModule.forRoot(config),
         FailuresModule,
         RetentionModule,
         SchedulesModule,
@@ -35,7 +38,7 @@ export class MonitorModule {
       providers: [
         { provide: MonitorConfig, useValue: config },
         { provide: DataSource, useValue: dataSource },
-        { provide: TaskStore, useFactory: (ds: DataSource) => new TaskStore(ds), inject: [DataSource] },
+        { provide: TaskStore, useFactory: (ds: DataSource, metrics: TaskqMetrics) => new TaskStore(ds, { onBatch: metrics.observeWriteBatch }), inject: [DataSource, TaskqMetrics] },
         { provide: TaskQueries, useFactory: (ds: DataSource) => new TaskQueries(ds), inject: [DataSource] },
         ResourcesShutdown,
       ],

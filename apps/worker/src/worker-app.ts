@@ -1,6 +1,7 @@
 import { Logger, type INestApplicationContext, type Provider } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { nestLogLevels, type WorkerConfig } from '@taskq/config';
+import type { WorkerConfig } from '@taskq/config';
+import { startAppLogging, useAppLogger } from '@taskq/observability';
 import { openMigratedDataSource } from '@taskq/persistence';
 import { checkRedis } from '@taskq/queue';
 
@@ -11,16 +12,15 @@ import { WorkerModule } from './worker.module';
  * one BullMQ worker per served task type. No HTTP API: an application context only.
  */
 export async function createWorkerApp(config: WorkerConfig, handlers?: Provider[]): Promise<INestApplicationContext> {
-  // Applies LOG_LEVEL to what start-up logs before Nest exists.
-  Logger.overrideLogger(nestLogLevels(config.logLevel));
+  // Start-up lines go through pino (JSON, LOG_LEVEL) before Nest exists.
+  startAppLogging('worker', config);
   await checkRedis(config.redisUrl, config.startupCheckTimeoutMs, (message) => new Logger('Redis').warn(message));
   const dataSource = await openMigratedDataSource({ url: config.databaseUrl, connectTimeoutMs: config.startupCheckTimeoutMs }, config.schemaWaitTimeoutMs, () =>
     new Logger('Database').log('waiting for the API to create and migrate the database'),
   );
   try {
-    const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, dataSource, handlers), {
-      logger: nestLogLevels(config.logLevel),
-    });
+    const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, dataSource, handlers), { bufferLogs: true });
+    useAppLogger(app);
     app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
     return app;
   } catch (error) {

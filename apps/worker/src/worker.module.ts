@@ -2,12 +2,13 @@ import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutd
 import { DiscoveryModule } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { WorkerConfig } from '@taskq/config';
+import { TaskqMetrics, appLoggerModule } from '@taskq/observability';
 import { TaskQueries, TaskStore } from '@taskq/persistence';
 import { DeadLetterMirror, createRedisConnection } from '@taskq/queue';
 import { TASK_HANDLERS } from './handlers';
 import { CancelListener } from './runtime/cancel-listener';
 import { HandlerRegistry } from './runtime/handler-registry';
-import { HealthListener } from './runtime/health-listener';
+import { WorkerMetricsListener } from './runtime/metrics-listener';
 import { QueueWorkersService } from './runtime/queue-workers.service';
 import { RunningAttempts } from './runtime/running-attempts';
 import { TaskRunner } from './runtime/task-runner';
@@ -34,11 +35,17 @@ export class WorkerModule {
   static forRoot(config: WorkerConfig, dataSource: DataSource, handlers: Provider[] = TASK_HANDLERS): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [DiscoveryModule],
+      imports: [DiscoveryModule, appLoggerModule('worker', config)],
       providers: [
         { provide: WorkerConfig, useValue: config },
         { provide: DataSource, useValue: dataSource },
-        { provide: TaskStore, useFactory: (ds: DataSource) => new TaskStore(ds), inject: [DataSource] },
+        // One registry per app instance (tests run several apps in one process).
+        { provide: TaskqMetrics, useFactory: () => new TaskqMetrics('worker') },
+        {
+          provide: TaskStore,
+          useFactory: (ds: DataSource, metrics: TaskqMetrics) => new TaskStore(ds, { onBatch: metrics.observeWriteBatch }),
+          inject: [DataSource, TaskqMetrics],
+        },
         { provide: TaskQueries, useFactory: (ds: DataSource) => new TaskQueries(ds), inject: [DataSource] },
         {
           provide: DeadLetterMirror,
@@ -50,7 +57,7 @@ export class WorkerModule {
         HandlerRegistry,
         TaskRunner,
         QueueWorkersService,
-        HealthListener,
+        WorkerMetricsListener,
         ResourcesShutdown,
       ],
     };

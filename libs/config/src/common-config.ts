@@ -29,6 +29,11 @@ export class CommonConfig {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' = 'info';
 
+  /** `auto`: human-readable lines when stdout is a terminal and NODE_ENV is not production, else JSON lines. */
+  @Env('LOG_FORMAT')
+  @IsIn(['auto', 'json', 'pretty'])
+  logFormat: 'auto' | 'json' | 'pretty' = 'auto';
+
   /** How long start-up waits for Redis and PostgreSQL to answer before giving up. */
   @Env('STARTUP_CHECK_TIMEOUT_MS')
   @Type(() => Number)

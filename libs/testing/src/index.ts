@@ -2,3 +2,4 @@ export * from './wait-for';
 export * from './isolation';
 export * from './app-process';
 export * from './redis-server';
+export * from './prometheus-text';

@@ -64,7 +64,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const problem = toProblem(error, String(request.id));
     if (problem.status >= 500) {
-      this.logger.error(`${request.method} ${request.url} failed (request ${request.id}): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      // The line carries the request's reqId (see the logger options); the stack goes in `err`.
+      this.logger.error({ msg: `${request.method} ${request.url} failed: ${error instanceof Error ? error.message : String(error)}`, err: error });
     }
     const reply = http.getResponse<FastifyReply>();
     if (error instanceof ProblemException) for (const [name, value] of Object.entries(error.headers)) void reply.header(name, value);

@@ -1,6 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ApiConfig, loadConfig } from '@taskq/config';
-import { queryDatabase, startPrivateRedis, testDatabase, uniquePrefix, type PrivateRedis } from '@taskq/testing';
+import { parsePrometheusText, queryDatabase, startPrivateRedis, testDatabase, uniquePrefix, type PrivateRedis } from '@taskq/testing';
 import { createApiApp } from '../api-app';
 
 const db = testDatabase('api_outage');
@@ -42,5 +42,19 @@ describe('when Redis goes away', () => {
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(response.json()).toMatchObject({ status: 503, type: '/problems/service-unavailable', requestId: expect.any(String) });
     expect(await queryDatabase(db.url, 'SELECT id FROM tasks')).toEqual([]);
+  });
+
+  it('still answers /metrics, without the queue depths, and says so', async () => {
+    const started = Date.now();
+    const response = await app.inject({ method: 'GET', url: '/metrics' });
+
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    const scrape = parsePrometheusText(response.body);
+    expect(scrape.value('taskq_queue_depth_up')).toBe(0);
+    expect(scrape.select('taskq_queue_jobs')).toEqual([]);
+    expect(scrape.select('taskq_dead_letter_jobs')).toEqual([]);
+    expect(scrape.value('taskq_tasks_submitted_total', { type: 'noop' })).toBe(0);
   });
 });

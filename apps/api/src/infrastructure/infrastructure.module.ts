@@ -2,27 +2,12 @@ import { Global, Inject, Injectable, Module, type DynamicModule, type OnApplicat
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { ApiConfig } from '@taskq/config';
+import { TaskqMetrics } from '@taskq/observability';
 import { TaskQueries, TaskStore } from '@taskq/persistence';
-import { DeadLetterMirror, TaskProducer, createRedisConnection } from '@taskq/queue';
-import { once } from 'node:events';
+import { DeadLetterMirror, TaskProducer, connectRedis } from '@taskq/queue';
 import { DeadLetterSync } from './dead-letter-sync';
 import { HttpShutdownDeadline } from './http-shutdown-deadline';
 import { PRODUCER_REDIS } from './tokens';
-
-/** The producer fails fast without an offline queue, so it must be connected before the first request. */
-async function connectProducer(config: ApiConfig): Promise<Redis> {
-  const connection = createRedisConnection(config.redisUrl, 'producer');
-  const timeout = setTimeout(() => connection.emit('error', new Error(`no connection to Redis within ${config.startupCheckTimeoutMs} ms`)), config.startupCheckTimeoutMs);
-  try {
-    await Promise.race([once(connection, 'ready'), once(connection, 'error').then(([error]) => Promise.reject(error))]);
-    return connection;
-  } catch (error) {
-    connection.disconnect();
-    throw error;
-  } finally {
-    clearTimeout(timeout);
-  }
-}
 
 @Injectable()
 class InfrastructureShutdown implements OnApplicationShutdown {
@@ -57,8 +42,15 @@ export class InfrastructureModule {
       providers: [
         { provide: ApiConfig, useValue: config },
         { provide: DataSource, useValue: dataSource },
-        { provide: PRODUCER_REDIS, useFactory: () => connectProducer(config) },
-        { provide: TaskStore, useFactory: (ds: DataSource) => new TaskStore(ds), inject: [DataSource] },
+        // The producer fails fast without an offline queue, so it must be connected before the first request.
+        { provide: PRODUCER_REDIS, useFactory: () => connectRedis(config.redisUrl, 'producer', config.startupCheckTimeoutMs) },
+        // One registry per app instance (tests run several apps in one process).
+        { provide: TaskqMetrics, useFactory: () => new TaskqMetrics('api') },
+        {
+          provide: TaskStore,
+          useFactory: (ds: DataSource, metrics: TaskqMetrics) => new TaskStore(ds, { onBatch: metrics.observeWriteBatch }),
+          inject: [DataSource, TaskqMetrics],
+        },
         { provide: TaskQueries, useFactory: (ds: DataSource) => new TaskQueries(ds), inject: [DataSource] },
         { provide: TaskProducer, useFactory: (redis: Redis) => new TaskProducer(redis, config.queuePrefix), inject: [PRODUCER_REDIS] },
         { provide: DeadLetterMirror, useFactory: (redis: Redis) => new DeadLetterMirror(redis, config.queuePrefix), inject: [PRODUCER_REDIS] },
@@ -66,7 +58,7 @@ export class InfrastructureModule {
         HttpShutdownDeadline,
         InfrastructureShutdown,
       ],
-      exports: [ApiConfig, DataSource, PRODUCER_REDIS, TaskStore, TaskQueries, TaskProducer, DeadLetterMirror],
+      exports: [ApiConfig, DataSource, PRODUCER_REDIS, TaskStore, TaskQueries, TaskProducer, DeadLetterMirror, TaskqMetrics],
     };
   }
 }

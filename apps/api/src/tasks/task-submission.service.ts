@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { SubmitTaskDto, TASK_TYPE_NAMES, validateDto, type BulkSubmitDto, type FieldError, type SubmitTaskResponse, type TaskType } from '@taskq/contracts';
+import { TaskqMetrics } from '@taskq/observability';
 import { TaskQueries, TaskStore, prepareTask, requestHash, type PreparedTask, type TaskEntity } from '@taskq/persistence';
 import { TaskProducer, jobSpecFor } from '@taskq/queue';
 import { ProblemException, problemType } from '../errors/problem.exception';
@@ -42,6 +43,7 @@ export class TaskSubmissionService {
     private readonly queries: TaskQueries,
     private readonly producer: TaskProducer,
     private readonly backlog: BacklogGate,
+    private readonly metrics: TaskqMetrics,
   ) {}
 
   async submit(request: SubmitTaskDto, headerKey: string | undefined): Promise<Submission> {
@@ -67,6 +69,7 @@ export class TaskSubmissionService {
       throw ProblemException.unavailable('The task could not be stored. Retry later.');
     }
     await this.enqueueOrWithdraw([task]);
+    this.accepted([task]);
     return { replayed: false, task: response(task) };
   }
 
@@ -116,6 +119,7 @@ export class TaskSubmissionService {
     const inserted = await this.guard(() => this.store.insertTasks(fresh));
     const created = fresh.filter((_, index) => inserted[index]);
     await this.enqueueOrWithdraw(created);
+    this.accepted(created);
     // A concurrent request took some keys between our check and our insert: its tasks are the answer.
     const lostKeys = fresh.filter((_, index) => !inserted[index]).map((task) => task.idempotencyKey ?? '');
     const winners = new Map((await this.guard(() => this.queries.findByIdempotencyKeys(lostKeys))).map((task) => [task.idempotencyKey, task]));
@@ -131,6 +135,14 @@ export class TaskSubmissionService {
   private replay(earlier: TaskEntity, request: SubmitTaskDto): Submission {
     if (earlier.requestHash !== requestHash(request)) throw keyReused(earlier.id);
     return { replayed: true, task: response(earlier) };
+  }
+
+  /** Stored and queued: counted, and logged with the request's id for tracing. */
+  private accepted(tasks: PreparedTask[]): void {
+    for (const task of tasks) {
+      this.metrics.tasksSubmitted.inc({ type: task.type });
+      this.logger.debug({ msg: 'task accepted', taskId: task.id, type: task.type });
+    }
   }
 
   private async enqueueOrWithdraw(tasks: PreparedTask[]): Promise<void> {

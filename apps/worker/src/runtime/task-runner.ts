@@ -1,7 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import { PinoLogger } from 'nestjs-pino';
 import { WorkerConfig } from '@taskq/config';
 import { AttemptOutcome, TaskStatus, computeBackoffDelay, validatePayload } from '@taskq/contracts';
+import { TaskqMetrics } from '@taskq/observability';
 import { TaskStore } from '@taskq/persistence';
 import { DeadLetterMirror, type TaskJobData } from '@taskq/queue';
 import type { TaskContext, TaskLogger } from '../handlers/task-handler';
@@ -23,7 +25,8 @@ export class RetryableAttemptError extends Error {
 
 /**
  * Runs one BullMQ job: records the attempt's start, runs the handler under its deadline,
- * and commits the outcome to PostgreSQL before BullMQ acknowledges the job.
+ * and commits the outcome to PostgreSQL before BullMQ acknowledges the job. Every line
+ * logged meanwhile (the handler's included) carries `taskId`, `type` and `attempt`.
  */
 @Injectable()
 export class TaskRunner {
@@ -35,14 +38,21 @@ export class TaskRunner {
     private readonly running: RunningAttempts,
     private readonly deadLetters: DeadLetterMirror,
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
+    private readonly metrics: TaskqMetrics,
+    private readonly pino: PinoLogger,
   ) {}
 
   /** `token`: the worker's lock on the job, needed to hand it back to the queue at shutdown. */
-  async run(job: Job<TaskJobData>, token?: string): Promise<unknown> {
+  run(job: Job<TaskJobData>, token?: string): Promise<unknown> {
+    const { taskId, type } = job.data;
+    const attempt = job.data.attemptBase + job.attemptsMade + 1;
+    return this.pino.runInContext(() => this.runAttempt(job, attempt, token), { bindings: { taskId, type, attempt } });
+  }
+
+  private async runAttempt(job: Job<TaskJobData>, attempt: number, token: string | undefined): Promise<unknown> {
     const { taskId, type } = job.data;
     const maxAttempts = job.opts.attempts ?? 1;
     const attemptOfJob = job.attemptsMade + 1;
-    const attempt = job.data.attemptBase + attemptOfJob;
     const startedAt = new Date();
 
     // Registered before the start is committed, so a cancellation that lands in between still aborts it.
@@ -59,6 +69,9 @@ export class TaskRunner {
       this.logger.warn(`task ${taskId} (${type}) is finished, cancelled or unknown: job acknowledged without running`);
       return null;
     }
+    const waitMs = queueWaitMs(job, startedAt);
+    if (waitMs !== undefined) this.metrics.recordQueueWait(type, waitMs);
+    this.logger.debug({ msg: 'attempt started', ...(waitMs === undefined ? {} : { queueWaitMs: waitMs }) });
 
     const outcome = await this.execute(job, attempt, maxAttempts, registration.signal).finally(registration.end);
     const finishedAt = new Date();
@@ -69,6 +82,8 @@ export class TaskRunner {
         taskId, attempt, outcome: AttemptOutcome.Completed, taskStatus: TaskStatus.Completed,
         result: outcome.result, error: null, finishedAt, durationMs, nextAttemptAt: null,
       }));
+      this.metrics.recordAttempt(type, 'completed', durationMs, false);
+      this.logger.log({ msg: 'attempt completed', outcome: 'completed', durationMs });
       return outcome.result;
     }
 
@@ -78,7 +93,8 @@ export class TaskRunner {
       await this.persist(() => this.store.releaseAttempt({ taskId, attempt, error: outcome.error, finishedAt, durationMs }));
       await job.updateData({ ...job.data, attemptBase: job.data.attemptBase + 1 });
       await job.moveToWait(token);
-      this.logger.warn(`task ${taskId} (${type}) attempt ${attempt}: interrupted by shutdown, handed back to the queue`);
+      this.metrics.recordAttempt(type, 'interrupted', durationMs, false);
+      this.logger.warn({ msg: 'attempt interrupted by shutdown, handed back to the queue', outcome: 'interrupted', durationMs });
       throw new WaitingError();
     }
 
@@ -88,19 +104,30 @@ export class TaskRunner {
         taskId, attempt, outcome: AttemptOutcome.Cancelled, taskStatus: TaskStatus.Cancelled,
         result: null, error: outcome.error, finishedAt, durationMs, nextAttemptAt: null,
       }));
+      this.metrics.recordAttempt(type, 'cancelled', durationMs, false);
+      this.logger.log({ msg: 'attempt cancelled', outcome: 'cancelled', durationMs });
       throw new UnrecoverableError(`task ${taskId} was cancelled`);
     }
 
     const permanent = outcome.kind === 'failed' && outcome.permanent;
     const exhausted = attemptOfJob >= maxAttempts;
     const retryDelayMs = permanent || exhausted ? 0 : computeBackoffDelay(job.data.backoff, attemptOfJob);
+    const failure = outcome.kind === 'timed_out' ? AttemptOutcome.TimedOut : AttemptOutcome.Failed;
     await this.persist(() => this.store.finishAttempt({
       taskId, attempt,
-      outcome: outcome.kind === 'timed_out' ? AttemptOutcome.TimedOut : AttemptOutcome.Failed,
+      outcome: failure,
       taskStatus: permanent || exhausted ? TaskStatus.Dead : TaskStatus.Retrying,
       result: null, error: outcome.error, finishedAt, durationMs,
       nextAttemptAt: permanent || exhausted ? null : new Date(finishedAt.getTime() + retryDelayMs),
     }));
+    this.metrics.recordAttempt(type, failure, durationMs, permanent || exhausted);
+    this.logger.warn({
+      msg: permanent || exhausted ? `attempt ${failure}, task dead` : `attempt ${failure}, retry in ${retryDelayMs} ms`,
+      outcome: failure,
+      error: outcome.error,
+      durationMs,
+      ...(permanent || exhausted ? { dead: true } : { retryInMs: retryDelayMs }),
+    });
     if (permanent || exhausted) {
       await this.deadLetters
         .add([{ taskId, type, error: outcome.error }])
@@ -132,13 +159,13 @@ export class TaskRunner {
   }
 
   private context(job: Job<TaskJobData>, attempt: number, maxAttempts: number, signal: AbortSignal): TaskContext {
-    const prefix = `task ${job.data.taskId} (${job.data.type}) attempt ${attempt}:`;
+    // taskId, type and attempt are bound to every line of this attempt (see run()).
     const base = new Logger(`task:${job.data.type}`);
     const logger: TaskLogger = {
-      log: (message) => base.log(`${prefix} ${message}`),
-      warn: (message) => base.warn(`${prefix} ${message}`),
-      error: (message) => base.error(`${prefix} ${message}`),
-      debug: (message) => base.debug(`${prefix} ${message}`),
+      log: (message) => base.log(message),
+      warn: (message) => base.warn(message),
+      error: (message) => base.error(message),
+      debug: (message) => base.debug(message),
     };
     return {
       taskId: job.data.taskId,
@@ -151,4 +178,15 @@ export class TaskRunner {
       logger,
     };
   }
+}
+
+/**
+ * How long the job waited from when it became runnable (added, plus its delay) to this
+ * start. Only a job's first start is measured: a retry's wait is mostly the backoff delay
+ * chosen on purpose, and BullMQ keeps no record of when a retry became due. Manual retries
+ * and DLQ requeues add a new job, so their first start counts.
+ */
+function queueWaitMs(job: Job<TaskJobData>, startedAt: Date): number | undefined {
+  if (job.attemptsMade > 0 || job.attemptsStarted > 1) return undefined;
+  return startedAt.getTime() - (job.timestamp + (job.opts.delay ?? 0));
 }

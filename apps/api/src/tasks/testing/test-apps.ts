@@ -19,6 +19,8 @@ export async function startApi(databaseUrl: string, prefix: string, env: Record<
 
 /** A worker process started from the build (dist/), like `npm start` does. */
 export interface WorkerProcess {
+  /** The worker's listener: `${base}/health`, `${base}/metrics`. */
+  listenerUrl: string;
   close(): Promise<void>;
 }
 
@@ -48,6 +50,7 @@ export async function startWorker(databaseUrl: string, prefix: string, env: Reco
   );
   await waitForHttp(`http://127.0.0.1:${port}/health`, worker);
   return {
+    listenerUrl: `http://127.0.0.1:${port}`,
     async close() {
       const code = await worker.stop();
       if (code !== 0) throw new Error(`worker exited with ${code}:\n${worker.output()}`);

@@ -1,0 +1,23 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { MonitorConfig } from '@taskq/config';
+import { TaskqMetrics, appLoggerModule } from '@taskq/observability';
+import { MonitorMetricsListener } from './monitor-metrics-listener';
+import { MonitorQueueDepth } from './monitor-queue-depth';
+
+/** The monitor's pino logging, its metrics registry (exported) and the /health + /metrics listener. */
+@Module({})
+export class MonitorObservabilityModule {
+  static forRoot(config: MonitorConfig): DynamicModule {
+    return {
+      module: MonitorObservabilityModule,
+      imports: [appLoggerModule('monitor', config)],
+      // One registry per app instance (tests run several apps in one process).
+      providers: [
+        { provide: TaskqMetrics, useFactory: () => new TaskqMetrics('monitor') },
+        { provide: MonitorQueueDepth, useFactory: (metrics: TaskqMetrics) => MonitorQueueDepth.start(metrics, config), inject: [TaskqMetrics] },
+        MonitorMetricsListener,
+      ],
+      exports: [TaskqMetrics],
+    };
+  }
+}

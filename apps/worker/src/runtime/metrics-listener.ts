@@ -1,0 +1,33 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { WorkerConfig } from '@taskq/config';
+import { MetricsListener, TaskqMetrics } from '@taskq/observability';
+import { QueueWorkersService } from './queue-workers.service';
+
+/** The worker has no HTTP API: this listener answers health probes and Prometheus scrapes on METRICS_PORT. */
+@Injectable()
+export class WorkerMetricsListener implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Metrics');
+  private readonly listener: MetricsListener;
+
+  constructor(workers: QueueWorkersService, metrics: TaskqMetrics, @Inject(WorkerConfig) config: WorkerConfig) {
+    this.listener = new MetricsListener({
+      port: config.metricsPort,
+      metrics,
+      health: () => (workers.running ? { healthy: true, status: 'ok' } : { healthy: false, status: 'stopping' }),
+    });
+  }
+
+  /** Where /health and /metrics answer (null when METRICS_PORT is -1). */
+  get port(): number | null {
+    return this.listener.port;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const port = await this.listener.start();
+    if (port !== null) this.logger.log(`health and metrics on port ${port} (/health, /metrics)`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.listener.close();
+  }
+}

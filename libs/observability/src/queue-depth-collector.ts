@@ -1,0 +1,129 @@
+import { Logger } from '@nestjs/common';
+import type { JobState, Queue } from 'bullmq';
+import { Gauge } from 'prom-client';
+import { TASK_TYPE_NAMES } from '@taskq/contracts';
+import type { DeadLetterMirror, TaskProducer } from '@taskq/queue';
+import type { TaskqMetrics } from './taskq-metrics';
+
+/** Every state a BullMQ 6 job can be in. */
+export const JOB_STATES: readonly JobState[] = ['waiting', 'prioritized', 'delayed', 'active', 'waiting-children', 'failed', 'completed'];
+
+type CountingQueue = Pick<Queue, 'getJobCounts'>;
+
+export interface QueueDepthSources {
+  /** One queue per task type. */
+  tasks: Array<{ type: string; queue: CountingQueue }>;
+  /** The dead-letter mirror queue, if this process should report it. */
+  deadLetter?: CountingQueue;
+}
+
+interface DepthReading {
+  tasks: Array<{ type: string; counts: Record<string, number> }>;
+  deadLetter: Record<string, number> | undefined;
+  complete: boolean;
+}
+
+/**
+ * Queue depth gauges, read from BullMQ at each scrape. A read that fails or exceeds
+ * `timeoutMs` (Redis down or slow) leaves its series out of that scrape and sets
+ * `taskq_queue_depth_up` to 0: /metrics itself keeps answering.
+ */
+export class QueueDepthCollector {
+  private readonly logger = new Logger('Metrics');
+  private inFlight?: Promise<DepthReading>;
+  private reachable = true;
+
+  constructor(
+    metrics: TaskqMetrics,
+    private readonly sources: QueueDepthSources,
+    private readonly timeoutMs = 1_000,
+  ) {
+    // prom-client calls collect() with the gauge as `this`.
+    const read = (): Promise<DepthReading> => this.read();
+    new Gauge({
+      name: 'taskq_queue_jobs',
+      help: 'Jobs in each task-type queue by BullMQ state (completed and failed are bounded by the retention of finished jobs).',
+      labelNames: ['type', 'state'] as const,
+      registers: [metrics.registry],
+      async collect() {
+        this.reset();
+        for (const { type, counts } of (await read()).tasks) {
+          for (const state of JOB_STATES) this.set({ type, state }, counts[state] ?? 0);
+        }
+      },
+    });
+    if (sources.deadLetter) {
+      // Labelled so the series can go missing in an outage (an unlabelled gauge always shows a value).
+      new Gauge({
+        name: 'taskq_dead_letter_jobs',
+        help: 'Jobs in the dead-letter mirror queue by BullMQ state (they wait there; PostgreSQL keeps the record of dead tasks).',
+        labelNames: ['state'] as const,
+        registers: [metrics.registry],
+        async collect() {
+          this.reset();
+          const { deadLetter } = await read();
+          if (deadLetter) for (const state of JOB_STATES) this.set({ state }, deadLetter[state] ?? 0);
+        },
+      });
+    }
+    new Gauge({
+      name: 'taskq_queue_depth_up',
+      help: '1 if every queue depth was read from Redis at this scrape, 0 if some could not be (their series are missing).',
+      registers: [metrics.registry],
+      async collect() {
+        this.set((await read()).complete ? 1 : 0);
+      },
+    });
+  }
+
+  /** The task queues of a producer, plus the dead-letter mirror. */
+  static sourcesOf(producer: TaskProducer, deadLetters?: DeadLetterMirror): QueueDepthSources {
+    return {
+      tasks: TASK_TYPE_NAMES.map((type) => ({ type, queue: producer.queue(type) })),
+      ...(deadLetters ? { deadLetter: deadLetters.queue } : {}),
+    };
+  }
+
+  /** One read per scrape, shared by the gauges (prom-client collects them concurrently). */
+  private read(): Promise<DepthReading> {
+    this.inFlight ??= this.readAll().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async readAll(): Promise<DepthReading> {
+    const failures: string[] = [];
+    const attempt = <T>(what: string, read: () => Promise<T>): Promise<T | undefined> =>
+      withTimeout(read(), this.timeoutMs).catch((error: Error) => {
+        failures.push(`${what}: ${error.message}`);
+        return undefined;
+      });
+    const mirror = this.sources.deadLetter;
+    const [tasks, deadLetter] = await Promise.all([
+      Promise.all(this.sources.tasks.map(async ({ type, queue }) => ({ type, counts: await attempt(type, () => queue.getJobCounts(...JOB_STATES)) }))),
+      mirror ? attempt('dead-letter', () => mirror.getJobCounts(...JOB_STATES)) : undefined,
+    ]);
+    this.noteReachability(failures);
+    return {
+      tasks: tasks.flatMap(({ type, counts }) => (counts ? [{ type, counts }] : [])),
+      deadLetter,
+      complete: failures.length === 0,
+    };
+  }
+
+  /** Logs when reads start and stop failing, not at every scrape. */
+  private noteReachability(failures: string[]): void {
+    if (failures.length > 0 && this.reachable) this.logger.warn(`queue depths unavailable (${failures[0]}); their gauges are left out until Redis answers`);
+    if (failures.length === 0 && !this.reachable) this.logger.log('queue depths available again');
+    this.reachable = failures.length === 0;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

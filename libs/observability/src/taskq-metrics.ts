@@ -1,0 +1,124 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { TASK_TYPE_NAMES } from '@taskq/contracts';
+
+/** The taskq process a registry belongs to: each exports only the families it feeds. */
+export type TaskqApp = 'api' | 'worker' | 'monitor';
+
+/** How an attempt ended, as recorded in task_attempts.outcome. */
+export type AttemptOutcomeLabel = 'completed' | 'failed' | 'timed_out' | 'cancelled' | 'interrupted';
+
+/** The group-committed statements of TaskStore (its `onBatch` kinds). */
+export type WriteBatchKind = 'insert' | 'start' | 'finish';
+
+// Handlers run from milliseconds (noop) to minutes (report, slow webhooks; sleep ≤ 300 s).
+const ATTEMPT_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+// From an idle queue (a few ms) to a long backlog.
+const WAIT_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+// TaskStore flushes at most 500 rows per statement.
+const BATCH_ROWS = [1, 2, 5, 10, 25, 50, 100, 250, 500];
+
+/**
+ * Every taskq metric: names, labels and buckets live here and nowhere else. One instance
+ * per app instance, with its own registry (several apps can share one process in tests, so
+ * prom-client's global registry is never used). Default process metrics are included.
+ */
+export class TaskqMetrics {
+  readonly registry = new Registry();
+
+  /** Tasks created through the API (idempotent replays are not counted). */
+  readonly tasksSubmitted = new Counter({
+    name: 'taskq_tasks_submitted_total',
+    help: 'Tasks created through the API (single and bulk submissions; idempotent replays are not counted).',
+    labelNames: ['type'] as const,
+    registers: [],
+  });
+
+  readonly tasksCompleted = new Counter({
+    name: 'taskq_tasks_completed_total',
+    help: 'Tasks whose attempt completed.',
+    labelNames: ['type'] as const,
+    registers: [],
+  });
+
+  readonly attemptsFailed = new Counter({
+    name: 'taskq_task_attempts_failed_total',
+    help: 'Attempts that failed or timed out (each retry counts once).',
+    labelNames: ['type'] as const,
+    registers: [],
+  });
+
+  readonly tasksDead = new Counter({
+    name: 'taskq_tasks_dead_total',
+    help: 'Tasks that became dead (attempts spent or a permanent error).',
+    labelNames: ['type'] as const,
+    registers: [],
+  });
+
+  readonly attemptDuration = new Histogram({
+    name: 'taskq_task_attempt_duration_seconds',
+    help: 'Time from an attempt start to its outcome, by outcome (completed, failed, timed_out, cancelled, interrupted).',
+    labelNames: ['type', 'outcome'] as const,
+    buckets: ATTEMPT_SECONDS,
+    registers: [],
+  });
+
+  readonly queueWait = new Histogram({
+    name: 'taskq_task_queue_wait_seconds',
+    help: "Time from when a task's job became runnable (submitted, or its delay over) to its first attempt start. Retries are not observed.",
+    labelNames: ['type'] as const,
+    buckets: WAIT_SECONDS,
+    registers: [],
+  });
+
+  readonly writeBatchSize = new Histogram({
+    name: 'taskq_postgres_write_batch_size',
+    help: 'Rows per group-committed PostgreSQL statement (insert: new tasks, start/finish: attempt records).',
+    labelNames: ['kind'] as const,
+    buckets: BATCH_ROWS,
+    registers: [],
+  });
+
+  constructor(
+    readonly app: TaskqApp,
+    options: { defaultMetrics?: boolean } = {},
+  ) {
+    const families: Record<TaskqApp, Metric[]> = {
+      api: [this.tasksSubmitted, this.writeBatchSize],
+      worker: [this.tasksCompleted, this.attemptsFailed, this.tasksDead, this.attemptDuration, this.queueWait, this.writeBatchSize],
+      monitor: [this.writeBatchSize],
+    };
+    for (const metric of families[app]) this.registry.registerMetric(metric);
+    // Counters start at 0 for every type, so rate() sees the first increment.
+    for (const type of TASK_TYPE_NAMES) {
+      for (const counter of [this.tasksSubmitted, this.tasksCompleted, this.attemptsFailed, this.tasksDead]) counter.inc({ type }, 0);
+    }
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** TaskStore's `onBatch` option. */
+  readonly observeWriteBatch = (kind: WriteBatchKind, size: number): void => {
+    this.writeBatchSize.observe({ kind }, size);
+  };
+
+  /** Records one finished attempt; `dead`: the task is dead after it. */
+  recordAttempt(type: string, outcome: AttemptOutcomeLabel, durationMs: number, dead: boolean): void {
+    this.attemptDuration.observe({ type, outcome }, durationMs / 1_000);
+    if (outcome === 'completed') this.tasksCompleted.inc({ type });
+    if (outcome === 'failed' || outcome === 'timed_out') this.attemptsFailed.inc({ type });
+    if (dead) this.tasksDead.inc({ type });
+  }
+
+  /** `waitMs` below 0 (clocks of producer and worker hosts apart) counts as 0. */
+  recordQueueWait(type: string, waitMs: number): void {
+    this.queueWait.observe({ type }, Math.max(0, waitMs) / 1_000);
+  }
+
+  /** The Prometheus text exposition of this registry. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
