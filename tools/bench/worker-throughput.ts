@@ -220,6 +220,7 @@ export async function benchTaskqWorker(
         timeoutMs: NOOP.timeoutMs,
         idempotencyKey: null,
         requestHash: null,
+        tenant: 'default',
         createdAt,
       }));
       await store.insertTasks(rows);

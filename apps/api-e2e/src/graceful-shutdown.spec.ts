@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { TaskView } from '@taskq/contracts';
-import { TEST_REDIS_URL, deleteRedisPrefix, queryDatabase, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@taskq/testing';
+import { apiFetch, deleteRedisPrefix, queryDatabase, TEST_REDIS_URL, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@taskq/testing';
 import { freePort, startBuiltApp } from './support/built-apps';
 
 /**
@@ -47,14 +47,14 @@ async function startWorker(workerId: string, extraEnv: Record<string, string> = 
 }
 
 async function submit(body: unknown): Promise<string> {
-  const response = await fetch(`${baseUrl}/submit-task`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await apiFetch(`${baseUrl}/submit-task`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const json = (await response.json()) as { id?: string };
   if (response.status !== 202 || !json.id) throw new Error(`submit answered ${response.status}: ${JSON.stringify(json)}`);
   return json.id;
 }
 
 async function getTask(id: string): Promise<TaskView> {
-  const response = await fetch(`${baseUrl}/tasks/${id}`);
+  const response = await apiFetch(`${baseUrl}/tasks/${id}`);
   if (response.status !== 200) throw new Error(`GET /tasks/${id} answered ${response.status}`);
   return (await response.json()) as TaskView;
 }
@@ -164,7 +164,7 @@ describe('graceful shutdown of the API', () => {
     const inflight: Array<Promise<{ status: number; id?: string } | { error: string }>> = [];
     const fire = (): void => {
       inflight.push(
-        fetch(`${baseUrl}/submit-task`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'noop', payload: {} }) })
+        apiFetch(`${baseUrl}/submit-task`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'noop', payload: {} }) })
           .then(async (response) => ({ status: response.status, id: ((await response.json()) as { id?: string }).id }))
           .catch((error: Error) => ({ error: error.message })),
       );

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TEST_REDIS_URL, deleteRedisPrefix, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@taskq/testing';
+import { apiFetch, deleteRedisPrefix, TEST_REDIS_URL, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@taskq/testing';
 import { freePort, startBuiltApp } from './support/built-apps';
 
 interface DeadTaskAlert {
@@ -30,7 +30,7 @@ describe('monitor process', () => {
   const alertsAbout = (id: string): DeadTaskAlert[] => alerts.flatMap((alert) => alert.dead.filter((dead) => dead.id === id));
 
   async function post(path: string, body?: unknown): Promise<{ status: number; json: { id?: string } }> {
-    const response = await fetch(`${baseUrl}${path}`, {
+    const response = await apiFetch(`${baseUrl}${path}`, {
       method: 'POST',
       ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
     });

@@ -1,5 +1,5 @@
 import type { ScheduleView, TaskPage } from '@taskq/contracts';
-import { deleteRedisPrefix, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@taskq/testing';
+import { apiFetch, deleteRedisPrefix, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@taskq/testing';
 import { freePort, startBuiltApp } from './support/built-apps';
 
 /**
@@ -14,7 +14,7 @@ let monitor: AppProcess;
 let baseUrl: string;
 
 const request = async (method: string, path: string, body?: unknown): Promise<Response> =>
-  fetch(`${baseUrl}${path}`, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+  apiFetch(`${baseUrl}${path}`, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
 
 const tasksOf = async (schedule: string): Promise<TaskPage['items']> =>
   ((await (await request('GET', `/tasks?schedule=${schedule}&limit=100`)).json()) as TaskPage).items;

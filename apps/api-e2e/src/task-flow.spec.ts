@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { SMTPServer } from 'smtp-server';
 import type { TaskView } from '@taskq/contracts';
-import { deleteRedisPrefix, queryDatabase, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@taskq/testing';
+import { apiFetch, deleteRedisPrefix, queryDatabase, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@taskq/testing';
 import { freePort, startBuiltApp } from './support/built-apps';
 
 /**
@@ -21,14 +21,14 @@ let hookUrl: string;
 const hookRequests: Array<{ method: string; body: string }> = [];
 
 async function submit(body: unknown): Promise<{ status: number; json: Record<string, unknown>; location: string | null }> {
-  const response = await fetch(`${baseUrl}/submit-task`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await apiFetch(`${baseUrl}/submit-task`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: response.status, json: (await response.json()) as Record<string, unknown>, location: response.headers.get('location') };
 }
 
 async function finished(id: string): Promise<TaskView> {
   return waitFor(
     async () => {
-      const task = (await (await fetch(`${baseUrl}/tasks/${id}`)).json()) as TaskView;
+      const task = (await (await apiFetch(`${baseUrl}/tasks/${id}`)).json()) as TaskView;
       return ['completed', 'dead'].includes(task.status) ? task : undefined;
     },
     { timeoutMs: 20_000, description: `task ${id} finished` },
@@ -138,7 +138,7 @@ describe('a task of each built-in type goes from POST /submit-task to its result
   });
 
   it('lists the finished tasks newest first', async () => {
-    const page = (await (await fetch(`${baseUrl}/tasks?status=completed&limit=100`)).json()) as { items: Array<{ type: string }> };
+    const page = (await (await apiFetch(`${baseUrl}/tasks?status=completed&limit=100`)).json()) as { items: Array<{ type: string }> };
     expect(page.items.map((item) => item.type)).toEqual(['report', 'webhook', 'email', 'sleep', 'noop']);
   });
 });
@@ -152,7 +152,7 @@ describe('bad input is a 400 and stores and queues nothing', () => {
     ['malformed JSON', '{"type":"noop","payload":{'],
   ])('%s', async (_case, body) => {
     const before = await rows();
-    const response = await fetch(`${baseUrl}/submit-task`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const response = await apiFetch(`${baseUrl}/submit-task`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     const problem = (await response.json()) as { status: number; detail: string; errors?: Array<{ field: string }> };

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { TaskPage, TaskView } from '@taskq/contracts';
-import { TEST_REDIS_URL, deleteRedisPrefix, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@taskq/testing';
+import { apiFetch, deleteRedisPrefix, TEST_REDIS_URL, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@taskq/testing';
 import { freePort, startBuiltApp } from './support/built-apps';
 
 /**
@@ -38,14 +38,14 @@ async function startApi(): Promise<void> {
 }
 
 async function submit(body: unknown): Promise<string> {
-  const response = await fetch(`${baseUrl}/submit-task`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await apiFetch(`${baseUrl}/submit-task`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const json = (await response.json()) as { id?: string };
   if (response.status !== 202 || !json.id) throw new Error(`submit answered ${response.status}: ${JSON.stringify(json)}`);
   return json.id;
 }
 
 async function getJson<T>(path: string): Promise<T> {
-  const response = await fetch(`${baseUrl}${path}`);
+  const response = await apiFetch(`${baseUrl}${path}`);
   if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}`);
   return (await response.json()) as T;
 }
@@ -263,7 +263,7 @@ describe('task lifecycle across api and worker processes', () => {
     // 409 means "the worker is still letting go of the job": the API asks to retry in a moment.
     const requeue = await waitFor(
       async () => {
-        const response = await fetch(`${baseUrl}/dlq/${id}/requeue`, { method: 'POST' });
+        const response = await apiFetch(`${baseUrl}/dlq/${id}/requeue`, { method: 'POST' });
         return response.status === 409 ? undefined : response;
       },
       { timeoutMs: 10_000, description: `requeue of ${id} accepted` },
@@ -282,7 +282,7 @@ describe('task lifecycle across api and worker processes', () => {
     expect(requestsTo('/toggle/dlq-requeue')).toBe(3);
 
     expect((await getJson<TaskPage>('/dlq')).items.map((item) => item.id)).not.toContain(id);
-    expect((await fetch(`${baseUrl}/dlq/${id}`)).status).toBe(404);
+    expect((await apiFetch(`${baseUrl}/dlq/${id}`)).status).toBe(404);
     expect(await inspectQueue('{dead-letter}', (queue) => queue.getJob(id))).toBeUndefined();
   });
 
@@ -301,7 +301,7 @@ describe('task lifecycle across api and worker processes', () => {
       expect(WORKER_IDS).toContain(runningOn);
 
       const cancelledAt = Date.now();
-      const cancel = await fetch(`${baseUrl}/tasks/${id}/cancel`, { method: 'POST' });
+      const cancel = await apiFetch(`${baseUrl}/tasks/${id}/cancel`, { method: 'POST' });
       expect({ status: cancel.status, body: (await cancel.json()) as unknown }).toEqual({ status: 200, body: { id, status: 'cancelled', previousStatus: 'active' } });
 
       const ended = await waitFor(
@@ -333,7 +333,7 @@ describe('task lifecycle across api and worker processes', () => {
         },
         `task ${id} stays cancelled with one attempt`,
       );
-      expect((await fetch(`${baseUrl}/tasks/${id}/cancel`, { method: 'POST' })).status).toBe(409);
+      expect((await apiFetch(`${baseUrl}/tasks/${id}/cancel`, { method: 'POST' })).status).toBe(409);
 
       // Both workers still run work: two sleeps at once (one per worker, concurrency 1) and a noop.
       const sleeps = [await submit({ type: 'sleep', payload: { ms: 500 } }), await submit({ type: 'sleep', payload: { ms: 500 } })];
@@ -351,7 +351,7 @@ describe('task lifecycle across api and worker processes', () => {
   it('DELETE /dlq/:id answers 404 for a task that is not dead', async () => {
     const id = await submit({ type: 'noop', payload: { note: 'not dead' } });
     await until(id, ['completed']);
-    const response = await fetch(`${baseUrl}/dlq/${id}`, { method: 'DELETE' });
+    const response = await apiFetch(`${baseUrl}/dlq/${id}`, { method: 'DELETE' });
     expect((await getTask(id)).status).toBe('completed');
     expect(response.status).toBe(404);
   });
@@ -396,7 +396,7 @@ describe('clearing the dead-letter queue (an api process of its own: the bug lea
     const ownApi = startBuiltApp('api', { ...env, DATABASE_URL: ownDb.url, QUEUE_PREFIX: ownPrefix, LOG_LEVEL: 'error', PORT: String(port), HOST: '127.0.0.1' });
     try {
       await waitForHttp(`http://127.0.0.1:${port}/health/ready`, ownApi);
-      const response = await fetch(`http://127.0.0.1:${port}/dlq`, { method: 'DELETE', signal: AbortSignal.timeout(2_000) });
+      const response = await apiFetch(`http://127.0.0.1:${port}/dlq`, { method: 'DELETE', signal: AbortSignal.timeout(2_000) });
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ count: 0 });
     } finally {

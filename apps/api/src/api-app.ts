@@ -10,7 +10,11 @@ import { openPreparedDataSource } from '@taskq/persistence';
 import { DeadLetterMirror, TaskProducer, checkRedis } from '@taskq/queue';
 import { ApiModule } from './api.module';
 import { BoardCredentials } from './board/board-credentials';
-import { mountBullBoard, routeBoardViewers } from './board/bull-board';
+import { ApiKeyAuthenticator } from './auth/api-key-authenticator';
+import { installApiKeyAuth } from './auth/api-key-auth.hook';
+import { resolveBootstrapKey } from './auth/bootstrap-key';
+import { boardTaskChallenge, boardTaskReader } from './board/board-task-reader';
+import { BOARD_PATH, mountBullBoard, routeBoardViewers } from './board/bull-board';
 import { ProblemException } from './errors/problem.exception';
 import { ProblemDetailsFilter } from './errors/problem-details.filter';
 import { installJsonBodyParser } from './http/json-body-parser';
@@ -27,14 +31,14 @@ export async function createApiApp(config: ApiConfig): Promise<NestFastifyApplic
     new Logger('Database').log(`applied migrations: ${applied.join(', ')}`),
   );
   try {
-    return await buildApp(config, dataSource);
+    return await buildApp(config, dataSource, await resolveBootstrapKey(config, dataSource));
   } catch (error) {
     await dataSource.destroy().catch(() => undefined);
     throw error;
   }
 }
 
-async function buildApp(config: ApiConfig, dataSource: DataSource): Promise<NestFastifyApplication> {
+async function buildApp(config: ApiConfig, dataSource: DataSource, bootstrapKey: string | undefined): Promise<NestFastifyApplication> {
   const boardCredentials = BoardCredentials.fromConfig(config);
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
@@ -46,7 +50,7 @@ async function buildApp(config: ApiConfig, dataSource: DataSource): Promise<Nest
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
     },
   });
-  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config, dataSource), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config, dataSource, bootstrapKey), adapter, {
     bufferLogs: true,
     // The API reads JSON only, through its own parser (installJsonBodyParser).
     bodyParser: false,
@@ -78,6 +82,12 @@ async function buildApp(config: ApiConfig, dataSource: DataSource): Promise<Nest
     const empty = request.headers['transfer-encoding'] === undefined && (request.headers['content-length'] ?? '0') === '0';
     if (empty) delete request.headers['content-type'];
     done();
+  });
+  // Every route but health, docs and the board (its own basic auth) needs an API key.
+  installApiKeyAuth(fastify, app.get(ApiKeyAuthenticator), {
+    skip: (path) => path === BOARD_PATH || path.startsWith(`${BOARD_PATH}/`),
+    alternative: boardTaskReader(boardCredentials),
+    alternativeChallenge: boardTaskChallenge(boardCredentials),
   });
   mountBullBoard(app, boardCredentials, [...app.get(TaskProducer).allQueues(), app.get(DeadLetterMirror).queue]);
   // Exit 0 after a clean shutdown (the default re-raises the signal).

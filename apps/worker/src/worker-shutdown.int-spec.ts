@@ -91,7 +91,7 @@ describe(`${QueueWorkersService.name} shutdown`, () => {
     const payload = { url };
     await store.createTask({
       id: taskId, type: 'webhook', status: TaskStatus.Queued, payload, priority: null, runAt: null, maxAttempts: definition.attempts,
-      backoff: TINY_BACKOFF, timeoutMs: definition.timeoutMs, idempotencyKey: null, requestHash: null, createdAt: new Date(),
+      backoff: TINY_BACKOFF, timeoutMs: definition.timeoutMs, idempotencyKey: null, requestHash: null, tenant: 'default', createdAt: new Date(),
     });
     await producer.enqueue({
       data: { taskId, type: 'webhook', payload, backoff: TINY_BACKOFF, timeoutMs: definition.timeoutMs, attemptBase: 0 },

@@ -165,7 +165,7 @@ describe(createWorkerApp.name, () => {
     const timeoutMs = job.timeoutMs ?? definition.timeoutMs;
     await store.createTask({
       id: taskId, type, status: TaskStatus.Queued, payload, priority: null, runAt: null, maxAttempts: definition.attempts,
-      backoff, timeoutMs, idempotencyKey: null, requestHash: null, createdAt: new Date(),
+      backoff, timeoutMs, idempotencyKey: null, requestHash: null, tenant: 'default', createdAt: new Date(),
     });
     await producer.enqueue({
       data: { taskId, type, payload, backoff, timeoutMs, attemptBase: 0 },

@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsString, Matches, Max, Min, ValidateBy, type ValidationArguments } from 'class-validator';
+import { IsInt, IsOptional, IsString, Matches, Max, MinLength, Min, ValidateBy, type ValidationArguments } from 'class-validator';
 import { CommonConfig } from './common-config';
 import { Env } from './load-config';
 
@@ -68,6 +68,31 @@ export class ApiConfig extends CommonConfig {
   @Env('MAX_BACKLOG')
   @Matches(/^\d+(,[a-z0-9_-]+=\d+)*$/i, { message: 'must look like 100000 or 100000,email=5000' })
   maxBacklog = '100000';
+
+  /**
+   * A bootstrap admin key (tenant `default`), e.g. for `docker compose up`; more keys come
+   * from `npm run keys` or `POST /keys`. In production the API refuses to start without any key.
+   */
+  @Env('API_KEY')
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'must be at least 32 characters (e.g. openssl rand -base64 32)' })
+  apiKey?: string;
+
+  /** Requests one API key may make per RATE_LIMIT_WINDOW_MS, across every API replica; 0: no limit. */
+  @Env('RATE_LIMIT_REQUESTS')
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10_000_000)
+  rateLimitRequests = 6_000;
+
+  @Env('RATE_LIMIT_WINDOW_MS')
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(86_400_000)
+  rateLimitWindowMs = 60_000;
 
   /** On SIGTERM, how long in-flight requests may finish before their connections are closed. */
   @Env('SHUTDOWN_TIMEOUT_MS')

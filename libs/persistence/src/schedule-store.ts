@@ -12,6 +12,7 @@ export interface ScheduleFields {
 
 export interface NewSchedule extends ScheduleFields {
   name: string;
+  tenant: string;
 }
 
 /** The schedule rows, inside a transaction that holds the schedules lock. */

@@ -19,11 +19,20 @@ export type Preparation = { ok: true; task: PreparedTask } | { ok: false; errors
 
 /**
  * Turns one validated request body into the row to store: payload checked against its
- * type, start time resolved, per-task options merged over the type's defaults. `now` is
- * shared by every task of a bulk request. The API prepares submissions with it and the
+ * type, start time resolved, per-task options merged over the type's defaults. The API prepares submissions with it and the
  * monitor the runs of recurring schedules (`scheduleName`), so both create the same tasks.
  */
-export async function prepareTask(request: SubmitTaskDto, idempotencyKey: string | null, now: Date, scheduleName: string | null = null): Promise<Preparation> {
+export interface PreparationContext {
+  /** Owner of the task: the tenant of the API key or schedule that creates it. */
+  tenant: string;
+  idempotencyKey: string | null;
+  /** Shared by every task of a bulk request. */
+  now: Date;
+  scheduleName?: string | null;
+}
+
+export async function prepareTask(request: SubmitTaskDto, context: PreparationContext): Promise<Preparation> {
+  const { tenant, idempotencyKey, now } = context;
   if (!isTaskType(request.type)) {
     return { ok: false, unknownType: request.type, errors: [{ field: 'type', messages: [`type must be one of: ${TASK_TYPE_NAMES.join(', ')}`] }] };
   }
@@ -55,7 +64,8 @@ export async function prepareTask(request: SubmitTaskDto, idempotencyKey: string
       timeoutMs: request.timeoutMs ?? definition.timeoutMs,
       idempotencyKey,
       requestHash: idempotencyKey ? requestHash(request) : null,
-      scheduleName,
+      scheduleName: context.scheduleName ?? null,
+      tenant,
       createdAt: now,
     },
   };

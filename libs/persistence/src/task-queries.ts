@@ -3,6 +3,8 @@ import type { ReportTypeStats, TaskStatus } from '@taskq/contracts';
 import { TaskEntity } from './entities';
 
 export interface TaskListFilter {
+  /** Only this tenant's tasks; undefined: every tenant's. */
+  tenant?: string;
   status?: TaskStatus;
   type?: string;
   /** Only the tasks this recurring schedule created. */
@@ -12,6 +14,8 @@ export interface TaskListFilter {
 }
 
 export interface DeadTaskFilter {
+  /** Only this tenant's tasks; undefined: every tenant's. */
+  tenant?: string;
   type?: string;
   from?: Date;
   to?: Date;
@@ -89,14 +93,16 @@ export class TaskQueries {
     this.tasks = dataSource.getRepository(TaskEntity);
   }
 
-  async findTask(id: string): Promise<TaskEntity | null> {
+  /** The task with its attempts; null when unknown or (with `tenant`) another tenant's. */
+  async findTask(id: string, tenant?: string): Promise<TaskEntity | null> {
     if (!UUID.test(id)) return null;
-    return this.tasks.findOne({ where: { id }, relations: { attempts: true }, order: { attempts: { number: 'ASC' } } });
+    return this.tasks.findOne({ where: { id, ...(tenant === undefined ? {} : { tenant }) }, relations: { attempts: true }, order: { attempts: { number: 'ASC' } } });
   }
 
   /** Newest first; keyset pagination on (created_at, id) so pages stay stable under inserts. */
   async listTasks(filter: TaskListFilter): Promise<TaskListPage> {
     const query = this.tasks.createQueryBuilder('task').orderBy('task.createdAt', 'DESC').addOrderBy('task.id', 'DESC').limit(filter.limit + 1);
+    if (filter.tenant !== undefined) query.andWhere('task.tenant = :tenant', { tenant: filter.tenant });
     if (filter.status) query.andWhere('task.status = :status', { status: filter.status });
     if (filter.type) query.andWhere('task.type = :type', { type: filter.type });
     if (filter.scheduleName) query.andWhere('task.scheduleName = :scheduleName', { scheduleName: filter.scheduleName });
@@ -107,13 +113,14 @@ export class TaskQueries {
     return page(await query.getMany(), filter.limit, (task) => task.createdAt);
   }
 
-  async findByIdempotencyKey(key: string): Promise<TaskEntity | null> {
-    return this.tasks.findOne({ where: { idempotencyKey: key } });
+  /** Idempotency keys are per tenant. */
+  async findByIdempotencyKey(tenant: string, key: string): Promise<TaskEntity | null> {
+    return this.tasks.findOne({ where: { tenant, idempotencyKey: key } });
   }
 
-  async findByIdempotencyKeys(keys: string[]): Promise<TaskEntity[]> {
+  async findByIdempotencyKeys(tenant: string, keys: string[]): Promise<TaskEntity[]> {
     if (keys.length === 0) return [];
-    return this.tasks.createQueryBuilder('task').where('task.idempotencyKey IN (:...keys)', { keys }).getMany();
+    return this.tasks.createQueryBuilder('task').where('task.tenant = :tenant AND task.idempotencyKey IN (:...keys)', { tenant, keys }).getMany();
   }
 
   /** The dead-letter queue: dead tasks, most recent death first, with keyset pagination. */
@@ -124,6 +131,7 @@ export class TaskQueries {
       .orderBy('task.finishedAt', 'DESC')
       .addOrderBy('task.id', 'DESC')
       .limit(filter.limit + 1);
+    if (filter.tenant !== undefined) query.andWhere('task.tenant = :tenant', { tenant: filter.tenant });
     if (filter.type) query.andWhere('task.type = :type', { type: filter.type });
     if (filter.from) query.andWhere('task.finishedAt >= :from', { from: filter.from });
     if (filter.to) query.andWhere('task.finishedAt < :to', { to: filter.to });

@@ -25,6 +25,7 @@ const newTask = (overrides: Partial<NewTask> = {}): NewTask => ({
   timeoutMs: 1_000,
   idempotencyKey: null,
   requestHash: null,
+  tenant: 'default',
   createdAt: new Date(),
   ...overrides,
 });

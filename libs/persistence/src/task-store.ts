@@ -16,6 +16,8 @@ export interface NewTask {
   requestHash: string | null;
   /** The recurring schedule that created the task; absent or null when a client submitted it. */
   scheduleName?: string | null;
+  /** Owner: the tenant of the API key (or schedule) that created it. Idempotency keys are per tenant. */
+  tenant: string;
   /** Millisecond precision on purpose: list cursors round-trip through JavaScript dates. */
   createdAt: Date;
 }
@@ -38,6 +40,8 @@ export interface RequeuedTask {
 export interface TaskSelection {
   ids?: string[];
   statuses: TaskStatus[];
+  /** Only this tenant's tasks; undefined: every tenant's (admin keys). */
+  tenant?: string;
   type?: string;
   /** On finished_at: [from, to). */
   finishedFrom?: Date;
@@ -98,11 +102,11 @@ const TERMINAL = `('completed','dead','cancelled')`;
 
 // An idempotency key already taken makes its row a no-op: RETURNING tells which rows were new.
 const INSERT_TASKS = `
-  INSERT INTO tasks (id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, schedule_name, created_at, updated_at)
-  SELECT id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, schedule_name, created_at, created_at
-  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::int[], $6::timestamptz[], $7::int[], $8::jsonb[], $9::int[], $10::text[], $11::text[], $12::text[], $13::timestamptz[])
-    AS i(id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, schedule_name, created_at)
-  ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+  INSERT INTO tasks (id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, schedule_name, created_at, updated_at, tenant)
+  SELECT id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, schedule_name, created_at, created_at, tenant
+  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::int[], $6::timestamptz[], $7::int[], $8::jsonb[], $9::int[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::text[])
+    AS i(id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, schedule_name, created_at, tenant)
+  ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id`;
 
 // One statement: the task turns active and its attempt row appears, or neither (the task was
@@ -152,6 +156,10 @@ function selectionSql(selection: TaskSelection): { where: string; params: unknow
   if (selection.ids) {
     params.push(selection.ids);
     clauses.push(`id = ANY($${params.length}::uuid[])`);
+  }
+  if (selection.tenant !== undefined) {
+    params.push(selection.tenant);
+    clauses.push(`tenant = $${params.length}`);
   }
   if (selection.type) {
     params.push(selection.type);
@@ -228,6 +236,7 @@ export class TaskStore {
       tasks.map((t) => t.requestHash),
       tasks.map((t) => t.scheduleName ?? null),
       tasks.map((t) => t.createdAt),
+      tasks.map((t) => t.tenant),
     ]);
     const inserted = new Set(rows.map((row) => row.id));
     return tasks.map((t) => inserted.has(t.id));
@@ -275,17 +284,17 @@ export class TaskStore {
   }
 
   /**
-   * Cancels a task that has not finished. Resolves with the status it had, or null when it
-   * is unknown or already finished.
+   * Cancels a task that has not finished (of `tenant` only, when given). Resolves with the
+   * status it had, or null when it is unknown, another tenant's or already finished.
    */
-  async cancelTask(id: string): Promise<TaskStatus | null> {
+  async cancelTask(id: string, tenant?: string): Promise<TaskStatus | null> {
     const rows = await rowsOf<{ status: TaskStatus }>(
       this.dataSource,
-      `WITH previous AS (SELECT id, status FROM tasks WHERE id = $1 AND status NOT IN ${TERMINAL} FOR UPDATE)
+      `WITH previous AS (SELECT id, status FROM tasks WHERE id = $1 AND ($2::text IS NULL OR tenant = $2) AND status NOT IN ${TERMINAL} FOR UPDATE)
        UPDATE tasks t SET status = 'cancelled', finished_at = date_trunc('milliseconds', now()), next_attempt_at = NULL, updated_at = now()
          FROM previous p WHERE t.id = p.id
        RETURNING p.status`,
-      [id],
+      [id, tenant ?? null],
     );
     return rows[0]?.status ?? null;
   }

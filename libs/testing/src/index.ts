@@ -3,3 +3,4 @@ export * from './isolation';
 export * from './app-process';
 export * from './redis-server';
 export * from './prometheus-text';
+export * from './api-key';

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import type { SubmitTaskResponse, TaskView } from '@taskq/contracts';
-import { TEST_REDIS_URL, deleteRedisPrefix, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@taskq/testing';
+import { apiFetch, deleteRedisPrefix, TEST_REDIS_URL, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@taskq/testing';
 import { WORKSPACE_ROOT, freePort, startBuiltApp } from '../support/built-apps';
 
 /**
@@ -89,14 +89,14 @@ beforeAll(async () => {
   if (worker.child.exitCode !== null) throw new Error(`worker exited with ${worker.child.exitCode}:\n${worker.output()}`);
 
   // A failed job for real: the only attempt outlives its 100 ms deadline, the task is dead.
-  const submitted = await fetch(`${baseUrl}/tasks`, {
+  const submitted = await apiFetch(`${baseUrl}/tasks`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ type: 'sleep', payload: { ms: 5_000 }, timeoutMs: 100, maxAttempts: 1 }),
   });
   expect(submitted.status).toBe(202);
   deadId = ((await submitted.json()) as SubmitTaskResponse).id;
-  await waitFor(async () => ((await (await fetch(`${baseUrl}/tasks/${deadId}`)).json()) as TaskView).status === 'dead', { timeoutMs: 20_000, description: `task ${deadId} dead` });
+  await waitFor(async () => ((await (await apiFetch(`${baseUrl}/tasks/${deadId}`)).json()) as TaskView).status === 'dead', { timeoutMs: 20_000, description: `task ${deadId} dead` });
   // The worker acknowledges the job after recording the death: wait until Bull Board lists it as failed.
   await waitFor(
     async () => {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startAppProcess, type AppProcess } from '@taskq/testing';
+import { TEST_API_KEY, startAppProcess, type AppProcess } from '@taskq/testing';
 
 export { freePort } from '@taskq/testing';
 
@@ -14,8 +14,12 @@ const entry = (app: BuiltApp): string => {
   return file;
 };
 
-/** Starts the built app exactly as `npm start` and the Dockerfiles do. */
+/**
+ * Starts the built app exactly as `npm start` and the Dockerfiles do. The API accepts
+ * TEST_API_KEY (send requests with `apiFetch`) unless `env` sets API_KEY itself.
+ */
 export function startBuiltApp(app: BuiltApp, env: Record<string, string>): AppProcess {
   const script = entry(app);
-  return startAppProcess(['-r', join(WORKSPACE_ROOT, 'runtime-paths.cjs'), script], env, WORKSPACE_ROOT);
+  const appEnv = app === 'api' ? { API_KEY: TEST_API_KEY, ...env } : env;
+  return startAppProcess(['-r', join(WORKSPACE_ROOT, 'runtime-paths.cjs'), script], appEnv, WORKSPACE_ROOT);
 }

@@ -2,6 +2,16 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ProblemException, problemType } from '../errors/problem.exception';
 import { sendProblem, toProblem } from '../errors/problem-details.filter';
 import { KeyStoreUnavailableError, type ApiKeyAuthenticator } from './api-key-authenticator';
+import type { Principal } from './principal';
+
+export interface ApiKeyAuthOptions {
+  /** Paths with their own authentication (the board). */
+  skip?: (path: string) => boolean;
+  /** Another way in for some requests (the board's links to tasks): a principal, or undefined. */
+  alternative?: (request: FastifyRequest, path: string) => Principal | undefined;
+  /** A second `WWW-Authenticate` challenge for some requests (so a browser offers the board's login). */
+  alternativeChallenge?: (request: FastifyRequest, path: string) => string | undefined;
+}
 
 /** Routes anyone may call: liveness, readiness and the API documentation. */
 export function isPublicPath(path: string): boolean {
@@ -26,20 +36,27 @@ const UNAUTHORIZED = new ProblemException({
 /**
  * Authenticates every request but the public ones before its body is read (Fastify
  * onRequest), so an anonymous client learns nothing — not even which routes exist. Missing,
- * unknown, revoked and malformed keys all get the same 401. `skip` leaves paths with their own
- * authentication (the board) alone.
+ * unknown, revoked and malformed keys all get the same 401.
  */
-export function installApiKeyAuth(instance: FastifyInstance, authenticator: ApiKeyAuthenticator, skip: (path: string) => boolean = () => false): void {
+export function installApiKeyAuth(instance: FastifyInstance, authenticator: ApiKeyAuthenticator, options: ApiKeyAuthOptions = {}): void {
   instance.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?', 1)[0] ?? '/';
-    if (isPublicPath(path) || skip(path)) return;
+    // The route's own pattern as well: the router decodes paths (/admin/%71ueues is the board).
+    const route = request.routeOptions.url;
+    if (isPublicPath(path) || options.skip?.(path) || (route !== undefined && (isPublicPath(route) || options.skip?.(route)))) return;
+    const alternative = options.alternative?.(request, path);
+    if (alternative) {
+      request.principal = alternative;
+      return;
+    }
     try {
       const principal = await authenticator.authenticate(presentedKey(request));
       if (principal) {
         request.principal = principal;
         return;
       }
-      void reply.header('www-authenticate', 'Bearer realm="taskq"');
+      const other = options.alternativeChallenge?.(request, path);
+      void reply.header('www-authenticate', other ? ['Bearer realm="taskq"', other] : 'Bearer realm="taskq"');
       sendProblem(reply, UNAUTHORIZED.problem);
     } catch (error) {
       const problem = error instanceof KeyStoreUnavailableError ? ProblemException.unavailable('API keys cannot be checked: the key store (PostgreSQL) is unavailable. Retry later.') : error;

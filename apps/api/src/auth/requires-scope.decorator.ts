@@ -3,5 +3,12 @@ import type { ApiKeyScope } from '@taskq/contracts';
 
 export const REQUIRED_SCOPE = 'taskq:required-scope';
 
-/** The scope an API key needs for this route (or every route of this controller). Unmarked routes need `admin`. */
-export const RequiresScope = (scope: ApiKeyScope): MethodDecorator & ClassDecorator => SetMetadata(REQUIRED_SCOPE, scope);
+/** Any valid API key will do (e.g. discovering the task types). */
+export const ANY_KEY = 'any-key';
+/** No key at all (liveness, readiness): the API-key hook lets these paths through too. */
+export const NO_KEY = 'no-key';
+
+export type RouteAccess = ApiKeyScope | typeof ANY_KEY | typeof NO_KEY;
+
+/** What a route (or every route of a controller) needs. Unmarked routes need `admin`: fail closed. */
+export const RequiresScope = (access: RouteAccess): MethodDecorator & ClassDecorator => SetMetadata(REQUIRED_SCOPE, access);

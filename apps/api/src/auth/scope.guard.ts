@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { ApiKeyScope, scopeAllows } from '@taskq/contracts';
 import { ProblemException, problemType } from '../errors/problem.exception';
-import { REQUIRED_SCOPE } from './requires-scope.decorator';
+import { ANY_KEY, NO_KEY, REQUIRED_SCOPE, type RouteAccess } from './requires-scope.decorator';
 
 /**
  * Runs after the API-key hook has authenticated the request: checks that the key has the
@@ -15,9 +15,10 @@ export class ScopeGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const required = this.reflector.getAllAndOverride<ApiKeyScope | undefined>(REQUIRED_SCOPE, [context.getHandler(), context.getClass()]) ?? ApiKeyScope.Admin;
+    const required = this.reflector.getAllAndOverride<RouteAccess | undefined>(REQUIRED_SCOPE, [context.getHandler(), context.getClass()]) ?? ApiKeyScope.Admin;
+    if (required === NO_KEY) return true;
     const principal = request.principal;
-    if (principal && scopeAllows(principal.scopes, required)) return true;
+    if (principal && (required === ANY_KEY || scopeAllows(principal.scopes, required))) return true;
     throw new ProblemException({
       type: problemType('forbidden'),
       title: 'Forbidden',

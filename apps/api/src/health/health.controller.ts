@@ -4,10 +4,12 @@ import { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import { ProblemException, problemType } from '../errors/problem.exception';
 import { PRODUCER_REDIS } from '../infrastructure/tokens';
+import { NO_KEY, RequiresScope } from '../auth/requires-scope.decorator';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
 @Controller('health')
+@RequiresScope(NO_KEY)
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,

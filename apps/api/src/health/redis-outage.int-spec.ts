@@ -1,7 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { ApiConfig, loadConfig } from '@taskq/config';
 import { parsePrometheusText, queryDatabase, startPrivateRedis, testDatabase, uniquePrefix, type PrivateRedis } from '@taskq/testing';
-import { createApiApp } from '../api-app';
+import { startApi } from '../tasks/testing/test-apps';
 
 const db = testDatabase('api_outage');
 let redis: PrivateRedis;
@@ -9,9 +8,7 @@ let app: NestFastifyApplication;
 
 beforeAll(async () => {
   redis = await startPrivateRedis();
-  app = await createApiApp(loadConfig(ApiConfig, { DATABASE_URL: db.url, REDIS_URL: redis.url, QUEUE_PREFIX: uniquePrefix('outage'), LOG_LEVEL: 'fatal' }));
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
+  app = await startApi(db.url, uniquePrefix('outage'), { REDIS_URL: redis.url });
 });
 
 afterAll(async () => {

@@ -1,8 +1,12 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { ApiKeyScope } from '@taskq/contracts';
 import { TaskqMetrics } from '@taskq/observability';
+import { RequiresScope } from '../auth/requires-scope.decorator';
 
+/** Prometheus scrapes with a read-only key (`authorization: { credentials: <key> }`). */
 @Controller('metrics')
+@RequiresScope(ApiKeyScope.TasksRead)
 export class MetricsController {
   constructor(private readonly metrics: TaskqMetrics) {}
 

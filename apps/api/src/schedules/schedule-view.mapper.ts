@@ -4,6 +4,7 @@ import type { ScheduleEntity } from '@taskq/persistence';
 export function toScheduleView(schedule: ScheduleEntity, nextRunAt: Date | null): ScheduleView {
   return {
     name: schedule.name,
+    tenant: schedule.tenant,
     cron: schedule.cron,
     tz: schedule.tz,
     type: schedule.type,

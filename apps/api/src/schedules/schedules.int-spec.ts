@@ -1,6 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Redis } from 'ioredis';
-import { ApiConfig, loadConfig } from '@taskq/config';
 import { TASK_TYPE_NAMES, type ScheduleList, type ScheduleView, type TaskPage, type TaskView } from '@taskq/contracts';
 import { TaskStore, openDataSource, prepareTask } from '@taskq/persistence';
 import { ScheduleQueue, createRedisConnection } from '@taskq/queue';
@@ -13,10 +12,7 @@ import {
   uniquePrefix,
   type PrivateRedis,
 } from '@taskq/testing';
-import { createApiApp } from '../api-app';
 import { PROBLEM_JSON, send, startApi } from '../tasks/testing/test-apps';
-
-const LOG_LEVEL = process.env['TEST_LOG_LEVEL'] ?? 'fatal';
 
 interface ScheduleRow {
   name: string;
@@ -80,6 +76,7 @@ describe('schedules API', () => {
       expect(view).toEqual({
         ...nightly,
         enabled: true,
+        tenant: 'default',
         createdAt: expect.any(String),
         updatedAt: view.createdAt,
         lastRunAt: null,
@@ -267,7 +264,7 @@ describe('schedules API', () => {
       try {
         const store = new TaskStore(dataSource);
         for (let i = 0; i < 2; i++) {
-          const prepared = await prepareTask({ type: 'noop', payload: { note: `run ${i}` } }, `schedule hourly ${i}`, new Date(), 'hourly');
+          const prepared = await prepareTask({ type: 'noop', payload: { note: `run ${i}` } }, { tenant: 'default', idempotencyKey: `schedule hourly ${i}`, now: new Date(), scheduleName: 'hourly' });
           if (!prepared.ok) throw new Error('not prepared');
           await store.createTask(prepared.task);
         }
@@ -312,9 +309,7 @@ describe('schedules API while Redis is down', () => {
 
   beforeAll(async () => {
     redis = await startPrivateRedis();
-    app = await createApiApp(loadConfig(ApiConfig, { DATABASE_URL: db.url, REDIS_URL: redis.url, QUEUE_PREFIX: uniquePrefix('schedules-outage'), LOG_LEVEL }));
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
+    app = await startApi(db.url, uniquePrefix('schedules-outage'), { REDIS_URL: redis.url });
   });
 
   afterAll(async () => {

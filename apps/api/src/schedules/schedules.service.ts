@@ -42,10 +42,10 @@ export class SchedulesService {
     return toScheduleView(schedule, schedule.enabled ? await this.guardQueue(() => this.queue.nextRun(name)) : null);
   }
 
-  async create(request: CreateScheduleDto): Promise<ScheduleView> {
+  async create(request: CreateScheduleDto, tenant: string): Promise<ScheduleView> {
     const fields = await this.validated({ cron: request.cron, tz: request.tz ?? null, type: request.type, payload: request.payload, enabled: request.enabled ?? true });
     return this.change(request.name, async (changes) => {
-      const schedule = await changes.insert({ name: request.name, ...fields }, new Date());
+      const schedule = await changes.insert({ name: request.name, tenant, ...fields }, new Date());
       if (!schedule) {
         throw new ProblemException({ type: problemType('schedule-exists'), title: 'Conflict', status: 409, detail: `A schedule named "${request.name}" already exists.` });
       }

@@ -1,8 +1,10 @@
 import { Controller, Get } from '@nestjs/common';
 import { TASK_TYPE_NAMES, getTaskType, type TaskTypeView } from '@taskq/contracts';
 import { payloadSchemas } from './payload-schemas';
+import { ANY_KEY, RequiresScope } from '../auth/requires-scope.decorator';
 
 @Controller('task-types')
+@RequiresScope(ANY_KEY)
 export class TaskTypesController {
   /** Every registered type with its payload schema and default options. */
   @Get()

@@ -1,6 +1,9 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { DeadLetterFilter, ListDeadLettersQuery, TaskStatus, type CountResponse, type SubmitTaskResponse, type TaskPage, type TaskView } from '@taskq/contracts';
+import { ApiKeyScope, DeadLetterFilter, ListDeadLettersQuery, TaskStatus, type CountResponse, type SubmitTaskResponse, type TaskPage, type TaskView } from '@taskq/contracts';
 import { TaskQueries, type TaskSelection } from '@taskq/persistence';
+import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import { tenantScope, type Principal } from '../auth/principal';
+import { RequiresScope } from '../auth/requires-scope.decorator';
 import { ProblemException } from '../errors/problem.exception';
 import { TaskLifecycleService } from './task-lifecycle.service';
 import { toTaskSummary, toTaskView } from './task-view.mapper';
@@ -12,8 +15,12 @@ const selectionOf = (filter: DeadLetterFilter): Omit<TaskSelection, 'statuses' |
   finishedTo: filter.to ? new Date(filter.to) : undefined,
 });
 
-/** The dead-letter queue: tasks whose attempts are spent or that failed permanently. */
+/**
+ * The dead-letter queue: tasks whose attempts are spent or that failed permanently. Reading
+ * needs `tasks:read` (one's own tenant); changing it needs `admin`.
+ */
 @Controller('dlq')
+@RequiresScope(ApiKeyScope.Admin)
 export class DeadLettersController {
   constructor(
     private readonly queries: TaskQueries,
@@ -22,10 +29,11 @@ export class DeadLettersController {
 
   /** Most recent death first; filters `type`, `from`, `to` (time of death); cursor pages. */
   @Get()
-  async list(@Query() query: ListDeadLettersQuery): Promise<TaskPage> {
+  @RequiresScope(ApiKeyScope.TasksRead)
+  async list(@Query() query: ListDeadLettersQuery, @CurrentPrincipal() principal: Principal): Promise<TaskPage> {
     try {
       const { type, finishedFrom: from, finishedTo: to } = selectionOf(query);
-      const page = await this.queries.listDead({ type, from, to, cursor: query.cursor, limit: query.limit ?? DEFAULT_PAGE_SIZE });
+      const page = await this.queries.listDead({ tenant: tenantScope(principal), type, from, to, cursor: query.cursor, limit: query.limit ?? DEFAULT_PAGE_SIZE });
       return { items: page.items.map(toTaskSummary), nextCursor: page.nextCursor };
     } catch (error) {
       throw asCursorProblem(error);
@@ -34,8 +42,9 @@ export class DeadLettersController {
 
   /** A dead task with its last error and full attempt history. */
   @Get(':id')
-  async get(@Param('id') id: string): Promise<TaskView> {
-    const task = await this.queries.findTask(id);
+  @RequiresScope(ApiKeyScope.TasksRead)
+  async get(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<TaskView> {
+    const task = await this.queries.findTask(id, tenantScope(principal));
     if (!task || task.status !== TaskStatus.Dead) throw ProblemException.notFound(`No dead task with id "${id}".`);
     return toTaskView(task);
   }
@@ -49,8 +58,8 @@ export class DeadLettersController {
 
   @Post(':id/requeue')
   @HttpCode(202)
-  requeue(@Param('id') id: string): Promise<SubmitTaskResponse> {
-    return this.lifecycle.requeueDead(id);
+  requeue(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<SubmitTaskResponse> {
+    return this.lifecycle.requeueDead(id, tenantScope(principal));
   }
 
   /** Clears the dead-letter queue, or the part matching the filter. */
@@ -61,7 +70,7 @@ export class DeadLettersController {
 
   @Delete(':id')
   @HttpCode(204)
-  async delete(@Param('id') id: string): Promise<void> {
-    await this.lifecycle.deleteDead(id);
+  async delete(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<void> {
+    await this.lifecycle.deleteDead(id, tenantScope(principal));
   }
 }

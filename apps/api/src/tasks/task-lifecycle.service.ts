@@ -10,7 +10,10 @@ const CHUNK = 500;
 const conflict = (detail: string): ProblemException =>
   new ProblemException({ type: problemType('invalid-state'), title: 'Conflict', status: 409, detail });
 
-/** Manual retry, cancel and the dead-letter queue's requeue and delete. */
+/**
+ * Manual retry, cancel and the dead-letter queue's requeue and delete. `tenant` confines each
+ * to one tenant's tasks (undefined: every tenant's): another tenant's task is a 404.
+ */
 @Injectable()
 export class TaskLifecycleService {
   private readonly logger = new Logger(TaskLifecycleService.name);
@@ -23,13 +26,13 @@ export class TaskLifecycleService {
   ) {}
 
   /** `POST /tasks/:id/retry`: a dead or cancelled task runs again with a fresh attempt budget. */
-  async retry(id: string): Promise<SubmitTaskResponse> {
-    return this.requeueOne(id, [TaskStatus.Dead, TaskStatus.Cancelled]);
+  async retry(id: string, tenant: string | undefined): Promise<SubmitTaskResponse> {
+    return this.requeueOne(id, [TaskStatus.Dead, TaskStatus.Cancelled], tenant);
   }
 
   /** `POST /dlq/:id/requeue`. */
-  async requeueDead(id: string): Promise<SubmitTaskResponse> {
-    return this.requeueOne(id, [TaskStatus.Dead]);
+  async requeueDead(id: string, tenant: string | undefined): Promise<SubmitTaskResponse> {
+    return this.requeueOne(id, [TaskStatus.Dead], tenant);
   }
 
   /** `POST /dlq/requeue`: every dead task matching the filter; returns how many. */
@@ -44,9 +47,9 @@ export class TaskLifecycleService {
   }
 
   /** `DELETE /dlq/:id`. */
-  async deleteDead(id: string): Promise<void> {
+  async deleteDead(id: string, tenant: string | undefined): Promise<void> {
     if (!isTaskId(id)) throw ProblemException.notFound(`No dead task with id "${id}".`);
-    const deleted = await this.store.deleteTasks({ ids: [id], statuses: [TaskStatus.Dead] }, 1);
+    const deleted = await this.store.deleteTasks({ ids: [id], statuses: [TaskStatus.Dead], tenant }, 1);
     if (deleted.length === 0) throw ProblemException.notFound(`No dead task with id "${id}".`);
     await this.forgetJobs(deleted);
   }
@@ -67,11 +70,11 @@ export class TaskLifecycleService {
    * aborted on whichever worker runs it. Either way PostgreSQL says `cancelled` first, so no
    * worker starts it afterwards.
    */
-  async cancel(id: string): Promise<{ id: string; status: TaskStatus; previousStatus: TaskStatus }> {
+  async cancel(id: string, tenant: string | undefined): Promise<{ id: string; status: TaskStatus; previousStatus: TaskStatus }> {
     if (!isTaskId(id)) throw ProblemException.notFound(`No task with id "${id}".`);
-    const previous = await this.store.cancelTask(id);
+    const previous = await this.store.cancelTask(id, tenant);
     if (previous === null) {
-      const task = await this.queries.findTask(id);
+      const task = await this.queries.findTask(id, tenant);
       if (!task) throw ProblemException.notFound(`No task with id "${id}".`);
       throw conflict(`Task ${id} is already ${task.status}: only queued, delayed, retrying or active tasks can be cancelled.`);
     }
@@ -86,11 +89,11 @@ export class TaskLifecycleService {
     return { id, status: TaskStatus.Cancelled, previousStatus: previous };
   }
 
-  private async requeueOne(id: string, from: TaskStatus[]): Promise<SubmitTaskResponse> {
+  private async requeueOne(id: string, from: TaskStatus[], tenant: string | undefined): Promise<SubmitTaskResponse> {
     if (!isTaskId(id)) throw ProblemException.notFound(`No task with id "${id}".`);
-    const [task] = await this.store.requeueTasks({ ids: [id], statuses: from }, 1);
+    const [task] = await this.store.requeueTasks({ ids: [id], statuses: from, tenant }, 1);
     if (!task) {
-      const current = await this.queries.findTask(id);
+      const current = await this.queries.findTask(id, tenant);
       if (!current || (from.length === 1 && from[0] === TaskStatus.Dead && current.status !== TaskStatus.Dead)) {
         throw ProblemException.notFound(from.length === 1 ? `No dead task with id "${id}".` : `No task with id "${id}".`);
       }

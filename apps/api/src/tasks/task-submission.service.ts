@@ -46,9 +46,10 @@ export class TaskSubmissionService {
     private readonly metrics: TaskqMetrics,
   ) {}
 
-  async submit(request: SubmitTaskDto, headerKey: string | undefined): Promise<Submission> {
+  /** `tenant`: the submitting key's; the task belongs to it, and so does the idempotency key. */
+  async submit(request: SubmitTaskDto, headerKey: string | undefined, tenant: string): Promise<Submission> {
     const key = headerKey ?? request.idempotencyKey ?? null;
-    const prepared = await prepareTask(request, key, new Date());
+    const prepared = await prepareTask(request, { tenant, idempotencyKey: key, now: new Date() });
     if (!prepared.ok) {
       if (prepared.unknownType !== undefined) {
         throw ProblemException.validation(prepared.errors, `Unknown task type "${prepared.unknownType}". Valid types: ${TASK_TYPE_NAMES.join(', ')}.`);
@@ -58,13 +59,13 @@ export class TaskSubmissionService {
     const task = prepared.task;
     await this.backlog.admit(new Map([[task.type, 1]]));
     if (key) {
-      const earlier = await this.guard(() => this.queries.findByIdempotencyKey(key));
+      const earlier = await this.guard(() => this.queries.findByIdempotencyKey(tenant, key));
       if (earlier) return this.replay(earlier, request);
     }
     const inserted = await this.guard(() => this.store.createTask(task));
     if (!inserted) {
       // A concurrent request with the same key won the insert.
-      const winner = key ? await this.guard(() => this.queries.findByIdempotencyKey(key)) : null;
+      const winner = key ? await this.guard(() => this.queries.findByIdempotencyKey(tenant, key)) : null;
       if (winner) return this.replay(winner, request);
       throw ProblemException.unavailable('The task could not be stored. Retry later.');
     }
@@ -77,7 +78,7 @@ export class TaskSubmissionService {
    * All tasks are validated first and one invalid task rejects the whole request, naming
    * every failing index. Idempotency keys work per task, as for single submissions.
    */
-  async submitBulk(request: BulkSubmitDto): Promise<SubmitTaskResponse[]> {
+  async submitBulk(request: BulkSubmitDto, tenant: string): Promise<SubmitTaskResponse[]> {
     const now = new Date();
     const errors: FieldError[] = [];
     const prepared: PreparedTask[] = [];
@@ -88,7 +89,7 @@ export class TaskSubmissionService {
         errors.push(...dtoErrors);
         continue;
       }
-      const result = await prepareTask(value, value.idempotencyKey ?? null, now);
+      const result = await prepareTask(value, { tenant, idempotencyKey: value.idempotencyKey ?? null, now });
       if (result.ok) prepared.push(result.task);
       else errors.push(...result.errors.map((error) => ({ field: `${path}.${error.field}`, messages: error.messages })));
     }
@@ -100,7 +101,7 @@ export class TaskSubmissionService {
     // Keys seen before (in PostgreSQL or earlier in this request) answer with the original task.
     const keys = prepared.flatMap((task) => (task.idempotencyKey ? [task.idempotencyKey] : []));
     const originals = new Map<string | null, Pick<TaskEntity, 'id' | 'type' | 'status' | 'createdAt' | 'requestHash'>>(
-      (await this.guard(() => this.queries.findByIdempotencyKeys(keys))).map((task) => [task.idempotencyKey, task]),
+      (await this.guard(() => this.queries.findByIdempotencyKeys(tenant, keys))).map((task) => [task.idempotencyKey, task]),
     );
     const answers: BulkAnswer[] = prepared.map((task) => {
       const original = task.idempotencyKey ? originals.get(task.idempotencyKey) : undefined;
@@ -122,7 +123,7 @@ export class TaskSubmissionService {
     this.accepted(created);
     // A concurrent request took some keys between our check and our insert: its tasks are the answer.
     const lostKeys = fresh.filter((_, index) => !inserted[index]).map((task) => task.idempotencyKey ?? '');
-    const winners = new Map((await this.guard(() => this.queries.findByIdempotencyKeys(lostKeys))).map((task) => [task.idempotencyKey, task]));
+    const winners = new Map((await this.guard(() => this.queries.findByIdempotencyKeys(tenant, lostKeys))).map((task) => [task.idempotencyKey, task]));
     const createdIds = new Set(created.map((task) => task.id));
     return answers.map((answer) => {
       if (answer.kind === 'replay' || createdIds.has(answer.task.id)) return response(answer.task);

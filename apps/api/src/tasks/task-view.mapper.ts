@@ -8,6 +8,7 @@ export function toTaskSummary(task: TaskEntity): TaskSummaryView {
     id: task.id,
     type: task.type,
     status: task.status,
+    tenant: task.tenant,
     lastError: task.lastError,
     priority: task.priority,
     runAt: iso(task.runAt),

@@ -1,10 +1,9 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
-import { ApiConfig, loadConfig } from '@taskq/config';
 import { TASK_TYPE_NAMES, type TaskPage, type TaskTypeView, type TaskView } from '@taskq/contracts';
 import { TaskProducer } from '@taskq/queue';
 import { TEST_REDIS_URL, deleteRedisPrefix, queryDatabase, testDatabase, uniquePrefix } from '@taskq/testing';
-import { createApiApp } from '../api-app';
+import { startApi } from './testing/test-apps';
 
 const db = testDatabase('api_tasks');
 const prefix = uniquePrefix('api-tasks');
@@ -26,9 +25,7 @@ const post = (url: string, payload: unknown, headers: Record<string, string> = {
   app.inject({ method: 'POST', url, payload: typeof payload === 'string' ? payload : JSON.stringify(payload), headers: { 'content-type': 'application/json', ...headers } });
 
 beforeAll(async () => {
-  app = await createApiApp(loadConfig(ApiConfig, { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'error' }));
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
+  app = await startApi(db.url, prefix, { LOG_LEVEL: 'error' });
   redis = new Redis(TEST_REDIS_URL);
   producer = new TaskProducer(redis, prefix);
 });

@@ -6,20 +6,24 @@ import { toTaskSummary, toTaskView } from './task-view.mapper';
 
 export const DEFAULT_PAGE_SIZE = 20;
 
-/** Reading tasks: detail and lists. */
+/**
+ * Reading tasks: detail and lists. `tenant` confines them to one tenant's tasks (undefined:
+ * every tenant's); another tenant's task is a 404, exactly like a task that does not exist.
+ */
 @Injectable()
 export class TasksService {
   constructor(private readonly queries: TaskQueries) {}
 
-  async get(id: string): Promise<TaskView> {
-    const task = await this.queries.findTask(id);
+  async get(id: string, tenant: string | undefined): Promise<TaskView> {
+    const task = await this.queries.findTask(id, tenant);
     if (!task) throw ProblemException.notFound(`No task with id "${id}".`);
     return toTaskView(task);
   }
 
-  async list(query: ListTasksQuery): Promise<TaskPage> {
+  async list(query: ListTasksQuery, tenant: string | undefined): Promise<TaskPage> {
     try {
       const page = await this.queries.listTasks({
+        tenant,
         status: query.status,
         type: query.type,
         scheduleName: query.schedule,

@@ -73,7 +73,7 @@ describe('monitor health and metrics listener', () => {
 
     await store.createTask({
       id: randomUUID(), type: 'noop', status: TaskStatus.Queued, payload: {}, priority: null, runAt: null, maxAttempts: 1,
-      backoff: definition.backoff, timeoutMs: definition.timeoutMs, idempotencyKey: null, requestHash: null, createdAt: new Date(),
+      backoff: definition.backoff, timeoutMs: definition.timeoutMs, idempotencyKey: null, requestHash: null, tenant: 'default', createdAt: new Date(),
     });
 
     expect((await scrape()).value('taskq_postgres_write_batch_size_count', { kind: 'insert' })).toBe(1);

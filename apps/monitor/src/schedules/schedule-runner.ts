@@ -43,7 +43,7 @@ export class ScheduleRunner {
 
     const key = scheduleRunKey(name, dueAt);
     const now = new Date();
-    const prepared = await prepareTask({ type: schedule.type, payload: schedule.payload as Record<string, unknown> }, key, now, name);
+    const prepared = await prepareTask({ type: schedule.type, payload: schedule.payload as Record<string, unknown> }, { tenant: schedule.tenant, idempotencyKey: key, now, scheduleName: name });
     if (!prepared.ok) {
       // The stored task no longer validates (its type's payload rules changed): retrying cannot help.
       const reasons = prepared.errors.map((error) => `${error.field}: ${error.messages.join('; ')}`).join(', ');
@@ -54,15 +54,15 @@ export class ScheduleRunner {
       await this.schedules.recordRun(name, now);
       return { taskId: prepared.task.id, created: true };
     }
-    return this.redelivered(name, key);
+    return this.redelivered(name, schedule.tenant, key);
   }
 
   /**
    * The run's task exists: this run job was delivered before. Its task job may be missing if
    * that delivery stopped half-way; adding it again is a no-op when it is there.
    */
-  private async redelivered(name: string, key: string): Promise<RunOutcome> {
-    const task = await this.queries.findByIdempotencyKey(key);
+  private async redelivered(name: string, tenant: string, key: string): Promise<RunOutcome> {
+    const task = await this.queries.findByIdempotencyKey(tenant, key);
     if (!task) throw new Error(`the task of run "${key}" could not be stored`);
     if (task.status === TaskStatus.Queued && task.attemptsMade === 0) await this.producer.enqueue(jobSpecFor(task));
     await this.schedules.recordRun(name, task.createdAt);

@@ -21,6 +21,7 @@ interface TaskRow {
   timeout_ms: number;
   schedule_name: string | null;
   idempotency_key: string | null;
+  tenant: string;
 }
 
 describe('the monitor runs recurring schedules', () => {
@@ -37,7 +38,7 @@ describe('the monitor runs recurring schedules', () => {
   const tasksOf = (name: string): Promise<TaskRow[]> =>
     queryDatabase<TaskRow>(
       db.url,
-      'SELECT id, status, type, payload, max_attempts, timeout_ms, schedule_name, idempotency_key FROM tasks WHERE schedule_name = $1 ORDER BY created_at',
+      'SELECT id, status, type, payload, max_attempts, timeout_ms, schedule_name, idempotency_key, tenant FROM tasks WHERE schedule_name = $1 ORDER BY created_at',
       [name],
     );
 
@@ -77,7 +78,7 @@ describe('the monitor runs recurring schedules', () => {
   });
 
   it('creates one ordinary task per run, with the schedule name, the type defaults and its job queued', async () => {
-    await createSchedule({ name: 'every-second', cron: '*/1 * * * * *', tz: null, type: 'noop', payload: { note: 'tick' }, enabled: true });
+    await createSchedule({ name: 'every-second', cron: '*/1 * * * * *', tz: null, type: 'noop', payload: { note: 'tick' }, enabled: true, tenant: 'acme' });
 
     const tasks = await waitFor(async () => {
       const rows = await tasksOf('every-second');
@@ -85,7 +86,7 @@ describe('the monitor runs recurring schedules', () => {
     }, { timeoutMs: 15_000, description: 'three runs of every-second' });
 
     for (const task of tasks) {
-      expect(task).toMatchObject({ status: 'queued', type: 'noop', payload: { note: 'tick' }, max_attempts: 3, timeout_ms: 10_000, schedule_name: 'every-second' });
+      expect(task).toMatchObject({ status: 'queued', type: 'noop', payload: { note: 'tick' }, max_attempts: 3, timeout_ms: 10_000, schedule_name: 'every-second', tenant: 'acme' });
       // Nothing serves the noop queue here: each task's job waits there under the task id
       // (as 'prioritized': taskq gives unprioritised tasks BullMQ's lowest priority).
       expect(await producer.queue('noop').getJobState(task.id)).toBe('prioritized');
@@ -126,7 +127,7 @@ describe('the monitor runs recurring schedules', () => {
   });
 
   it('creates no task for a disabled schedule, and removes its job scheduler', async () => {
-    await createSchedule({ name: 'switched-off', cron: '*/1 * * * * *', tz: null, type: 'noop', payload: {}, enabled: true });
+    await createSchedule({ name: 'switched-off', cron: '*/1 * * * * *', tz: null, type: 'noop', payload: {}, enabled: true, tenant: 'default' });
     const [run] = await waitFor(async () => {
       const runs = await completedRuns('switched-off');
       return runs.length > 0 && runs;
@@ -152,7 +153,7 @@ describe('the monitor runs recurring schedules', () => {
     expect(await tasksOf('switched-off')).toEqual(before);
 
     // A schedule created disabled is never registered and never runs, while others do.
-    await createSchedule({ name: 'never-on', cron: '*/1 * * * * *', tz: null, type: 'noop', payload: {}, enabled: false });
+    await createSchedule({ name: 'never-on', cron: '*/1 * * * * *', tz: null, type: 'noop', payload: {}, enabled: false, tenant: 'default' });
     const count = (await tasksOf('every-second')).length;
     await waitFor(async () => (await tasksOf('every-second')).length >= count + 2, { description: 'two more runs of every-second' });
     expect(await scheduleQueue.queue.getJobScheduler('never-on')).toBeUndefined();

@@ -20,7 +20,7 @@ export async function submitSleepTask(store: TaskStore, producer: TaskProducer, 
   const payload = { ms: options.ms };
   await store.createTask({
     id, type: 'sleep', status: TaskStatus.Queued, payload, priority: null, runAt: null, maxAttempts: options.maxAttempts,
-    backoff, timeoutMs: options.timeoutMs, idempotencyKey: null, requestHash: null, createdAt: new Date(),
+    backoff, timeoutMs: options.timeoutMs, idempotencyKey: null, requestHash: null, tenant: 'default', createdAt: new Date(),
   });
   await producer.enqueue({ data: { taskId: id, type: 'sleep', payload, backoff, timeoutMs: options.timeoutMs, attemptBase: 0 }, maxAttempts: options.maxAttempts, priority: null, delayMs: 0 });
   return id;

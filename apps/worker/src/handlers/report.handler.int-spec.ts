@@ -23,7 +23,7 @@ describe(ReportHandler.name, () => {
     const createdAt = new Date(Date.now() - createdAgoMs);
     await store.createTask({
       id, type, status: TaskStatus.Queued, payload: {}, priority: null, runAt: null, maxAttempts: 5,
-      backoff: { type: 'fixed', delayMs: 1_000, maxDelayMs: 1_000, jitter: 'none' }, timeoutMs: 10_000, idempotencyKey: null, requestHash: null, createdAt,
+      backoff: { type: 'fixed', delayMs: 1_000, maxDelayMs: 1_000, jitter: 'none' }, timeoutMs: 10_000, idempotencyKey: null, requestHash: null, tenant: 'default', createdAt,
     });
     for (const [index, attempt] of attempts.entries()) {
       const startedAt = new Date(createdAt.getTime() + 1_000 * (index + 1));

@@ -97,6 +97,8 @@ export class UpdateScheduleDto {
 /** A schedule as the API shows it. */
 export interface ScheduleView {
   name: string;
+  /** Owner of the tasks its runs create (the tenant of the key that created it). */
+  tenant: string;
   cron: string;
   tz: string | null;
   type: string;

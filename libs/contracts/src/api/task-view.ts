@@ -16,6 +16,8 @@ export interface TaskView {
   id: string;
   type: string;
   status: TaskStatus;
+  /** Owner: the tenant of the API key (or schedule) that created it. */
+  tenant: string;
   payload: unknown;
   result: unknown;
   lastError: string | null;

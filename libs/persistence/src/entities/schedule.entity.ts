@@ -25,6 +25,10 @@ export class ScheduleEntity {
   @Column('boolean')
   enabled!: boolean;
 
+  /** Owner of the tasks its runs create: the tenant of the API key that created it. */
+  @Column('varchar', { length: 100, default: 'default' })
+  tenant!: string;
+
   @Column('timestamptz', { name: 'created_at' })
   createdAt!: Date;
 

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { LightMyRequestResponse } from 'fastify';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { ApiConfig, loadConfig } from '@taskq/config';
-import { TEST_REDIS_URL, freePort, queryDatabase, startAppProcess, waitFor, waitForHttp } from '@taskq/testing';
+import { TEST_API_KEY, TEST_REDIS_URL, freePort, queryDatabase, startAppProcess, waitFor, waitForHttp } from '@taskq/testing';
 import { createApiApp } from '../../api-app';
 
 /** Quiet by default; `TEST_LOG_LEVEL=warn` shows the apps' logs while debugging a test. */
@@ -11,10 +11,25 @@ const LOG_LEVEL = process.env['TEST_LOG_LEVEL'] ?? 'fatal';
 
 /** The API in-process, ready for `app.inject`; creates and migrates the database. `env` adds or overrides variables. */
 export async function startApi(databaseUrl: string, prefix: string, env: Record<string, string> = {}): Promise<NestFastifyApplication> {
-  const app = await createApiApp(loadConfig(ApiConfig, { DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL, ...env }));
+  const app = await createApiApp(loadConfig(ApiConfig, { DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL, API_KEY: TEST_API_KEY, ...env }));
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
-  return app;
+  return authorizeInjections(app);
+}
+
+/**
+ * Makes `app.inject` send the test API key (the app must accept it: API_KEY=TEST_API_KEY),
+ * unless a request sets `authorization` itself — to undefined for none at all.
+ */
+export function authorizeInjections(app: NestFastifyApplication): NestFastifyApplication {
+  const inject = app.inject.bind(app) as (options: InjectOptions) => Promise<LightMyRequestResponse>;
+  const authorized = (options: InjectOptions): Promise<LightMyRequestResponse> => {
+    const given = (options.headers ?? {}) as Record<string, string | string[] | undefined>;
+    const headers = Object.fromEntries(Object.entries('authorization' in given ? given : { authorization: `Bearer ${TEST_API_KEY}`, ...given }).filter(([, value]) => value !== undefined));
+    return inject({ ...options, headers: headers as InjectOptions['headers'] });
+  };
+  // The Nest application is itself a proxy that refuses new properties: wrap it instead.
+  return new Proxy(app, { get: (target, property) => (property === 'inject' ? authorized : Reflect.get(target, property)) });
 }
 
 /** A worker process started from the build (dist/), like `npm start` does. */
