@@ -175,6 +175,8 @@ export class TaskQueries {
    * on (created_at, id) within the status: each page is one short range read of
    * tasks_status_created_idx, however many tasks there are. Only what it takes to look for
    * the job is read; {@link unfinishedTasks} reads the rest for the few that get requeued.
+   * created_at is written at millisecond precision (see NewTask), so the key survives its
+   * trip through a JavaScript Date.
    */
   async unfinishedTasksPage(query: UnfinishedTaskPageQuery): Promise<UnfinishedTaskRef[]> {
     const params: unknown[] = [query.status, query.settledBefore, query.limit];
