@@ -5,6 +5,7 @@ import { TaskqMetrics } from '@taskq/observability';
 import { TaskQueries, TaskStore } from '@taskq/persistence';
 import { FailuresModule } from './failures/failures.module';
 import { MonitorObservabilityModule } from './observability/monitor-observability.module';
+import { ReconcilerModule } from './reconciler/reconciler.module';
 import { RetentionModule } from './retention/retention.module';
 import { SchedulesModule } from './schedules/schedules.module';
 
@@ -22,7 +23,7 @@ class ResourcesShutdown implements OnApplicationShutdown {
   }
 }
 
-/** The monitor: failure alerts, retention clean-up and recurring schedules. */
+/** The monitor: failure alerts, retention clean-up, recurring schedules and the reconciler. */
 @Module({})
 export class MonitorModule {
   static forRoot(config: MonitorConfig, dataSource: DataSource): DynamicModule {
@@ -34,6 +35,7 @@ export class MonitorModule {
         FailuresModule,
         RetentionModule,
         SchedulesModule,
+        ReconcilerModule,
       ],
       providers: [
         { provide: MonitorConfig, useValue: config },
@@ -42,7 +44,7 @@ export class MonitorModule {
         { provide: TaskQueries, useFactory: (ds: DataSource) => new TaskQueries(ds), inject: [DataSource] },
         ResourcesShutdown,
       ],
-      exports: [MonitorConfig, DataSource, TaskStore, TaskQueries],
+      exports: [MonitorConfig, DataSource, TaskStore, TaskQueries, MonitorObservabilityModule],
     };
   }
 }

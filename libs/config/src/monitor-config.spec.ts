@@ -16,7 +16,19 @@ describe(MonitorConfig.name, () => {
       retentionDays: 30,
       retentionIncludeDead: false,
       retentionBatchSize: 1_000,
+      reconcileIntervalMs: 60_000,
+      reconcileGraceMs: 30_000,
+      reconcileBatchSize: 1_000,
     });
+  });
+
+  it('reads the reconciler variables; RECONCILE_INTERVAL_MS=0 turns it off', () => {
+    expect(loadConfig(MonitorConfig, { RECONCILE_INTERVAL_MS: '500', RECONCILE_GRACE_MS: '0', RECONCILE_BATCH_SIZE: '50' })).toMatchObject({
+      reconcileIntervalMs: 500,
+      reconcileGraceMs: 0,
+      reconcileBatchSize: 50,
+    });
+    expect(loadConfig(MonitorConfig, { RECONCILE_INTERVAL_MS: '0' }).reconcileIntervalMs).toBe(0);
   });
 
   it('reads and converts the alert and retention variables', () => {
@@ -57,6 +69,10 @@ describe(MonitorConfig.name, () => {
     ['RETENTION_DAYS', '0', /RETENTION_DAYS="0"/],
     ['RETENTION_DAYS', '1.5', /RETENTION_DAYS="1.5"/],
     ['RETENTION_BATCH_SIZE', 'many', /RETENTION_BATCH_SIZE="many"/],
+    ['RECONCILE_INTERVAL_MS', '50', /RECONCILE_INTERVAL_MS="50": must be 0 \(off\) or at least 100/],
+    ['RECONCILE_INTERVAL_MS', 'often', /RECONCILE_INTERVAL_MS="often"/],
+    ['RECONCILE_GRACE_MS', '-1', /RECONCILE_GRACE_MS="-1"/],
+    ['RECONCILE_BATCH_SIZE', '0', /RECONCILE_BATCH_SIZE="0"/],
   ])('refuses %s=%s with a message naming it', (variable, value, message) => {
     expect(() => loadConfig(MonitorConfig, { [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig(MonitorConfig, { [variable]: value })).toThrow(message);

@@ -1,5 +1,5 @@
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsUrl, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsUrl, Max, Min, ValidateIf } from 'class-validator';
 import { CommonConfig, toBoolean } from './common-config';
 import { IsCronPattern } from './is-cron-pattern';
 import { Env } from './load-config';
@@ -87,4 +87,36 @@ export class MonitorConfig extends CommonConfig {
   @Min(100)
   @Max(3_600_000)
   scheduleSyncIntervalMs = 60_000;
+
+  /**
+   * How often the reconciler re-queues the unfinished tasks whose jobs Redis lost (also once
+   * at start-up); 0 turns it off.
+   */
+  @Env('RECONCILE_INTERVAL_MS')
+  @Type(() => Number)
+  @ValidateIf((config: MonitorConfig) => config.reconcileIntervalMs !== 0)
+  @IsInt()
+  @Min(100, { message: 'must be 0 (off) or at least 100' })
+  @Max(86_400_000)
+  reconcileIntervalMs = 60_000;
+
+  /**
+   * The reconciler leaves a task alone until it has not changed for this long (an active
+   * task: this long after its attempt's deadline), so a submission between its INSERT and
+   * its job, or a worker between two writes, is never taken for lost.
+   */
+  @Env('RECONCILE_GRACE_MS')
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(86_400_000)
+  reconcileGraceMs = 30_000;
+
+  /** Tasks the reconciler reads from PostgreSQL and checks in Redis per round trip. */
+  @Env('RECONCILE_BATCH_SIZE')
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  reconcileBatchSize = 1_000;
 }

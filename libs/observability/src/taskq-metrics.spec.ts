@@ -26,7 +26,7 @@ describe(TaskqMetrics.name, () => {
       'taskq_tasks_completed_total',
       'taskq_tasks_dead_total',
     ]);
-    expect(await families('monitor')).toEqual(['taskq_postgres_write_batch_size']);
+    expect(await families('monitor')).toEqual(['taskq_postgres_write_batch_size', 'taskq_reconciler_requeued_total', 'taskq_reconciler_run_duration_seconds']);
     const worker = parsePrometheusText(await new TaskqMetrics('worker', { defaultMetrics: false }).text());
     expect(worker.select('taskq_tasks_completed_total').map((sample) => sample.labels['type'])).toEqual([...TASK_TYPE_NAMES]);
   });
@@ -72,6 +72,22 @@ describe(TaskqMetrics.name, () => {
     expect(scrape.value('taskq_postgres_write_batch_size_bucket', { kind: 'insert', le: '100' })).toBe(0);
     expect(scrape.value('taskq_postgres_write_batch_size_bucket', { kind: 'insert', le: '250' })).toBe(1);
     expect(scrape.value('taskq_postgres_write_batch_size_count', { kind: 'finish' })).toBe(1);
+  });
+
+  it('counts the tasks the reconciler re-queued by type, and times its runs by result', async () => {
+    const sut = new TaskqMetrics('monitor', { defaultMetrics: false });
+
+    sut.recordReconcilerRun({ email: 3, webhook: 1 }, 1_500, 'completed');
+    sut.recordReconcilerRun({}, 20, 'failed');
+    sut.recordReconcilerRun({ email: 2 }, 40, 'interrupted');
+
+    const scrape = parsePrometheusText(await sut.text());
+    expect(scrape.value('taskq_reconciler_requeued_total', { type: 'email' })).toBe(5);
+    expect(scrape.value('taskq_reconciler_requeued_total', { type: 'webhook' })).toBe(1);
+    expect(scrape.value('taskq_reconciler_requeued_total', { type: 'noop' })).toBe(0);
+    expect(scrape.value('taskq_reconciler_run_duration_seconds_sum', { result: 'completed' })).toBe(1.5);
+    expect(scrape.value('taskq_reconciler_run_duration_seconds_count', { result: 'failed' })).toBe(1);
+    expect(scrape.value('taskq_reconciler_run_duration_seconds_count', { result: 'interrupted' })).toBe(1);
   });
 
   it('includes the default process metrics, and answers in the Prometheus text format', async () => {

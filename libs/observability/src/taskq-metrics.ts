@@ -16,6 +16,11 @@ const ATTEMPT_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 const WAIT_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 // TaskStore flushes at most 500 rows per statement.
 const BATCH_ROWS = [1, 2, 5, 10, 25, 50, 100, 250, 500];
+// A reconciler run reads every unfinished task: milliseconds when idle, minutes over millions.
+const RECONCILE_SECONDS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
+
+/** How a reconciler run ended: `interrupted` by shutdown or by losing its lease. */
+export type ReconcilerRunResult = 'completed' | 'failed' | 'interrupted';
 
 /**
  * Every taskq metric: names, labels and buckets live here and nowhere else. One instance
@@ -78,6 +83,21 @@ export class TaskqMetrics {
     registers: [],
   });
 
+  readonly reconcilerRequeued = new Counter({
+    name: 'taskq_reconciler_requeued_total',
+    help: 'Unfinished tasks whose job was missing from Redis (lost data) and that the reconciler queued again.',
+    labelNames: ['type'] as const,
+    registers: [],
+  });
+
+  readonly reconcilerRunDuration = new Histogram({
+    name: 'taskq_reconciler_run_duration_seconds',
+    help: 'Duration of the reconciler runs this monitor made (one replica at a time runs), by result (completed, failed, interrupted).',
+    labelNames: ['result'] as const,
+    buckets: RECONCILE_SECONDS,
+    registers: [],
+  });
+
   constructor(
     readonly app: TaskqApp,
     options: { defaultMetrics?: boolean } = {},
@@ -85,12 +105,12 @@ export class TaskqMetrics {
     const families: Record<TaskqApp, Metric[]> = {
       api: [this.tasksSubmitted, this.writeBatchSize],
       worker: [this.tasksCompleted, this.attemptsFailed, this.tasksDead, this.attemptDuration, this.queueWait, this.writeBatchSize],
-      monitor: [this.writeBatchSize],
+      monitor: [this.writeBatchSize, this.reconcilerRequeued, this.reconcilerRunDuration],
     };
     for (const metric of families[app]) this.registry.registerMetric(metric);
     // Counters start at 0 for every type, so rate() sees the first increment.
     for (const type of TASK_TYPE_NAMES) {
-      for (const counter of [this.tasksSubmitted, this.tasksCompleted, this.attemptsFailed, this.tasksDead]) counter.inc({ type }, 0);
+      for (const counter of [this.tasksSubmitted, this.tasksCompleted, this.attemptsFailed, this.tasksDead, this.reconcilerRequeued]) counter.inc({ type }, 0);
     }
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
@@ -111,6 +131,12 @@ export class TaskqMetrics {
   /** `waitMs` below 0 (clocks of producer and worker hosts apart) counts as 0. */
   recordQueueWait(type: string, waitMs: number): void {
     this.queueWait.observe({ type }, Math.max(0, waitMs) / 1_000);
+  }
+
+  /** One reconciler run: how many tasks of each type it queued again, and how long it took. */
+  recordReconcilerRun(requeuedByType: Readonly<Record<string, number>>, durationMs: number, result: ReconcilerRunResult): void {
+    for (const [type, count] of Object.entries(requeuedByType)) this.reconcilerRequeued.inc({ type }, count);
+    this.reconcilerRunDuration.observe({ result }, durationMs / 1_000);
   }
 
   /** The Prometheus text exposition of this registry. */

@@ -4,6 +4,7 @@ export * from './database';
 export * from './batch-writer';
 export * from './task-store';
 export * from './task-queries';
+export * from './unfinished-task';
 export * from './api-key-store';
 export * from './task-preparation';
 export * from './schedule-store';

@@ -1,6 +1,8 @@
 import type { DataSource, Repository } from 'typeorm';
 import type { ReportTypeStats, TaskStatus } from '@taskq/contracts';
 import { TaskEntity } from './entities';
+import type { UnfinishedStatus, UnfinishedTask, UnfinishedTaskPageQuery, UnfinishedTaskRef } from './unfinished-task';
+import { UNFINISHED_STATUSES_SQL, UNFINISHED_TASK_COLUMNS, unfinishedTaskOf, type UnfinishedTaskRow } from './unfinished-task-row';
 
 export interface TaskListFilter {
   /** Only this tenant's tasks; undefined: every tenant's. */
@@ -174,6 +176,40 @@ export class TaskQueries {
       [from, limit],
     )) as Array<{ id: string; type: string; last_error: string | null; attempts_made: number; finished_at: Date }>;
     return rows.map((row) => ({ id: row.id, type: row.type, error: row.last_error, attempts: row.attempts_made, finishedAt: row.finished_at }));
+  }
+
+  /**
+   * One page of the unfinished tasks of one status, newest first, for the reconciler. Keyset
+   * on (created_at, id) within the status: each page is one short range read of
+   * tasks_status_created_idx, however many tasks there are. Only what it takes to look for
+   * the job is read; {@link unfinishedTasks} reads the rest for the few that get requeued.
+   * created_at is written at millisecond precision (see NewTask), so the key survives its
+   * trip through a JavaScript Date.
+   */
+  async unfinishedTasksPage(query: UnfinishedTaskPageQuery): Promise<UnfinishedTaskRef[]> {
+    const params: unknown[] = [query.status, query.settledBefore, query.limit];
+    let where = 'status = $1 AND updated_at < $2';
+    if (query.status === 'active') where += ` AND updated_at + timeout_ms * interval '1 millisecond' < $2`;
+    if (query.after) {
+      params.push(query.after.createdAt, query.after.id);
+      where += ' AND (created_at, id) < ($4, $5::uuid)';
+    }
+    const rows = (await this.dataSource.query(
+      `SELECT id, type, status, created_at, updated_at, attempts_made FROM tasks WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $3`,
+      params,
+    )) as Array<{ id: string; type: string; status: UnfinishedStatus; created_at: Date; updated_at: Date; attempts_made: number }>;
+    return rows.map((row) => ({ id: row.id, type: row.type, status: row.status, createdAt: row.created_at, updatedAt: row.updated_at, attemptsMade: row.attempts_made }));
+  }
+
+  /** Those of `ids` that are still unfinished, with everything their jobs are built from. */
+  async unfinishedTasks(ids: string[]): Promise<UnfinishedTask[]> {
+    const taskIds = ids.filter(isTaskId);
+    if (taskIds.length === 0) return [];
+    const rows = (await this.dataSource.query(
+      `SELECT ${UNFINISHED_TASK_COLUMNS} FROM tasks WHERE id = ANY($1::uuid[]) AND status IN ${UNFINISHED_STATUSES_SQL}`,
+      [taskIds],
+    )) as UnfinishedTaskRow[];
+    return rows.map(unfinishedTaskOf);
   }
 
   /** Counts per type and status of tasks created in [from, to), with attempt duration percentiles. */

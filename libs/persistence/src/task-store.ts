@@ -1,6 +1,8 @@
 import type { DataSource } from 'typeorm';
 import { AttemptOutcome, TaskStatus, type BackoffPolicy } from '@taskq/contracts';
 import { BatchWriter } from './batch-writer';
+import type { LostAttempt, UnfinishedTask } from './unfinished-task';
+import { UNFINISHED_TASK_COLUMNS, unfinishedTaskOf, type UnfinishedTaskRow } from './unfinished-task-row';
 
 export interface NewTask {
   id: string;
@@ -370,6 +372,41 @@ export class TaskStore {
       [release.taskId, release.attempt, release.finishedAt, release.durationMs, release.error],
     );
     return rows.length > 0;
+  }
+
+  /**
+   * The reconciler found these active tasks without their job in Redis (lost with Redis's
+   * data, worker gone): each goes back to `queued`, and its running attempt is recorded as
+   * `interrupted` with `error`, outside the task's budget (attempt_base + 1, as
+   * {@link releaseAttempt} does). Only tasks unchanged since the reconciler read them
+   * (still active, same attempt, same updated_at) are touched, so a worker that wrote
+   * meanwhile wins. Returns the released tasks as they are now.
+   */
+  async releaseLostAttempts(lost: LostAttempt[], release: { error: string; at: Date }): Promise<UnfinishedTask[]> {
+    if (lost.length === 0) return [];
+    const columns = UNFINISHED_TASK_COLUMNS.split(', ').map((column) => `t.${column}`).join(', ');
+    const rows = await rowsOf<UnfinishedTaskRow>(
+      this.dataSource,
+      `WITH input AS (
+         SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamptz[]) AS i(task_id, attempts_made, updated_at)
+       ), lost AS (
+         SELECT t.id, t.attempts_made,
+                EXISTS (SELECT 1 FROM task_attempts a WHERE a.task_id = t.id AND a.number = t.attempts_made AND a.outcome = 'running') AS running
+           FROM tasks t JOIN input i ON i.task_id = t.id
+          WHERE t.status = 'active' AND t.attempts_made = i.attempts_made AND date_trunc('milliseconds', t.updated_at) = i.updated_at
+            FOR UPDATE OF t
+       ), attempt AS (
+         UPDATE task_attempts a SET finished_at = $4, duration_ms = NULL, outcome = 'interrupted', error = $5
+           FROM lost l WHERE a.task_id = l.id AND a.number = l.attempts_made AND l.running
+       )
+       UPDATE tasks t
+          SET status = 'queued', attempt_base = t.attempt_base + CASE WHEN l.running THEN 1 ELSE 0 END, next_attempt_at = NULL, updated_at = $4
+         FROM lost l
+        WHERE t.id = l.id
+       RETURNING ${columns}`,
+      [lost.map((l) => l.taskId), lost.map((l) => l.attemptsMade), lost.map((l) => l.updatedAt), release.at, release.error],
+    );
+    return rows.map(unfinishedTaskOf);
   }
 
   /** Waits for every pending write (shutdown). */

@@ -10,11 +10,12 @@ export interface PrivateRedis {
 
 /**
  * A throw-away redis-server on its own port, for tests that stop Redis on purpose
- * (outages, restarts) without disturbing the shared instance.
+ * (outages, restarts) without disturbing the shared instance. `port`: start it on this one
+ * (a restart: stop the old server, then start an empty one where it was).
  */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+export async function startPrivateRedis(options: { port?: number } = {}): Promise<PrivateRedis> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const port = options.port ?? 20_000 + Math.floor(Math.random() * 20_000);
     const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], {
       stdio: 'ignore',
     });

@@ -1,0 +1,48 @@
+import { TaskStatus, type BackoffPolicy } from '@taskq/contracts';
+import type { UnfinishedTask } from '@taskq/persistence';
+import { requeueSpecFor } from './requeue-spec';
+
+const backoff: BackoffPolicy = { type: 'fixed', delayMs: 1_000, maxDelayMs: 1_000, jitter: 'none' };
+const NOW = Date.UTC(2026, 10, 22, 10, 0, 0);
+
+function task(overrides: Partial<UnfinishedTask>): UnfinishedTask {
+  return {
+    id: '6f1c1b9e-1b1a-4a4e-9c55-0d8f1e2a3b4c', type: 'webhook', status: TaskStatus.Queued, payload: { url: 'https://example.com/h' },
+    priority: 7, runAt: null, nextAttemptAt: null, maxAttempts: 5, attemptsMade: 0, attemptBase: 0, backoff, timeoutMs: 2_000,
+    createdAt: new Date(NOW - 60_000), updatedAt: new Date(NOW - 60_000), ...overrides,
+  };
+}
+
+describe(requeueSpecFor.name, () => {
+  it('queues a task that never ran as it was submitted: whole budget, its priority, payload and policies', () => {
+    expect(requeueSpecFor(task({}), NOW)).toEqual({
+      data: { taskId: task({}).id, type: 'webhook', payload: { url: 'https://example.com/h' }, backoff, timeoutMs: 2_000, attemptBase: 0 },
+      maxAttempts: 5,
+      priority: 7,
+      delayMs: 0,
+    });
+  });
+
+  it('numbers the next attempt after every recorded one and gives it only what is left of the budget', () => {
+    // Two attempts failed: the worker will number the next one 3 and declare the task dead after attempt 5.
+    const sut = requeueSpecFor(task({ status: TaskStatus.Retrying, attemptsMade: 2, nextAttemptAt: new Date(NOW - 1) }), NOW);
+    expect(sut).toMatchObject({ data: { attemptBase: 2 }, maxAttempts: 3, delayMs: -1 });
+  });
+
+  it('counts only the attempts of the current budget (after a manual retry or an interruption)', () => {
+    // 4 attempts before a retry gave a fresh budget of 5, then 1 more: 4 left, numbered from 6.
+    expect(requeueSpecFor(task({ attemptsMade: 5, attemptBase: 4 }), NOW)).toMatchObject({ data: { attemptBase: 5 }, maxAttempts: 4 });
+  });
+
+  it('never asks for fewer than one attempt', () => {
+    expect(requeueSpecFor(task({ attemptsMade: 6, attemptBase: 0 }), NOW).maxAttempts).toBe(1);
+  });
+
+  it('keeps a delayed task until its run time, and a retry until its next attempt time', () => {
+    const runAt = new Date(NOW + 3_600_000);
+    const nextAttemptAt = new Date(NOW + 90_000);
+    expect(requeueSpecFor(task({ status: TaskStatus.Delayed, runAt }), NOW).delayMs).toBe(3_600_000);
+    expect(requeueSpecFor(task({ status: TaskStatus.Retrying, runAt: new Date(NOW - 5_000), nextAttemptAt, attemptsMade: 1 }), NOW).delayMs).toBe(90_000);
+    expect(requeueSpecFor(task({ status: TaskStatus.Queued, runAt: new Date(NOW - 5_000) }), NOW).delayMs).toBe(-5_000);
+  });
+});

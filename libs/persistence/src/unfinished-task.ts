@@ -1,0 +1,53 @@
+import type { BackoffPolicy, TaskStatus } from '@taskq/contracts';
+
+/** The statuses of a task that has not finished: its job should be in Redis. */
+export type UnfinishedStatus = TaskStatus.Queued | TaskStatus.Delayed | TaskStatus.Retrying | TaskStatus.Active;
+
+/** Where a page of unfinished tasks ends: the next page of the same status starts after it. */
+export interface UnfinishedTaskKey {
+  createdAt: Date;
+  id: string;
+}
+
+export interface UnfinishedTaskPageQuery {
+  status: UnfinishedStatus;
+  /**
+   * Only tasks not updated since this time; an active task only once its attempt's deadline
+   * (updated_at + timeout_ms) is before it too.
+   */
+  settledBefore: Date;
+  /** The last task of the previous page. */
+  after?: UnfinishedTaskKey;
+  limit: number;
+}
+
+/** An unfinished task as the reconciler first sees it: enough to look for its job. */
+export interface UnfinishedTaskRef {
+  id: string;
+  type: string;
+  status: UnfinishedStatus;
+  createdAt: Date;
+  /** Millisecond precision, as JavaScript reads the column: compare it with another read. */
+  updatedAt: Date;
+  attemptsMade: number;
+}
+
+/** An unfinished task with everything its job is built from. */
+export interface UnfinishedTask extends UnfinishedTaskRef {
+  payload: unknown;
+  priority: number | null;
+  runAt: Date | null;
+  nextAttemptAt: Date | null;
+  maxAttempts: number;
+  attemptBase: number;
+  backoff: BackoffPolicy;
+  timeoutMs: number;
+}
+
+/** An active task whose job is gone, as the reconciler read it: released only if unchanged since. */
+export interface LostAttempt {
+  taskId: string;
+  /** The number of its running attempt. */
+  attemptsMade: number;
+  updatedAt: Date;
+}
