@@ -1,5 +1,5 @@
 import type { TaskView } from '@taskq/contracts';
-import { queryDatabase, startPrivateRedis, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess, type PrivateRedis } from '@taskq/testing';
+import { apiFetch, queryDatabase, startPrivateRedis, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess, type PrivateRedis } from '@taskq/testing';
 import { freePort, startBuiltApp } from './support/built-apps';
 
 /**
@@ -19,14 +19,14 @@ describe('reconciler: Redis restarts empty under the running stack', () => {
   let baseUrl: string;
 
   async function post<T>(path: string, body: unknown): Promise<T> {
-    const response = await fetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await apiFetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const json = (await response.json()) as T;
     if (response.status !== 202 && response.status !== 200) throw new Error(`POST ${path} answered ${response.status}: ${JSON.stringify(json)}`);
     return json;
   }
 
   async function getTask(id: string): Promise<TaskView> {
-    const response = await fetch(`${baseUrl}/tasks/${id}`);
+    const response = await apiFetch(`${baseUrl}/tasks/${id}`);
     if (response.status !== 200) throw new Error(`GET /tasks/${id} answered ${response.status}`);
     return (await response.json()) as TaskView;
   }
