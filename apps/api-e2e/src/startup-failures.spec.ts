@@ -14,6 +14,8 @@ describe('start-up with a service down', () => {
     ['worker, PostgreSQL down', 'worker', { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/taskq', METRICS_PORT: '-1' }, /^taskq worker: cannot reach PostgreSQL at /],
     ['worker, schema never migrated', 'worker', { DATABASE_URL: db.url, SCHEMA_WAIT_TIMEOUT_MS: '500', METRICS_PORT: '-1' }, /^taskq worker: the database schema is not migrated after 500 ms\. Start the API/],
     ['api, bad configuration', 'api', { PORT: 'http' }, /^taskq api: invalid configuration: PORT="http"/],
+    ['api, production without any API key', 'api', { DATABASE_URL: db.url, NODE_ENV: 'production', API_KEY: '' }, /^taskq api: refusing to start in production without an API key: set API_KEY/],
+    ['api, an API key too short to be safe', 'api', { API_KEY: 'secret' }, /^taskq api: invalid configuration: API_KEY=\(hidden\): must be at least 32 characters/],
     ['monitor, Redis down', 'monitor', { REDIS_URL: 'redis://127.0.0.1:1', DATABASE_URL: db.url, METRICS_PORT: '-1' }, /^taskq monitor: cannot reach Redis at redis:\/\/127\.0\.0\.1:1 .*Start it/],
     ['monitor, PostgreSQL down', 'monitor', { DATABASE_URL: 'postgres://postgres:secret@127.0.0.1:1/taskq', METRICS_PORT: '-1' }, /^taskq monitor: cannot reach PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/taskq .*Start it/],
     ['monitor, bad configuration', 'monitor', { RETENTION_CRON: 'nightly', ALERT_WEBHOOK_URL: 'hooks.example.com' }, /^taskq monitor: invalid configuration: .*ALERT_WEBHOOK_URL="hooks\.example\.com".*RETENTION_CRON="nightly": must be a cron pattern/],

@@ -26,6 +26,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig(ApiConfig, { PORT: 'eighty', REDIS_URL: 'http://x' })).toThrow(/PORT="eighty".*REDIS_URL="http:\/\/x"|REDIS_URL="http:\/\/x".*PORT="eighty"/);
   });
 
+  it('never repeats a secret in its message, and hides the password of a URL', () => {
+    expect(() => loadConfig(ApiConfig, { API_KEY: 'too-short-secret' })).toThrow('API_KEY=(hidden): must be at least 32 characters');
+    expect(() => loadConfig(ApiConfig, { API_KEY: 'too-short-secret' })).not.toThrow(/too-short-secret/);
+    expect(() => loadConfig(ApiConfig, { DATABASE_URL: 'mysql://root:hunter2@db/taskq' })).toThrow('DATABASE_URL="mysql://root:***@db/taskq"');
+  });
+
   it('reads a secret from a *_FILE variable, but an explicit value wins', () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskq-config-'));
     const file = join(dir, 'database-url');

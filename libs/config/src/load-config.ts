@@ -39,11 +39,27 @@ export function loadConfig<T extends object>(configClass: new () => T, env: Env 
   if (errors.length > 0) {
     const details = errors.map((error) => {
       const variable = variableName(configClass, error.property);
-      return `${variable}=${JSON.stringify(source[variable] ?? null)}: ${Object.values(error.constraints ?? {}).join(', ')}`;
+      return `${variable}=${shownValue(variable, source[variable])}: ${Object.values(error.constraints ?? {}).join(', ')}`;
     });
     throw new ConfigError(`invalid configuration: ${details.join('; ')}`);
   }
   return config;
+}
+
+/** Secrets never appear in messages; URLs lose their password. */
+function shownValue(variable: string, value: string | undefined): string {
+  if (value === undefined) return 'null';
+  if (/(PASSWORD|SECRET|TOKEN|_KEY)$/.test(variable)) return '(hidden)';
+  try {
+    const url = new URL(value);
+    if (url.password) {
+      url.password = '***';
+      return JSON.stringify(url.toString());
+    }
+  } catch {
+    // not a URL
+  }
+  return JSON.stringify(value);
 }
 
 const variableNames = new WeakMap<object, Map<string, string>>();
