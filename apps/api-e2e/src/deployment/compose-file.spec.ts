@@ -301,6 +301,13 @@ describe('docker-compose.yml', () => {
     for (const variable of variables) expect([variable, set[variable]]).toEqual([variable, given[variable]]);
   });
 
+  it('gives the API a bootstrap key out of the box (production refuses to start without one), which API_KEY replaces', () => {
+    const key = environmentOf(service('api'))['API_KEY'];
+    expect(typeof key === 'string' && key.length).toBeGreaterThanOrEqual(32);
+    const set = environmentOf((interpolateAll(raw, { API_KEY: 'a'.repeat(40) }) as ComposeFile).services['api'] as Service);
+    expect(set['API_KEY']).toBe('a'.repeat(40));
+  });
+
   it('sends the email task type to the mail catcher', () => {
     const smtp = new URL(environmentOf(service('worker'))['SMTP_URL'] as string);
     expect(smtp.hostname).toBe('mailpit');
