@@ -29,6 +29,9 @@ export interface HttpRunResult {
 
 export const SUBMIT_BODY = JSON.stringify({ type: 'noop', payload: {} });
 
+/** The API under test accepts this as its bootstrap admin key (API_KEY). */
+export const BENCH_API_KEY = 'taskq-bench-bootstrap-admin-key-0123456789';
+
 export async function loadTest(
   label: string,
   baseUrl: string,
@@ -39,7 +42,7 @@ export async function loadTest(
   const result = await autocannon({
     url: `${baseUrl}/submit-task`,
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_API_KEY}` },
     body: SUBMIT_BODY,
     connections: options.connections,
     duration: options.durationS,
