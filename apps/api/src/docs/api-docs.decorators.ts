@@ -7,10 +7,10 @@ import { RESPONSE_SCHEMAS } from './response-schemas';
 /** The request DTOs the operations use: their schemas go into the document's components. */
 export const DOCUMENTED_DTOS = new Set<DtoClass>();
 
-/** The request body is `dto` (JSON), documented from its class-validator rules. */
-export function ApiJsonBody(dto: DtoClass, description?: string): MethodDecorator {
+/** The request body is `dto` (JSON), documented from its class-validator rules; `examples` by name. */
+export function ApiJsonBody(dto: DtoClass, examples?: Record<string, { summary: string; value: unknown }>): MethodDecorator {
   DOCUMENTED_DTOS.add(dto);
-  return ApiBody({ schema: schemaRef(dto.name), required: true, ...(description ? { description } : {}) });
+  return ApiBody({ schema: schemaRef(dto.name), required: true, ...(examples ? { examples } : {}) });
 }
 
 /** One query parameter per property of the query DTO `dto`, documented from its class-validator rules. */

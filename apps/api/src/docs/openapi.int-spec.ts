@@ -18,7 +18,7 @@ interface Operation {
   security?: unknown[];
   'x-required-scope'?: string;
   parameters?: Array<{ name: string; in: string }>;
-  requestBody?: { content: Record<string, { schema: { $ref?: string } }> };
+  requestBody?: { content: Record<string, { schema: { $ref?: string }; examples?: Record<string, { value: unknown }> }> };
   responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }>;
 }
 interface Document {
@@ -184,6 +184,20 @@ describe('the OpenAPI document', () => {
 });
 
 describe('the document tells the truth', () => {
+  it('its request examples are valid against their schemas', () => {
+    const validate = ajv();
+    let examples = 0;
+    for (const [method, path, operation] of operations()) {
+      const body = operation.requestBody?.content['application/json'];
+      for (const [name, example] of Object.entries(body?.examples ?? {})) {
+        const result = validate(body?.schema.$ref?.split('/').pop() ?? '', example.value);
+        expect({ example: `${method} ${path} ${name}`, errors: result.valid ? '' : result.errors }).toEqual({ example: `${method} ${path} ${name}`, errors: '' });
+        examples += 1;
+      }
+    }
+    expect(examples).toBeGreaterThan(5);
+  });
+
   const pathOf = (path: string): string => path.replace(/\{\w+\}/g, '00000000-0000-4000-8000-000000000000');
   const keys: Partial<Record<ApiKeyScope, string>> = {};
 

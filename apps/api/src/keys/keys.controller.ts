@@ -22,7 +22,10 @@ export class KeysController {
   @Post()
   @HttpCode(201)
   @ApiOperation({ summary: 'Create an API key', description: 'The key is in this answer only: it is stored as a hash.' })
-  @ApiJsonBody(CreateApiKeyDto)
+  @ApiJsonBody(CreateApiKeyDto, {
+    client: { summary: 'A client that submits and reads its own tasks', value: { name: 'billing', scopes: ['tasks:write', 'tasks:read'] } },
+    prometheus: { summary: 'Prometheus (reads /metrics)', value: { name: 'prometheus', scopes: ['tasks:read'], tenant: 'ops' } },
+  })
   @ApiAnswer(201, 'Created.', 'CreatedApiKeyView')
   @ApiProblems({ 400: 'Invalid name, scopes or tenant (see errors[]).' })
   async create(@Body() body: CreateApiKeyDto): Promise<CreatedApiKeyView> {

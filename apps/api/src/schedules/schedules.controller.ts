@@ -23,7 +23,9 @@ export class SchedulesController {
   @Post()
   @HttpCode(201)
   @ApiOperation({ summary: 'Create a schedule', description: 'Each time the cron expression fires, a task of `type` with `payload` is submitted.' })
-  @ApiJsonBody(CreateScheduleDto)
+  @ApiJsonBody(CreateScheduleDto, {
+    nightly: { summary: 'A report every night at 03:00, Paris time', value: { name: 'nightly-report', cron: '0 3 * * *', tz: 'Europe/Paris', type: 'report', payload: { windowMinutes: 1440 } } },
+  })
   @ApiAnswer(201, 'Created.', 'ScheduleView', LOCATION_HEADER)
   @ApiProblems({ 400: 'Invalid name, cron expression, time zone, type or payload (see errors[]).', 409: 'A schedule with this name exists.', 503: 'Redis or PostgreSQL is unavailable; nothing was created.' })
   async create(@Body() body: CreateScheduleDto, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) reply: FastifyReply): Promise<ScheduleView> {
@@ -52,7 +54,10 @@ export class SchedulesController {
   @Patch(':name')
   @ApiOperation({ summary: 'Change a schedule', description: 'Any of cron, tz, type, payload and enabled; the rest stays.' })
   @NAME
-  @ApiJsonBody(UpdateScheduleDto)
+  @ApiJsonBody(UpdateScheduleDto, {
+    pause: { summary: 'Pause it', value: { enabled: false } },
+    move: { summary: 'Resume it, on weekdays at 04:30', value: { enabled: true, cron: '30 4 * * 1-5' } },
+  })
   @ApiAnswer(200, 'The changed schedule.', 'ScheduleView')
   @ApiProblems({ 400: 'Nothing to change, or an invalid field (see errors[]).', 404: 'No schedule with this name.', 503: 'Redis or PostgreSQL is unavailable; nothing was changed.' })
   update(@Param('name') name: string, @Body() body: UpdateScheduleDto): Promise<ScheduleView> {

@@ -45,7 +45,15 @@ export class TasksController {
     summary: 'Submit a task',
     description: 'Stores the task in PostgreSQL, then queues it. `POST /submit-task` and `POST /tasks` are the same operation.',
   })
-  @ApiJsonBody(SubmitTaskDto)
+  @ApiJsonBody(SubmitTaskDto, {
+    email: { summary: 'An email', value: { type: 'email', payload: { to: 'ops@example.com', subject: 'Hello', text: 'Sent by taskq' } } },
+    webhook: { summary: 'A webhook, most urgent', value: { type: 'webhook', payload: { url: 'https://example.com/hooks/order', method: 'POST', body: { order: 42 } }, priority: 1 } },
+    delayed: { summary: 'A report, not before a time', value: { type: 'report', payload: { windowMinutes: 60 }, runAt: '2026-12-01T00:00:00Z' } },
+    retries: {
+      summary: 'In 5 minutes, at most 3 attempts 10 s apart, 5 s each',
+      value: { type: 'webhook', payload: { url: 'https://example.com/hook' }, delayMs: 300000, maxAttempts: 3, backoff: { type: 'fixed', delayMs: 10000, jitter: 'none' }, timeoutMs: 5000 },
+    },
+  })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same key and same body: the original task (200). Wins over `idempotencyKey`.', schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,200}$' } })
   @ApiAnswer(202, 'Accepted: the task is committed and queued.', 'SubmitTaskResponse', LOCATION_HEADER)
   @ApiAnswer(200, 'An idempotency key seen before, with the same body: the original task.', 'SubmitTaskResponse', LOCATION_HEADER)
@@ -74,7 +82,9 @@ export class TasksController {
   @HttpCode(202)
   @RequiresScope(ApiKeyScope.TasksWrite)
   @ApiOperation({ summary: 'Submit up to 1,000 tasks', description: 'All are validated first: if any is invalid, none is stored.' })
-  @ApiJsonBody(BulkSubmitDto)
+  @ApiJsonBody(BulkSubmitDto, {
+    two: { summary: 'Two tasks', value: { tasks: [{ type: 'noop', payload: {} }, { type: 'sleep', payload: { ms: 100 }, priority: 5 }] } },
+  })
   @ApiAnswer(202, 'Accepted: every task is committed and queued.', 'BulkSubmitResponse')
   @ApiProblems({
     400: 'A task is invalid (errors[] names each by index, e.g. tasks.3.payload.ms); none is stored.',
