@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DiscoveryService, ModulesContainer } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject, type OperationObject, type ParameterObject, type PathItemObject, type ResponseObject } from '@nestjs/swagger';
-import { TASK_TYPE_NAMES, getTaskType, type TaskType } from '@taskq/contracts';
+import { ApiKeyScope, TASK_TYPE_NAMES, getTaskType, type TaskType } from '@taskq/contracts';
 import { ANY_KEY, NO_KEY, routeAccessOf, type RouteAccess } from '../auth/requires-scope.decorator';
 import { BOARD_PATH } from '../board/bull-board';
 import { DOCUMENTED_DTOS, RETRY_AFTER_HEADER, problemResponse } from './api-docs.decorators';
@@ -112,7 +112,7 @@ function completeOperation(operation: OperationObject, access: RouteAccess): voi
   }
   if (operation.requestBody) problems.push(400, 413, 415);
   if ((operation.parameters ?? []).some((parameter) => (parameter as ParameterObject).in === 'query')) problems.push(400);
-  const accessText = ACCESS_TEXT[access] ?? `Needs an API key with scope \`${access}\`${access === 'admin' ? '' : ' (or `admin`)'}.`;
+  const accessText = ACCESS_TEXT[access] ?? `Needs an API key with scope \`${access}\`${access === ApiKeyScope.Admin ? '' : ' (or `admin`)'}.`;
   operation.description = [operation.description, accessText].filter(Boolean).join('\n\n');
   for (const status of problems) operation.responses[status] ??= COMMON_PROBLEMS[status] as ResponseObject;
   operation.responses = Object.fromEntries(Object.entries(operation.responses).sort(([a], [b]) => a.localeCompare(b)));
