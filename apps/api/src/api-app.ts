@@ -15,6 +15,7 @@ import { installApiKeyAuth } from './auth/api-key-auth.hook';
 import { resolveBootstrapKey } from './auth/bootstrap-key';
 import { boardTaskChallenge, boardTaskReader } from './board/board-task-reader';
 import { BOARD_PATH, mountBullBoard, routeBoardViewers } from './board/bull-board';
+import { mountApiDocs } from './docs/mount-docs';
 import { ProblemException } from './errors/problem.exception';
 import { ProblemDetailsFilter } from './errors/problem-details.filter';
 import { installJsonBodyParser } from './http/json-body-parser';
@@ -90,6 +91,8 @@ async function buildApp(config: ApiConfig, dataSource: DataSource, bootstrapKey:
     alternativeChallenge: boardTaskChallenge(boardCredentials),
   });
   mountBullBoard(app, boardCredentials, [...app.get(TaskProducer).allQueues(), app.get(DeadLetterMirror).queue]);
+  // Swagger UI at /docs, the OpenAPI document at /docs/json (public, like health).
+  mountApiDocs(app);
   // Exit 0 after a clean shutdown (the default re-raises the signal).
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   return app;

@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import type { ApiKeyScope } from '@taskq/contracts';
+import { ApiKeyScope } from '@taskq/contracts';
 
 export const REQUIRED_SCOPE = 'taskq:required-scope';
 
@@ -12,3 +12,11 @@ export type RouteAccess = ApiKeyScope | typeof ANY_KEY | typeof NO_KEY;
 
 /** What a route (or every route of a controller) needs. Unmarked routes need `admin`: fail closed. */
 export const RequiresScope = (access: RouteAccess): MethodDecorator & ClassDecorator => SetMetadata(REQUIRED_SCOPE, access);
+
+/**
+ * What a handler of `controller` needs: its own `@RequiresScope`, else its controller's, else
+ * `admin`. The one reading of the metadata, shared by ScopeGuard and the OpenAPI document.
+ */
+export function routeAccessOf(handler: object, controller: object): RouteAccess {
+  return (Reflect.getMetadata(REQUIRED_SCOPE, handler) as RouteAccess | undefined) ?? (Reflect.getMetadata(REQUIRED_SCOPE, controller) as RouteAccess | undefined) ?? ApiKeyScope.Admin;
+}

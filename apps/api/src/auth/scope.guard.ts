@@ -1,9 +1,8 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { ApiKeyScope, scopeAllows } from '@taskq/contracts';
+import { scopeAllows } from '@taskq/contracts';
 import { ProblemException, problemType } from '../errors/problem.exception';
-import { ANY_KEY, NO_KEY, REQUIRED_SCOPE, type RouteAccess } from './requires-scope.decorator';
+import { ANY_KEY, NO_KEY, routeAccessOf } from './requires-scope.decorator';
 
 /**
  * Runs after the API-key hook has authenticated the request: checks that the key has the
@@ -11,11 +10,9 @@ import { ANY_KEY, NO_KEY, REQUIRED_SCOPE, type RouteAccess } from './requires-sc
  */
 @Injectable()
 export class ScopeGuard implements CanActivate {
-  constructor(private readonly reflector: Reflector) {}
-
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const required = this.reflector.getAllAndOverride<RouteAccess | undefined>(REQUIRED_SCOPE, [context.getHandler(), context.getClass()]) ?? ApiKeyScope.Admin;
+    const required = routeAccessOf(context.getHandler(), context.getClass());
     if (required === NO_KEY) return true;
     const principal = request.principal;
     if (principal && (required === ANY_KEY || scopeAllows(principal.scopes, required))) return true;

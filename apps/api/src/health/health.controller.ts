@@ -1,15 +1,18 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import { ProblemException, problemType } from '../errors/problem.exception';
 import { PRODUCER_REDIS } from '../infrastructure/tokens';
 import { NO_KEY, RequiresScope } from '../auth/requires-scope.decorator';
+import { ApiAnswer, ApiProblems } from '../docs/api-docs.decorators';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
 @Controller('health')
 @RequiresScope(NO_KEY)
+@ApiTags('health')
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
@@ -20,13 +23,19 @@ export class HealthController {
 
   /** Liveness: the process answers. Never touches Redis or PostgreSQL. */
   @Get()
+  @ApiOperation({ summary: 'Liveness', description: 'The process answers. Never touches Redis or PostgreSQL.' })
+  @ApiAnswer(200, 'Alive.', 'Liveness')
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
   /** Readiness: 503 (a problem document listing each check) unless Redis and PostgreSQL both answer. */
   @Get('ready')
-  @HealthCheck()
+  // Documented below, as problem+json (terminus would document its own 503 body).
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
+  @ApiOperation({ summary: 'Readiness', description: 'Redis and PostgreSQL both answer (each checked with a 2 s deadline).' })
+  @ApiAnswer(200, 'Ready.', 'Readiness')
+  @ApiProblems({ 503: 'Not ready: `detail` names the unreachable dependencies, `checks` has each check.' })
   async ready(): Promise<HealthCheckResult> {
     try {
       return await this.checkDependencies();

@@ -1,10 +1,14 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiKeyScope, CreateScheduleDto, UpdateScheduleDto, type ScheduleList, type ScheduleView } from '@taskq/contracts';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import type { Principal } from '../auth/principal';
 import { RequiresScope } from '../auth/requires-scope.decorator';
+import { ApiAnswer, ApiJsonBody, ApiProblems, LOCATION_HEADER } from '../docs/api-docs.decorators';
 import { SchedulesService } from './schedules.service';
+
+const NAME = ApiParam({ name: 'name', description: 'Schedule name.', schema: { type: 'string' } });
 
 /**
  * Recurring schedules: each run creates an ordinary task (see `GET /tasks?schedule=<name>`)
@@ -12,11 +16,18 @@ import { SchedulesService } from './schedules.service';
  */
 @Controller('schedules')
 @RequiresScope(ApiKeyScope.Admin)
+@ApiTags('schedules')
 export class SchedulesController {
   constructor(private readonly schedules: SchedulesService) {}
 
   @Post()
   @HttpCode(201)
+  @ApiOperation({ summary: 'Create a schedule', description: 'Each time the cron expression fires, a task of `type` with `payload` is submitted.' })
+  @ApiJsonBody(CreateScheduleDto, {
+    nightly: { summary: 'A report every night at 03:00, Paris time', value: { name: 'nightly-report', cron: '0 3 * * *', tz: 'Europe/Paris', type: 'report', payload: { windowMinutes: 1440 } } },
+  })
+  @ApiAnswer(201, 'Created.', 'ScheduleView', LOCATION_HEADER)
+  @ApiProblems({ 400: 'Invalid name, cron expression, time zone, type or payload (see errors[]).', 409: 'A schedule with this name exists.', 503: 'Redis or PostgreSQL is unavailable; nothing was created.' })
   async create(@Body() body: CreateScheduleDto, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) reply: FastifyReply): Promise<ScheduleView> {
     const schedule = await this.schedules.create(body, principal.tenant);
     void reply.header('location', `/schedules/${schedule.name}`);
@@ -25,22 +36,40 @@ export class SchedulesController {
 
   /** Every schedule, sorted by name. */
   @Get()
+  @ApiOperation({ summary: 'List schedules', description: 'Every schedule, sorted by name.' })
+  @ApiAnswer(200, 'Every schedule.', 'ScheduleList')
   list(): Promise<ScheduleList> {
     return this.schedules.list();
   }
 
   @Get(':name')
+  @ApiOperation({ summary: 'Read a schedule', description: 'With its last and next run.' })
+  @NAME
+  @ApiAnswer(200, 'The schedule.', 'ScheduleView')
+  @ApiProblems({ 404: 'No schedule with this name.' })
   get(@Param('name') name: string): Promise<ScheduleView> {
     return this.schedules.get(name);
   }
 
   @Patch(':name')
+  @ApiOperation({ summary: 'Change a schedule', description: 'Any of cron, tz, type, payload and enabled; the rest stays.' })
+  @NAME
+  @ApiJsonBody(UpdateScheduleDto, {
+    pause: { summary: 'Pause it', value: { enabled: false } },
+    move: { summary: 'Resume it, on weekdays at 04:30', value: { enabled: true, cron: '30 4 * * 1-5' } },
+  })
+  @ApiAnswer(200, 'The changed schedule.', 'ScheduleView')
+  @ApiProblems({ 400: 'Nothing to change, or an invalid field (see errors[]).', 404: 'No schedule with this name.', 503: 'Redis or PostgreSQL is unavailable; nothing was changed.' })
   update(@Param('name') name: string, @Body() body: UpdateScheduleDto): Promise<ScheduleView> {
     return this.schedules.update(name, body);
   }
 
   @Delete(':name')
   @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a schedule', description: 'The tasks it created stay.' })
+  @NAME
+  @ApiAnswer(204, 'Deleted.', null)
+  @ApiProblems({ 404: 'No schedule with this name.', 503: 'Redis or PostgreSQL is unavailable; nothing was deleted.' })
   async delete(@Param('name') name: string): Promise<void> {
     await this.schedules.delete(name);
   }

@@ -1,20 +1,13 @@
-import { validationMetadatasToSchemas } from 'class-validator-jsonschema';
 import { TASK_TYPE_NAMES, getTaskType, type TaskType } from '@taskq/contracts';
-
-type JsonSchema = Record<string, unknown>;
+import { dtoSchemaOf, type JsonSchema } from '../docs/dto-schemas';
 
 let cache: Map<TaskType, JsonSchema> | undefined;
 
-/** JSON Schema of each type's payload, derived from the same class-validator DTOs that validate it. */
+/**
+ * JSON Schema of each type's payload, derived from the same class-validator DTOs that validate
+ * it (the OpenAPI document at /docs holds the same schemas).
+ */
 export function payloadSchemas(): Map<TaskType, JsonSchema> {
-  if (!cache) {
-    const all = validationMetadatasToSchemas({ refPointerPrefix: '#/components/schemas/' }) as Record<string, JsonSchema>;
-    cache = new Map(
-      TASK_TYPE_NAMES.map((type) => {
-        const schema = all[getTaskType(type).payload.name] ?? { type: 'object' };
-        return [type, { ...schema, additionalProperties: false }];
-      }),
-    );
-  }
+  cache ??= new Map(TASK_TYPE_NAMES.map((type) => [type, dtoSchemaOf(getTaskType(type).payload)]));
   return cache;
 }

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import {
   ApiKeyScope,
@@ -15,13 +16,17 @@ import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { tenantScope, type Principal } from '../auth/principal';
 import { RequiresScope } from '../auth/requires-scope.decorator';
 import { ProblemException } from '../errors/problem.exception';
+import { ApiAnswer, ApiJsonBody, ApiProblems, ApiQueryFrom, LOCATION_HEADER } from '../docs/api-docs.decorators';
 import { TaskLifecycleService } from './task-lifecycle.service';
 import { TaskSubmissionService } from './task-submission.service';
 import { TasksService } from './tasks.service';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
+const TASK_ID = ApiParam({ name: 'id', description: 'Task id.', schema: { type: 'string', format: 'uuid' } });
+
 @Controller()
+@ApiTags('tasks')
 export class TasksController {
   constructor(
     private readonly tasks: TasksService,
@@ -36,6 +41,27 @@ export class TasksController {
   @Post(['submit-task', 'tasks'])
   @HttpCode(202)
   @RequiresScope(ApiKeyScope.TasksWrite)
+  @ApiOperation({
+    summary: 'Submit a task',
+    description: 'Stores the task in PostgreSQL, then queues it. `POST /submit-task` and `POST /tasks` are the same operation.',
+  })
+  @ApiJsonBody(SubmitTaskDto, {
+    email: { summary: 'An email', value: { type: 'email', payload: { to: 'ops@example.com', subject: 'Hello', text: 'Sent by taskq' } } },
+    webhook: { summary: 'A webhook, most urgent', value: { type: 'webhook', payload: { url: 'https://example.com/hooks/order', method: 'POST', body: { order: 42 } }, priority: 1 } },
+    delayed: { summary: 'A report, not before a time', value: { type: 'report', payload: { windowMinutes: 60 }, runAt: '2026-12-01T00:00:00Z' } },
+    retries: {
+      summary: 'In 5 minutes, at most 3 attempts 10 s apart, 5 s each',
+      value: { type: 'webhook', payload: { url: 'https://example.com/hook' }, delayMs: 300000, maxAttempts: 3, backoff: { type: 'fixed', delayMs: 10000, jitter: 'none' }, timeoutMs: 5000 },
+    },
+  })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same key and same body: the original task (200). Wins over `idempotencyKey`.', schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,200}$' } })
+  @ApiAnswer(202, 'Accepted: the task is committed and queued.', 'SubmitTaskResponse', LOCATION_HEADER)
+  @ApiAnswer(200, 'An idempotency key seen before, with the same body: the original task.', 'SubmitTaskResponse', LOCATION_HEADER)
+  @ApiProblems({
+    400: 'Unknown type, invalid payload or option, unknown field, or a malformed Idempotency-Key (see errors[]). Nothing is stored.',
+    422: 'The idempotency key was used before with a different body.',
+    503: "Redis or PostgreSQL is unavailable, or the type's queue is over MAX_BACKLOG (with Retry-After). Nothing is accepted.",
+  })
   async submit(
     @Body() body: SubmitTaskDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
@@ -55,6 +81,17 @@ export class TasksController {
   @Post('tasks/bulk')
   @HttpCode(202)
   @RequiresScope(ApiKeyScope.TasksWrite)
+  @ApiOperation({ summary: 'Submit up to 1,000 tasks', description: 'All are validated first: if any is invalid, none is stored.' })
+  @ApiJsonBody(BulkSubmitDto, {
+    two: { summary: 'Two tasks', value: { tasks: [{ type: 'noop', payload: {} }, { type: 'sleep', payload: { ms: 100 }, priority: 5 }] } },
+  })
+  @ApiAnswer(202, 'Accepted: every task is committed and queued.', 'BulkSubmitResponse')
+  @ApiProblems({
+    400: 'A task is invalid (errors[] names each by index, e.g. tasks.3.payload.ms); none is stored.',
+    413: 'The body is larger than BULK_BODY_LIMIT_BYTES (5 MiB by default).',
+    422: 'An idempotency key was used before with a different body.',
+    503: "Redis or PostgreSQL is unavailable, or a type's queue is over MAX_BACKLOG. Nothing is accepted.",
+  })
   async submitBulk(@Body() body: BulkSubmitDto, @CurrentPrincipal() principal: Principal): Promise<BulkSubmitResponse> {
     const tasks = await this.submissions.submitBulk(body, principal.tenant);
     return { count: tasks.length, tasks };
@@ -63,12 +100,20 @@ export class TasksController {
   /** Newest first; the caller's tenant only (every tenant's for admin keys). */
   @Get('tasks')
   @RequiresScope(ApiKeyScope.TasksRead)
+  @ApiOperation({ summary: 'List tasks', description: "Newest first, in cursor pages; the key's tenant only (every tenant's for admin keys)." })
+  @ApiQueryFrom(ListTasksQuery)
+  @ApiAnswer(200, 'One page of tasks.', 'TaskPage')
+  @ApiProblems({ 400: 'An invalid filter or cursor (see errors[]).' })
   list(@Query() query: ListTasksQuery, @CurrentPrincipal() principal: Principal): Promise<TaskPage> {
     return this.tasks.list(query, tenantScope(principal));
   }
 
   @Get('tasks/:id')
   @RequiresScope(ApiKeyScope.TasksRead)
+  @ApiOperation({ summary: 'Read a task', description: 'Status, payload, result or last error, and every attempt.' })
+  @TASK_ID
+  @ApiAnswer(200, 'The task.', 'TaskView')
+  @ApiProblems({ 404: "No task with this id (or it is another tenant's)." })
   get(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<TaskView> {
     return this.tasks.get(id, tenantScope(principal));
   }
@@ -77,6 +122,10 @@ export class TasksController {
   @Post('tasks/:id/retry')
   @HttpCode(202)
   @RequiresScope(ApiKeyScope.TasksWrite)
+  @ApiOperation({ summary: 'Retry a dead or cancelled task', description: 'It runs again with a fresh attempt budget; its history stays.' })
+  @TASK_ID
+  @ApiAnswer(202, 'Queued again.', 'SubmitTaskResponse')
+  @ApiProblems({ 404: 'No task with this id.', 409: 'The task is not dead or cancelled, or is still stopping on a worker.' })
   retry(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<SubmitTaskResponse> {
     return this.lifecycle.retry(id, tenantScope(principal));
   }
@@ -84,6 +133,10 @@ export class TasksController {
   @Post('tasks/:id/cancel')
   @HttpCode(200)
   @RequiresScope(ApiKeyScope.TasksWrite)
+  @ApiOperation({ summary: 'Cancel a task', description: "A waiting task leaves its queue at once; a running one's AbortSignal fires on its worker." })
+  @TASK_ID
+  @ApiAnswer(200, 'Cancelled.', 'CancelResponse')
+  @ApiProblems({ 404: 'No task with this id.', 409: 'The task has already finished.' })
   cancel(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<{ id: string; status: TaskStatus; previousStatus: TaskStatus }> {
     return this.lifecycle.cancel(id, tenantScope(principal));
   }
