@@ -13,7 +13,8 @@ const principalOf = (request: unknown): FastifyRequest['principal'] => (request 
  */
 export function rateLimitOptions(config: ApiConfig, redis: Redis): ThrottlerModuleOptions {
   return {
-    throttlers: [{ name: 'per-key', ttl: config.rateLimitWindowMs, limit: config.rateLimitRequests }],
+    // Named `default`: other names suffix the headers (`Retry-After-<name>`), which clients do not read.
+    throttlers: [{ name: 'default', ttl: config.rateLimitWindowMs, limit: config.rateLimitRequests }],
     storage: new RedisThrottlerStorage(redis, config.queuePrefix),
     getTracker: (request) => principalOf(request)?.keyPrefix ?? 'anonymous',
     skipIf: (context: ExecutionContext) => config.rateLimitRequests === 0 || principalOf(context.switchToHttp().getRequest()) === undefined,
