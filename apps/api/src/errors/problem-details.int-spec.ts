@@ -229,7 +229,15 @@ describe('a route that fails, and Redis and PostgreSQL outages', () => {
     const ready = await broken.inject({ method: 'GET', url: '/health/ready' });
     expect(ready.statusCode).toBe(503);
     expect(ready.headers['content-type']).toMatch(PROBLEM_JSON);
-    expect(ready.json()).toMatchObject({ type: '/problems/not-ready', title: 'Not ready', status: 503, detail: 'Unreachable: redis.' });
+    // A public route: each check's status, and no driver message (hosts, ports, database names).
+    expect(ready.json()).toEqual({
+      type: '/problems/not-ready',
+      title: 'Not ready',
+      status: 503,
+      detail: 'Unreachable: redis.',
+      checks: { redis: { status: 'down' }, postgres: { status: 'up' } },
+      requestId: ready.headers['x-request-id'],
+    });
   });
 
   it('answers 503 while PostgreSQL is gone, for routes that read and for keys it cannot check', async () => {
