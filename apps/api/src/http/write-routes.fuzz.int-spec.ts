@@ -28,11 +28,15 @@ import { StoreWatch } from './testing/store-watch';
 /**
  * Generated and mutated requests to every write route of the API, thousands per route: no
  * answer is a 5xx, every error is a problem document without a stack trace or SQL, and a
- * refused request changes nothing in PostgreSQL or Redis. Replay a failure with the printed
- * seed: FUZZ_SEED=<seed> FUZZ_RUNS=<n> npx jest write-routes.fuzz.
+ * refused request changes nothing in PostgreSQL or Redis.
+ *
+ * Route number i (0-based, in FUZZERS order) runs with seed FUZZ_SEED + i. A failure shows
+ * fast-check's seed and path; replay it with that route alone:
+ *   FUZZ_SEED=<printed seed - i> FUZZ_PATH=<printed path> npx jest write-routes.fuzz -t '<route>'
  */
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20_261_123);
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 5_000);
+const PATH = process.env['FUZZ_PATH'];
 
 const BODY_LIMIT = 256 * 1024;
 const BULK_BODY_LIMIT = 5 * 1024 * 1024;
@@ -234,7 +238,7 @@ describe.each(Object.keys(FUZZERS).map((route, index) => [route, index] as const
       .map(([params, query, body, withBody, withoutBody]) => ({ params, query, body, headers: body === undefined ? withoutBody : withBody }));
     await fc.assert(
       fc.asyncProperty(request, (generated) => fuzz(route, generated)),
-      { seed: SEED + index, numRuns: RUNS },
+      { seed: SEED + index, numRuns: RUNS, ...(PATH ? { path: PATH, endOnFailure: true } : {}) },
     );
   }, 600_000);
 });
