@@ -17,8 +17,11 @@ import { boardTaskChallenge, boardTaskReader } from './board/board-task-reader';
 import { BOARD_PATH, mountBullBoard, routeBoardViewers } from './board/bull-board';
 import { mountApiDocs } from './docs/mount-docs';
 import { ProblemException } from './errors/problem.exception';
+import { answerClientError, installShutdownAnswer, sendFrameworkError } from './errors/framework-errors';
 import { ProblemDetailsFilter } from './errors/problem-details.filter';
 import { installJsonBodyParser } from './http/json-body-parser';
+import { RouteMethods } from './http/route-methods';
+import { installUrlInputGuard } from './http/url-input-guard';
 
 /**
  * Checks Redis and PostgreSQL, creates and migrates the database, then builds the Nest app.
@@ -50,6 +53,11 @@ async function buildApp(config: ApiConfig, dataSource: DataSource, bootstrapKey:
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
     },
+    // Every error is a problem document, also those answered before any hook runs
+    // (malformed URL, over-long path parameter, unparsable HTTP, shutdown): see framework-errors.ts.
+    frameworkErrors: sendFrameworkError,
+    clientErrorHandler: answerClientError,
+    return503OnClosing: false,
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config, dataSource, bootstrapKey), adapter, {
     bufferLogs: true,
@@ -65,8 +73,9 @@ async function buildApp(config: ApiConfig, dataSource: DataSource, bootstrapKey:
       exceptionFactory: (errors) => ProblemException.validation(flattenValidationErrors(errors)),
     }),
   );
-  app.useGlobalFilters(new ProblemDetailsFilter());
   const fastify = app.getHttpAdapter().getInstance();
+  const routes = RouteMethods.collect(fastify);
+  app.useGlobalFilters(new ProblemDetailsFilter({ allowedMethods: (path) => routes.allowedFor(path) }));
   installJsonBodyParser(fastify, {
     bodyLimitBytes: config.bodyLimitBytes,
     bulkBodyLimitBytes: config.bulkBodyLimitBytes,
@@ -77,6 +86,7 @@ async function buildApp(config: ApiConfig, dataSource: DataSource, bootstrapKey:
     void reply.header('x-request-id', request.id);
     done();
   });
+  installShutdownAnswer(fastify);
   // Many HTTP clients label even an empty body as JSON (POST /tasks/:id/cancel has none):
   // treat an empty body as no body instead of as malformed JSON.
   fastify.addHook('onRequest', (request, _reply, done) => {
@@ -90,6 +100,7 @@ async function buildApp(config: ApiConfig, dataSource: DataSource, bootstrapKey:
     alternative: boardTaskReader(boardCredentials),
     alternativeChallenge: boardTaskChallenge(boardCredentials),
   });
+  installUrlInputGuard(fastify);
   mountBullBoard(app, boardCredentials, [...app.get(TaskProducer).allQueues(), app.get(DeadLetterMirror).queue]);
   // Swagger UI at /docs, the OpenAPI document at /docs/json (public, like health).
   mountApiDocs(app);

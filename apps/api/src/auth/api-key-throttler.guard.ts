@@ -13,10 +13,12 @@ const principalOf = (request: unknown): FastifyRequest['principal'] => (request 
  */
 export function rateLimitOptions(config: ApiConfig, redis: Redis): ThrottlerModuleOptions {
   return {
-    // Named 'default': the guard then sends plain Retry-After and X-RateLimit-* headers.
+    // Named `default`: other names suffix the headers (`Retry-After-<name>`), which clients do not read.
     throttlers: [{ name: 'default', ttl: config.rateLimitWindowMs, limit: config.rateLimitRequests }],
     storage: new RedisThrottlerStorage(redis, config.queuePrefix),
     getTracker: (request) => principalOf(request)?.keyPrefix ?? 'anonymous',
+    // One counter per key for the whole API (the default counts each route separately).
+    generateKey: (_context, tracker) => tracker,
     skipIf: (context: ExecutionContext) => config.rateLimitRequests === 0 || principalOf(context.switchToHttp().getRequest()) === undefined,
     errorMessage: `This API key made more than ${config.rateLimitRequests} requests in ${config.rateLimitWindowMs / 1_000} s: retry after the time in Retry-After.`,
   };

@@ -45,6 +45,8 @@ describe('rate limits', () => {
     expect(limited.headers['content-type']).toMatch(PROBLEM_JSON);
     expect(limited.json()).toMatchObject({ type: '/problems/too-many-requests', status: 429, detail: expect.stringContaining(`more than ${LIMIT} requests in 60 s`) });
     expect((await replicaA.inject({ method: 'GET', url: '/tasks', headers: { authorization: `Bearer ${busy.key}` } })).statusCode).toBe(429);
+    // The limit is the key's, on every route.
+    expect((await replicaA.inject({ method: 'GET', url: '/task-types', headers: { authorization: `Bearer ${busy.key}` } })).statusCode).toBe(429);
   });
 
   it('counts each key on its own and never limits health checks', async () => {

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { dependencyOutageOf } from './dependency-outage';
 import { ProblemException, problemType, type ProblemDetails } from './problem.exception';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -10,22 +11,32 @@ const SLUGS: Record<number, string> = {
   403: 'forbidden',
   404: 'not-found',
   405: 'method-not-allowed',
+  408: 'request-timeout',
   409: 'conflict',
   413: 'payload-too-large',
+  414: 'uri-too-long',
   415: 'unsupported-media-type',
   422: 'unprocessable-content',
   429: 'too-many-requests',
+  431: 'request-header-fields-too-large',
+  500: 'internal-error',
   503: 'service-unavailable',
 };
+
+/** The standard problem of a status: a type, a title, and the client's detail (never for 5xx: that stays in the log). */
+export function problemForStatus(status: number, detail: string, requestId?: string): ProblemDetails {
+  const type = problemType(SLUGS[status] ?? (status >= 500 ? 'internal-error' : 'client-error'));
+  if (status >= 500) return { type, title: titleOf(status), status, detail: 'The server could not complete the request.', requestId };
+  return { type, title: titleOf(status), status, detail };
+}
 
 /** Turns any error into a problem document. 5xx bodies carry only a request id: details stay in the log. */
 export function toProblem(error: unknown, requestId: string): ProblemDetails {
   if (error instanceof ProblemException) return { ...error.problem, ...(error.problem.status >= 500 ? { requestId } : {}) };
+  const outage = dependencyOutageOf(error);
+  if (outage) return { ...ProblemException.unavailable(`${outage === 'a backing service' ? 'A backing service' : outage} is unavailable. Retry later.`).problem, requestId };
   const status = statusOf(error);
-  if (status >= 500) {
-    return { type: problemType(SLUGS[status] ?? 'internal-error'), title: titleOf(status), status, detail: 'The server could not complete the request.', requestId };
-  }
-  return { type: problemType(SLUGS[status] ?? 'client-error'), title: titleOf(status), status, detail: detailOf(error) };
+  return problemForStatus(status, detailOf(error), requestId);
 }
 
 function statusOf(error: unknown): number {
@@ -35,6 +46,7 @@ function statusOf(error: unknown): number {
 }
 
 function titleOf(status: number): string {
+  if (status === 414) return 'URI too long';
   const name = HttpStatus[status];
   return typeof name === 'string' ? name.toLowerCase().replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase()) : 'Error';
 }
@@ -54,20 +66,36 @@ export function sendProblem(reply: FastifyReply, problem: ProblemDetails): void 
   void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
 }
 
+export interface ProblemDetailsOptions {
+  /** The methods the API serves on a path (none: the path is unknown), for 405 and its Allow header. */
+  allowedMethods?: (path: string) => string[];
+}
+
 /** Every error a route throws leaves the server as application/problem+json. */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
 
+  constructor(private readonly options: ProblemDetailsOptions = {}) {}
+
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
-    const problem = toProblem(error, String(request.id));
+    const reply = http.getResponse<FastifyReply>();
+    let problem = toProblem(error, String(request.id));
     if (problem.status >= 500) {
       // The line carries the request's reqId (see the logger options); the stack goes in `err`.
       this.logger.error({ msg: `${request.method} ${request.url} failed: ${error instanceof Error ? error.message : String(error)}`, err: error });
     }
-    const reply = http.getResponse<FastifyReply>();
+    if (problem.status === 404 && request.is404) {
+      // No route matched: a known path with another method is a 405, which names the methods it has.
+      const path = request.url.split('?', 1)[0] ?? '/';
+      const allowed = this.options.allowedMethods?.(path) ?? [];
+      if (allowed.length > 0) {
+        void reply.header('allow', allowed.join(', '));
+        problem = problemForStatus(405, `${request.method} is not allowed on ${path}: use ${allowed.join(', ')}.`);
+      }
+    }
     if (error instanceof ProblemException) for (const [name, value] of Object.entries(error.headers)) void reply.header(name, value);
     sendProblem(reply, problem);
   }

@@ -16,6 +16,10 @@ describe(parseJsonBody.name, () => {
     expect(sut('{"a":[1,{"b":"[[[[[[\\"}}}"}],"note":"__proto__"}')).toEqual({ a: [1, { b: '[[[[[["}}}' }], note: '__proto__' });
   });
 
+  it('takes surrogate pairs (emoji), escaped or not', () => {
+    expect(sut('{"a":"\\ud83d\\udca9 \ud83d\udca9"}')).toEqual({ a: '\ud83d\udca9 \ud83d\udca9' });
+  });
+
   it.each([
     ['too deep', '[[[[[1]]]]]', /nested 5 levels deep; at most 4/],
     ['malformed', '{"a":', /Malformed JSON/],
@@ -24,6 +28,8 @@ describe(parseJsonBody.name, () => {
     ['prototype', '{"prototype":1}', /"prototype" is not allowed/],
     ['NUL in a value', '{"a":["x\\u0000"]}', /NUL character.*a\[0\]/],
     ['NUL in a key', '{"a\\u0000":1}', /Keys must not contain the NUL character/],
+    ['an unpaired surrogate in a value', '{"a":["\\ud800x"]}', /unpaired surrogate.*a\[0\]/],
+    ['an unpaired low surrogate in a key', '{"\\udc00":1}', /Keys must be valid Unicode/],
   ])('refuses %s', (_case, text, detail) => {
     expect(detailOf(text)).toMatch(detail);
   });

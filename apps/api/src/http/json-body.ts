@@ -2,6 +2,8 @@ import { ProblemException, problemType } from '../errors/problem.exception';
 
 /** Keys that could reach an object's prototype when a body is merged or assigned somewhere. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** An unpaired UTF-16 surrogate (`"\ud800"` is valid JSON): not Unicode, and jsonb refuses it. */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 export interface JsonBodyLimits {
   /** Deepest nesting of objects and arrays accepted. */
@@ -14,8 +16,8 @@ const invalid = (detail: string): ProblemException =>
 /**
  * Parses a request body as JSON, refusing what no task needs and what could hurt the
  * server: nesting deeper than `maxDepth` (checked on the raw text, before the parser could
- * recurse that deep), `__proto__`/`constructor`/`prototype` keys, and NUL characters in any
- * string or key (PostgreSQL's jsonb cannot store them either).
+ * recurse that deep), `__proto__`/`constructor`/`prototype` keys, and NUL characters or
+ * unpaired surrogates in any string or key (PostgreSQL's jsonb cannot store them either).
  */
 export function parseJsonBody(text: string, limits: JsonBodyLimits): unknown {
   const depth = nestingDepth(text);
@@ -55,6 +57,7 @@ function findForbidden(root: unknown, rootPath: string): string | null {
     const [value, path] = stack.pop() as [unknown, string];
     if (typeof value === 'string') {
       if (value.includes('\u0000')) return `Strings must not contain the NUL character (\\u0000)${path ? ` (at ${path})` : ''}.`;
+      if (LONE_SURROGATE.test(value)) return `Strings must be valid Unicode: an unpaired surrogate (\\ud800-\\udfff) is not allowed${path ? ` (at ${path})` : ''}.`;
     } else if (Array.isArray(value)) {
       value.forEach((item, index) => stack.push([item, `${path}[${index}]`]));
     } else if (value !== null && typeof value === 'object') {
@@ -62,6 +65,7 @@ function findForbidden(root: unknown, rootPath: string): string | null {
         const at = path ? `${path}.${key}` : key;
         if (FORBIDDEN_KEYS.has(key)) return `The key "${key}" is not allowed (at ${at}).`;
         if (key.includes('\u0000')) return `Keys must not contain the NUL character (\\u0000) (at ${path || 'the top level'}).`;
+        if (LONE_SURROGATE.test(key)) return `Keys must be valid Unicode: an unpaired surrogate is not allowed (at ${path || 'the top level'}).`;
         stack.push([item, at]);
       }
     }

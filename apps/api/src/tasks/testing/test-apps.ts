@@ -9,9 +9,19 @@ import { createApiApp } from '../../api-app';
 /** Quiet by default; `TEST_LOG_LEVEL=warn` shows the apps' logs while debugging a test. */
 const LOG_LEVEL = process.env['TEST_LOG_LEVEL'] ?? 'fatal';
 
-/** The API in-process, ready for `app.inject`; creates and migrates the database. `env` adds or overrides variables. */
-export async function startApi(databaseUrl: string, prefix: string, env: Record<string, string> = {}): Promise<NestFastifyApplication> {
+/**
+ * The API in-process, ready for `app.inject`; creates and migrates the database. `env` adds or
+ * overrides variables; `beforeInit` runs before the routes are registered (e.g. to add an
+ * `onRoute` hook).
+ */
+export async function startApi(
+  databaseUrl: string,
+  prefix: string,
+  env: Record<string, string> = {},
+  beforeInit?: (app: NestFastifyApplication) => void,
+): Promise<NestFastifyApplication> {
   const app = await createApiApp(loadConfig(ApiConfig, { DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL, API_KEY: TEST_API_KEY, ...env }));
+  beforeInit?.(app);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return authorizeInjections(app);
