@@ -4,4 +4,3 @@ export * from './api-config';
 export * from './worker-config';
 export * from './monitor-config';
 export * from './startup-failure';
-export * from './log-levels';
