@@ -78,8 +78,9 @@ export class MonitorConfig extends CommonConfig {
   @Max(100_000)
   retentionBatchSize = 1_000;
   /**
-   * How often the monitor re-registers the recurring schedules from PostgreSQL in Redis, so
-   * that a Redis restart heals without restarting anything.
+   * How often the monitor re-registers the recurring schedules from PostgreSQL in Redis, and
+   * the retention scheduler if it is missing, so that a Redis restart heals without
+   * restarting anything.
    */
   @Env('SCHEDULE_SYNC_INTERVAL_MS')
   @Type(() => Number)

@@ -46,6 +46,7 @@ interface BadInputCase {
   status: number;
   type: string;
   contentType?: string;
+  contentEncoding?: string;
   /** The raw body sent, given the route it goes to. */
   body: (route: string) => string;
   detail?: RegExp;
@@ -61,6 +62,7 @@ const CASES: BadInputCase[] = [
   { name: 'a text/plain body', status: 415, type: '/problems/unsupported-media-type', contentType: 'text/plain', body: () => 'type=noop' },
   { name: 'a form body', status: 415, type: '/problems/unsupported-media-type', contentType: 'application/x-www-form-urlencoded', body: () => 'type=noop&payload=x' },
   { name: 'an XML body', status: 415, type: '/problems/unsupported-media-type', contentType: 'application/xml', body: () => '<task type="noop"/>' },
+  { name: 'a gzip-encoded body', status: 415, type: '/problems/unsupported-media-type', contentEncoding: 'gzip', body: (route) => bodyFor(route, '{"type":"noop","payload":{}}'), detail: /Content-Encoding "gzip"/ },
   { name: 'malformed JSON', status: 400, type: '/problems/invalid-json', body: (route) => bodyFor(route, '{"type":"noop","payload":{'), detail: /Malformed JSON/ },
   { name: 'JSON nested deeper than the limit', status: 400, type: '/problems/invalid-json', body: (route) => bodyFor(route, `{"type":"webhook","payload":{"url":"https://example.com","body":${nested(40)}}}`), detail: /nested \d+ levels deep; at most 32/ },
   { name: 'pathologically deep JSON', status: 400, type: '/problems/invalid-json', body: () => nested(100_000) },
@@ -81,7 +83,11 @@ describe.each(WRITE_ROUTES)('POST %s refuses', (route) => {
     const rowsBefore = await countTasks(db.url);
     const jobsBefore = await countJobs();
 
-    const response = await app.inject({ method: 'POST', url: route, payload: testCase.body(route), headers: { 'content-type': testCase.contentType ?? 'application/json' } });
+    const headers = {
+      'content-type': testCase.contentType ?? 'application/json',
+      ...(testCase.contentEncoding ? { 'content-encoding': testCase.contentEncoding } : {}),
+    };
+    const response = await app.inject({ method: 'POST', url: route, payload: testCase.body(route), headers });
 
     expect(response.statusCode).toBe(testCase.status);
     expect(response.headers['content-type']).toMatch(PROBLEM_JSON);

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { ProblemException, problemType } from '../errors/problem.exception';
 import { parseJsonBody, type JsonBodyLimits } from './json-body';
 
 export interface BodyLimits extends JsonBodyLimits {
@@ -12,11 +13,14 @@ export interface BodyLimits extends JsonBodyLimits {
  * JSON is the only body the API reads: every other content type is a 415, bodies over the
  * limit a 413, and JSON that is malformed, too deep or carries prototype keys or NUL
  * characters a 400 — all before any route runs (errors reach the problem+json filter).
+ * Compressed bodies are a 415 too (RFC 9110 §15.5.16): the API does not decode them, and
+ * reading gzip bytes as JSON would only give a misleading "malformed JSON".
  */
 export function installJsonBodyParser(instance: FastifyInstance, limits: BodyLimits): void {
   instance.removeAllContentTypeParsers();
-  instance.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  instance.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     try {
+      refuseContentEncoding(request.headers['content-encoding']);
       done(null, parseJsonBody(body as string, limits));
     } catch (error) {
       done(error as Error, undefined);
@@ -24,5 +28,15 @@ export function installJsonBodyParser(instance: FastifyInstance, limits: BodyLim
   });
   instance.addHook('onRoute', (route) => {
     if (route.url === '/tasks/bulk') route.bodyLimit = limits.bulkBodyLimitBytes;
+  });
+}
+
+function refuseContentEncoding(encoding: string | undefined): void {
+  if (encoding === undefined || /^\s*(identity)?\s*$/i.test(encoding)) return;
+  throw new ProblemException({
+    type: problemType('unsupported-media-type'),
+    title: 'Unsupported media type',
+    status: 415,
+    detail: `Content-Encoding "${encoding.slice(0, 40)}" is not supported: send the JSON body uncompressed.`,
   });
 }

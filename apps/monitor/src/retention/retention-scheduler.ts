@@ -13,8 +13,9 @@ const RETENTION_RETRY_DELAY_MS = 60_000;
 /**
  * Keeps a BullMQ job scheduler on the maintenance queue that adds a retention job on
  * RETENTION_CRON (UTC), and processes those jobs. The scheduler is upserted at every start,
- * so it comes back after Redis lost its data and follows a changed RETENTION_CRON; replicas
- * upsert the same id, and each run is one job, processed by one replica.
+ * so it follows a changed RETENTION_CRON, and re-created within SCHEDULE_SYNC_INTERVAL_MS
+ * when Redis lost it; replicas upsert the same id, and each run is one job, processed by one
+ * replica.
  */
 @Injectable()
 export class RetentionScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -22,6 +23,8 @@ export class RetentionScheduler implements OnApplicationBootstrap, BeforeApplica
   private connection?: Redis;
   private queue?: Queue;
   private worker?: Worker;
+  private timer?: NodeJS.Timeout;
+  private restoring?: Promise<void>;
 
   constructor(
     private readonly processor: RetentionProcessor,
@@ -35,20 +38,8 @@ export class RetentionScheduler implements OnApplicationBootstrap, BeforeApplica
     this.connection = createRedisConnection(redisUrl, 'worker');
     this.queue = new Queue(MAINTENANCE_QUEUE, { connection: this.connection, prefix });
     this.queue.on('error', () => undefined);
-    await this.queue.upsertJobScheduler(
-      RETENTION_SCHEDULER_ID,
-      { pattern: retentionCron, tz: 'UTC' },
-      {
-        name: RETENTION_JOB,
-        data: {},
-        opts: {
-          attempts: RETENTION_ATTEMPTS,
-          backoff: { type: 'exponential', delay: RETENTION_RETRY_DELAY_MS },
-          removeOnComplete: { count: 100 },
-          removeOnFail: { count: 100 },
-        },
-      },
-    );
+    await this.upsertScheduler();
+    this.timer = setInterval(() => (this.restoring ??= this.restoreScheduler().finally(() => (this.restoring = undefined))), this.config.scheduleSyncIntervalMs);
     this.worker = new Worker(MAINTENANCE_QUEUE, (job: Job) => this.process(job), {
       connection: this.connection,
       prefix,
@@ -64,6 +55,8 @@ export class RetentionScheduler implements OnApplicationBootstrap, BeforeApplica
 
   /** Stops after the current batch of a running clean-up, within SHUTDOWN_TIMEOUT_MS. */
   async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.restoring;
     this.processor.stop();
     if (this.worker) {
       let timer: NodeJS.Timeout | undefined;
@@ -79,6 +72,35 @@ export class RetentionScheduler implements OnApplicationBootstrap, BeforeApplica
     await this.queue?.close();
     await this.connection?.quit().catch(() => this.connection?.disconnect());
     await this.deadLetters.close();
+  }
+
+  private async upsertScheduler(): Promise<void> {
+    const { retentionCron } = this.config;
+    await this.queue?.upsertJobScheduler(
+      RETENTION_SCHEDULER_ID,
+      { pattern: retentionCron, tz: 'UTC' },
+      {
+        name: RETENTION_JOB,
+        data: {},
+        opts: {
+          attempts: RETENTION_ATTEMPTS,
+          backoff: { type: 'exponential', delay: RETENTION_RETRY_DELAY_MS },
+          removeOnComplete: { count: 100 },
+          removeOnFail: { count: 100 },
+        },
+      },
+    );
+  }
+
+  /** Re-creates the scheduler if Redis lost it (a restart without persistence); failures wait for the next tick. */
+  private async restoreScheduler(): Promise<void> {
+    try {
+      if (await this.queue?.getJobScheduler(RETENTION_SCHEDULER_ID)) return;
+      await this.upsertScheduler();
+      this.logger.log('the retention scheduler was missing in Redis: registered it again');
+    } catch (error) {
+      this.logger.warn(`could not check the retention scheduler in Redis: ${(error as Error).message}`);
+    }
   }
 
   private async process(job: Job): Promise<RetentionRun> {

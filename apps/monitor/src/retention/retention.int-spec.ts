@@ -114,9 +114,19 @@ describe('retention clean-up through the job scheduler', () => {
 
   it('upserts the scheduler again at the next start with the new pattern, and keeps one scheduler', async () => {
     await monitor?.close();
-    monitor = await startMonitor({ DATABASE_URL: db.url, QUEUE_PREFIX: prefix, RETENTION_CRON: '0 4 * * *' });
+    monitor = await startMonitor({ DATABASE_URL: db.url, QUEUE_PREFIX: prefix, RETENTION_CRON: '0 4 * * *', SCHEDULE_SYNC_INTERVAL_MS: '200' });
     const schedulers = await withQueue(prefix, MAINTENANCE_QUEUE, (queue) => queue.getJobSchedulers());
     expect(schedulers).toEqual([expect.objectContaining({ key: RETENTION_SCHEDULER_ID, pattern: '0 4 * * *' })]);
+  });
+
+  it('registers the scheduler again, without a restart, when Redis lost it', async () => {
+    expect(await withQueue(prefix, MAINTENANCE_QUEUE, (queue) => queue.removeJobScheduler(RETENTION_SCHEDULER_ID))).toBe(true);
+    const restored = await waitFor(() => withQueue(prefix, MAINTENANCE_QUEUE, (queue) => queue.getJobScheduler(RETENTION_SCHEDULER_ID)), {
+      timeoutMs: 10_000,
+      description: 'the retention scheduler back in Redis',
+    });
+    expect(restored).toMatchObject({ key: RETENTION_SCHEDULER_ID, pattern: '0 4 * * *', tz: 'UTC' });
+    expect(monitor?.logs.matching(/the retention scheduler was missing in Redis: registered it again/)).toHaveLength(1);
   });
 });
 
