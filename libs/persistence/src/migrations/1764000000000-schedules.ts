@@ -20,8 +20,8 @@ export class Schedules1764000000000 implements MigrationInterface {
       )`);
     // No foreign key: deleting a schedule keeps the history of the tasks it created.
     await queryRunner.query(`ALTER TABLE tasks ADD COLUMN schedule_name varchar(100)`);
-    // Not CONCURRENTLY: it would wait for the replicas queued on the migration lock, which
-    // wait for this migration. Partial, so submitted tasks cost it nothing.
+    // Not CONCURRENTLY, which cannot run in this migration's transaction: the build scans
+    // tasks while the ALTER TABLE's lock is held. Partial, so submitted tasks cost it nothing.
     await queryRunner.query(
       `CREATE INDEX tasks_schedule_created_idx ON tasks (schedule_name, created_at DESC, id DESC) WHERE schedule_name IS NOT NULL`,
     );

@@ -3,6 +3,7 @@ import { Schedules1764000000000 } from './1764000000000-schedules';
 import { RetentionIndex1764000100000 } from './1764000100000-retention-index';
 import { InterruptedAttempts1764000200000 } from './1764000200000-interrupted-attempts';
 import { ApiKeys1764000300000 } from './1764000300000-api-keys';
+import { TenantIndexes1764000400000 } from './1764000400000-tenant-indexes';
 
 /** In order. Never edit a migration that has shipped: add a new one. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   RetentionIndex1764000100000,
   InterruptedAttempts1764000200000,
   ApiKeys1764000300000,
+  TenantIndexes1764000400000,
 ];
