@@ -1,8 +1,23 @@
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsUrl, Max, Min, ValidateIf } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsUrl, Max, Min, ValidateBy, ValidateIf } from 'class-validator';
+import { cronExpressionProblem } from '@taskq/contracts';
 import { CommonConfig, toBoolean } from './common-config';
-import { IsCronPattern } from './is-cron-pattern';
 import { Env } from './load-config';
+
+/** The rules of a schedule's cron (BullMQ runs both the same way). */
+function IsCronPattern(): PropertyDecorator {
+  const problem = (value: unknown): string | null => {
+    const found = cronExpressionProblem(value);
+    return found === null ? null : `must be a cron pattern such as "0 3 * * *" (${found})`;
+  };
+  return ValidateBy({
+    name: 'isCronPattern',
+    validator: {
+      validate: (value: unknown) => problem(value) === null,
+      defaultMessage: (args) => problem(args?.value) ?? 'must be a cron pattern',
+    },
+  });
+}
 
 export class MonitorConfig extends CommonConfig {
   /** Port of the monitor's health and metrics listener; 0 picks a free port, -1 disables it. */
