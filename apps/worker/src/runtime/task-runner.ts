@@ -6,7 +6,7 @@ import { AttemptOutcome, TaskStatus, computeBackoffDelay, validatePayload } from
 import { TaskqMetrics } from '@taskq/observability';
 import { TaskStore } from '@taskq/persistence';
 import { DeadLetterMirror, type TaskJobData } from '@taskq/queue';
-import type { TaskContext, TaskLogger } from '../handlers/task-handler';
+import type { TaskContext } from '../handlers/task-handler';
 import { executeWithDeadline, type AttemptResult } from './attempt-execution';
 import { HandlerRegistry } from './handler-registry';
 import { RunningAttempts } from './running-attempts';
@@ -90,7 +90,14 @@ export class TaskRunner {
     if (outcome.kind === 'interrupted') {
       // Shutdown deadline: the attempt is recorded but BullMQ's attempt count stays as it was,
       // so the task's budget is intact; the next attempt is numbered after this one.
-      await this.persist(() => this.store.releaseAttempt({ taskId, attempt, error: outcome.error, finishedAt, durationMs }));
+      const released = await this.persist(() => this.store.releaseAttempt({ taskId, attempt, error: outcome.error, finishedAt, durationMs }));
+      if (!released) {
+        // Cancelled meanwhile: the attempt is recorded, and the job ends as a cancelled one
+        // does rather than going back to the queue for another worker to drop.
+        this.metrics.recordAttempt(type, 'interrupted', durationMs, false);
+        this.logger.log({ msg: 'attempt interrupted by shutdown; the task was cancelled meanwhile', outcome: 'interrupted', durationMs });
+        throw new UnrecoverableError(`task ${taskId} was cancelled`);
+      }
       await job.updateData({ ...job.data, attemptBase: job.data.attemptBase + 1 });
       await job.moveToWait(token);
       this.metrics.recordAttempt(type, 'interrupted', durationMs, false);
@@ -159,14 +166,6 @@ export class TaskRunner {
   }
 
   private context(job: Job<TaskJobData>, attempt: number, maxAttempts: number, signal: AbortSignal): TaskContext {
-    // taskId, type and attempt are bound to every line of this attempt (see run()).
-    const base = new Logger(`task:${job.data.type}`);
-    const logger: TaskLogger = {
-      log: (message) => base.log(message),
-      warn: (message) => base.warn(message),
-      error: (message) => base.error(message),
-      debug: (message) => base.debug(message),
-    };
     return {
       taskId: job.data.taskId,
       attempt,
@@ -175,7 +174,8 @@ export class TaskRunner {
       progress: async (value) => {
         await job.updateProgress(value);
       },
-      logger,
+      // taskId, type and attempt are bound to every line of this attempt (see run()).
+      logger: new Logger(`task:${job.data.type}`),
     };
   }
 }
