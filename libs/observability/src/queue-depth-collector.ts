@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { JobState, Queue } from 'bullmq';
 import { Gauge } from 'prom-client';
 import { TASK_TYPE_NAMES } from '@taskq/contracts';
-import type { DeadLetterMirror, TaskProducer } from '@taskq/queue';
+import { withTimeout, type DeadLetterMirror, type TaskProducer } from '@taskq/queue';
 import type { TaskqMetrics } from './taskq-metrics';
 
 /** Every state a BullMQ 6 job can be in. */
@@ -118,12 +118,4 @@ export class QueueDepthCollector {
     if (failures.length === 0 && !this.reachable) this.logger.log('queue depths available again');
     this.reachable = failures.length === 0;
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

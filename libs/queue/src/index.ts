@@ -5,3 +5,4 @@ export * from './task-producer';
 export * from './cancel-channel';
 export * from './dead-letter-queue';
 export * from './schedule-queue';
+export * from './with-timeout';

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { StartupFailure } from '@taskq/config';
+import { withTimeout } from './with-timeout';
 
 /**
  * `producer`: API-side. Fails fast (no offline queue) so a submission during a Redis outage
@@ -28,18 +29,13 @@ export function createRedisConnection(url: string, role: RedisRole, extra: Redis
 export async function connectRedis(url: string, role: RedisRole, timeoutMs: number): Promise<Redis> {
   const connection = createRedisConnection(url, role);
   if (connection.status === 'ready') return connection;
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await new Promise<void>((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`no connection to Redis at ${redactRedisUrl(url)} within ${timeoutMs} ms`)), timeoutMs);
-      connection.once('ready', () => resolve());
-    });
+    const ready = new Promise<void>((resolve) => connection.once('ready', () => resolve()));
+    await withTimeout(ready, timeoutMs, `no connection to Redis at ${redactRedisUrl(url)} within ${timeoutMs} ms`);
     return connection;
   } catch (error) {
     connection.disconnect();
     throw error;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -79,12 +75,4 @@ export async function checkRedis(url: string, timeoutMs: number, warn: (message:
   } finally {
     client.disconnect();
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
