@@ -11,10 +11,6 @@ export enum ApiKeyScope {
 
 export const API_KEY_SCOPES: readonly ApiKeyScope[] = [ApiKeyScope.TasksWrite, ApiKeyScope.TasksRead, ApiKeyScope.Admin];
 
-export function isApiKeyScope(value: unknown): value is ApiKeyScope {
-  return typeof value === 'string' && (API_KEY_SCOPES as readonly string[]).includes(value);
-}
-
 /** True when a key with `granted` scopes may use a route that needs `required`. */
 export function scopeAllows(granted: readonly ApiKeyScope[], required: ApiKeyScope): boolean {
   return granted.includes(required) || granted.includes(ApiKeyScope.Admin);

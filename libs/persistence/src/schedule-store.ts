@@ -32,6 +32,11 @@ export interface ScheduleChanges {
 // Redis re-syncs of every process, so a re-sync never sees a change half-made.
 const SCHEDULES_LOCK_KEY = 7_286_150_002;
 
+/** Every schedule, sorted by name: with or without the schedules lock. */
+function listSchedules(rows: Repository<ScheduleEntity>): Promise<ScheduleEntity[]> {
+  return rows.find({ order: { name: 'ASC' } });
+}
+
 class LockedScheduleChanges implements ScheduleChanges {
   private readonly rows: Repository<ScheduleEntity>;
 
@@ -64,7 +69,7 @@ class LockedScheduleChanges implements ScheduleChanges {
   }
 
   list(): Promise<ScheduleEntity[]> {
-    return this.rows.find({ order: { name: 'ASC' } });
+    return listSchedules(this.rows);
   }
 }
 
@@ -81,7 +86,7 @@ export class ScheduleStore {
 
   /** Every schedule, sorted by name. */
   list(): Promise<ScheduleEntity[]> {
-    return this.rows.find({ order: { name: 'ASC' } });
+    return listSchedules(this.rows);
   }
 
   find(name: string): Promise<ScheduleEntity | null> {

@@ -17,11 +17,6 @@ export class WorkerMetricsListener implements OnApplicationBootstrap, OnApplicat
     });
   }
 
-  /** Where /health and /metrics answer (null when METRICS_PORT is -1). */
-  get port(): number | null {
-    return this.listener.port;
-  }
-
   async onApplicationBootstrap(): Promise<void> {
     const port = await this.listener.start();
     if (port !== null) this.logger.log(`health and metrics on port ${port} (/health, /metrics)`);
