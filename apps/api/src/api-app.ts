@@ -14,7 +14,7 @@ import { ApiKeyAuthenticator } from './auth/api-key-authenticator';
 import { installApiKeyAuth } from './auth/api-key-auth.hook';
 import { resolveBootstrapKey } from './auth/bootstrap-key';
 import { boardTaskChallenge, boardTaskReader } from './board/board-task-reader';
-import { BOARD_PATH, mountBullBoard, routeBoardViewers } from './board/bull-board';
+import { isBoardUrl, mountBullBoard, routeBoardViewers } from './board/bull-board';
 import { mountApiDocs } from './docs/mount-docs';
 import { ProblemException } from './errors/problem.exception';
 import { answerClientError, installShutdownAnswer, sendFrameworkError } from './errors/framework-errors';
@@ -96,7 +96,7 @@ async function buildApp(config: ApiConfig, dataSource: DataSource, bootstrapKey:
   });
   // Every route but health, docs and the board (its own basic auth) needs an API key.
   installApiKeyAuth(fastify, app.get(ApiKeyAuthenticator), {
-    skip: (path) => path === BOARD_PATH || path.startsWith(`${BOARD_PATH}/`),
+    skip: isBoardUrl,
     alternative: boardTaskReader(boardCredentials),
     alternativeChallenge: boardTaskChallenge(boardCredentials),
   });

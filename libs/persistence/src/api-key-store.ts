@@ -35,7 +35,8 @@ export function apiKeyPrefixOf(key: string): string | null {
 export interface NewApiKey {
   name: string;
   scopes: ApiKeyScope[];
-  tenant: string;
+  /** The tenant whose tasks the key submits and reads; default: the key's name. */
+  tenant?: string;
 }
 
 /** API keys in PostgreSQL: created (the key is returned once, only its hash is kept), listed, revoked. */
@@ -54,7 +55,7 @@ export class ApiKeyStore {
       prefix,
       hash: hashApiKey(key),
       scopes: [...new Set(request.scopes)],
-      tenant: request.tenant,
+      tenant: request.tenant ?? request.name,
       createdAt: new Date(),
       lastUsedAt: null,
       revokedAt: null,

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ProblemException, problemType } from '../errors/problem.exception';
+import { ProblemException } from '../errors/problem.exception';
 import { sendProblem, toProblem } from '../errors/problem-details.filter';
 import { KeyStoreUnavailableError, type ApiKeyAuthenticator } from './api-key-authenticator';
 import type { Principal } from './principal';
@@ -26,12 +26,7 @@ export function presentedKey(request: FastifyRequest): string | undefined {
   return typeof header === 'string' ? header.trim() : undefined;
 }
 
-const UNAUTHORIZED = new ProblemException({
-  type: problemType('unauthorized'),
-  title: 'Unauthorized',
-  status: 401,
-  detail: 'A valid API key is required: send it as "Authorization: Bearer <key>" or "X-API-Key: <key>".',
-});
+const UNAUTHORIZED = ProblemException.unauthorized('A valid API key is required: send it as "Authorization: Bearer <key>" or "X-API-Key: <key>".');
 
 /**
  * Authenticates every request but the public ones before its body is read (Fastify

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { ApiKeyScope } from '@taskq/contracts';
 import { ApiKeyStore, apiKeyPrefixOf, hashApiKey, type ApiKeyEntity } from '@taskq/persistence';
@@ -41,7 +41,7 @@ export class ApiKeyAuthenticator {
     private readonly keys: ApiKeyStore,
     options: AuthenticatorOptions = {},
   ) {
-    this.bootstrapHash = options.bootstrapKey ? createHash('sha256').update(options.bootstrapKey, 'utf8').digest() : null;
+    this.bootstrapHash = options.bootstrapKey ? Buffer.from(hashApiKey(options.bootstrapKey), 'hex') : null;
   }
 
   async authenticate(candidate: string | undefined): Promise<Principal | null> {

@@ -1,7 +1,7 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { scopeAllows } from '@taskq/contracts';
-import { ProblemException, problemType } from '../errors/problem.exception';
+import { ProblemException } from '../errors/problem.exception';
 import { ANY_KEY, NO_KEY, routeAccessOf } from './requires-scope.decorator';
 
 /**
@@ -16,11 +16,6 @@ export class ScopeGuard implements CanActivate {
     if (required === NO_KEY) return true;
     const principal = request.principal;
     if (principal && (required === ANY_KEY || scopeAllows(principal.scopes, required))) return true;
-    throw new ProblemException({
-      type: problemType('forbidden'),
-      title: 'Forbidden',
-      status: 403,
-      detail: `This API key lacks the scope "${required}" that ${request.method} ${request.routeOptions.url ?? request.url} needs.`,
-    });
+    throw ProblemException.forbidden(`This API key lacks the scope "${required}" that ${request.method} ${request.routeOptions.url ?? request.url} needs.`);
   }
 }

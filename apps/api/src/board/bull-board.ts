@@ -23,10 +23,11 @@ export const BOARD_PATH = '/admin/queues';
  */
 export const READ_ONLY_BOARD_PATH = `${BOARD_PATH}/read-only`;
 
-const isBoardUrl = (url: string): boolean => {
+/** Whether a URL (or a path) is the board's: BOARD_PATH or anything under it. */
+export function isBoardUrl(url: string): boolean {
   const path = url.split('?', 1)[0] as string;
   return path === BOARD_PATH || path.startsWith(`${BOARD_PATH}/`);
-};
+}
 
 /**
  * Fastify's `rewriteUrl` (it runs before routing): sends a viewer's board requests to the

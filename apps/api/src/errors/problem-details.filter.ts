@@ -84,8 +84,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     let problem = toProblem(error, String(request.id));
     if (problem.status >= 500) {
-      // The line carries the request's reqId (see the logger options); the stack goes in `err`.
-      this.logger.error({ msg: `${request.method} ${request.url} failed: ${error instanceof Error ? error.message : String(error)}`, err: error });
+      // The line carries the request's reqId (see the logger options). A ProblemException is a
+      // planned answer (backlog full; a dependency down, whose error is logged where it is caught):
+      // one warn line without a stack. Anything else is unexpected: its stack goes in `err`.
+      if (error instanceof ProblemException) this.logger.warn(`${request.method} ${request.url} answered ${problem.status}: ${problem.detail}`);
+      else this.logger.error({ msg: `${request.method} ${request.url} failed: ${error instanceof Error ? error.message : String(error)}`, err: error });
     }
     if (problem.status === 404 && request.is404) {
       // No route matched: a known path with another method is a 405, which names the methods it has.

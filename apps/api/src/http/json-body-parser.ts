@@ -9,6 +9,9 @@ export interface BodyLimits extends JsonBodyLimits {
   bulkBodyLimitBytes: number;
 }
 
+/** Methods whose body Fastify never reads. */
+const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'TRACE']);
+
 /**
  * JSON is the only body the API reads: every other content type is a 415, bodies over the
  * limit a 413, and JSON that is malformed, too deep or carries prototype keys or NUL
@@ -18,9 +21,14 @@ export interface BodyLimits extends JsonBodyLimits {
  */
 export function installJsonBodyParser(instance: FastifyInstance, limits: BodyLimits): void {
   instance.removeAllContentTypeParsers();
-  instance.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  // Before the body is read (the answer depends on a header only); a hook error reaches the filter.
+  instance.addHook('preParsing', (request, _reply, payload, done) => {
+    const { headers } = request;
+    const hasBody = !BODYLESS_METHODS.has(request.method) && (headers['transfer-encoding'] !== undefined || (headers['content-length'] ?? '0') !== '0');
+    done(hasBody ? contentEncodingProblem(headers['content-encoding']) : null, payload);
+  });
+  instance.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     try {
-      refuseContentEncoding(request.headers['content-encoding']);
       done(null, parseJsonBody(body as string, limits));
     } catch (error) {
       done(error as Error, undefined);
@@ -31,9 +39,9 @@ export function installJsonBodyParser(instance: FastifyInstance, limits: BodyLim
   });
 }
 
-function refuseContentEncoding(encoding: string | undefined): void {
-  if (encoding === undefined || /^\s*(identity)?\s*$/i.test(encoding)) return;
-  throw new ProblemException({
+function contentEncodingProblem(encoding: string | undefined): ProblemException | null {
+  if (encoding === undefined || /^\s*(identity)?\s*$/i.test(encoding)) return null;
+  return new ProblemException({
     type: problemType('unsupported-media-type'),
     title: 'Unsupported media type',
     status: 415,

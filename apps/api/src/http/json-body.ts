@@ -1,9 +1,16 @@
 import { ProblemException, problemType } from '../errors/problem.exception';
 
-/** Keys that could reach an object's prototype when a body is merged or assigned somewhere. */
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** Keys that could reach an object's prototype when a body (or a query) is merged or assigned somewhere. */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 /** An unpaired UTF-16 surrogate (`"\ud800"` is valid JSON): not Unicode, and jsonb refuses it. */
 const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Why PostgreSQL could not store a text (a NUL character, an unpaired surrogate), or null. */
+export function unstorableText(text: string): 'nul' | 'lone-surrogate' | null {
+  if (text.includes('\u0000')) return 'nul';
+  if (LONE_SURROGATE.test(text)) return 'lone-surrogate';
+  return null;
+}
 
 export interface JsonBodyLimits {
   /** Deepest nesting of objects and arrays accepted. */
@@ -56,16 +63,18 @@ function findForbidden(root: unknown, rootPath: string): string | null {
   while (stack.length > 0) {
     const [value, path] = stack.pop() as [unknown, string];
     if (typeof value === 'string') {
-      if (value.includes('\u0000')) return `Strings must not contain the NUL character (\\u0000)${path ? ` (at ${path})` : ''}.`;
-      if (LONE_SURROGATE.test(value)) return `Strings must be valid Unicode: an unpaired surrogate (\\ud800-\\udfff) is not allowed${path ? ` (at ${path})` : ''}.`;
+      const flaw = unstorableText(value);
+      if (flaw === 'nul') return `Strings must not contain the NUL character (\\u0000)${path ? ` (at ${path})` : ''}.`;
+      if (flaw === 'lone-surrogate') return `Strings must be valid Unicode: an unpaired surrogate (\\ud800-\\udfff) is not allowed${path ? ` (at ${path})` : ''}.`;
     } else if (Array.isArray(value)) {
       value.forEach((item, index) => stack.push([item, `${path}[${index}]`]));
     } else if (value !== null && typeof value === 'object') {
       for (const [key, item] of Object.entries(value)) {
         const at = path ? `${path}.${key}` : key;
         if (FORBIDDEN_KEYS.has(key)) return `The key "${key}" is not allowed (at ${at}).`;
-        if (key.includes('\u0000')) return `Keys must not contain the NUL character (\\u0000) (at ${path || 'the top level'}).`;
-        if (LONE_SURROGATE.test(key)) return `Keys must be valid Unicode: an unpaired surrogate is not allowed (at ${path || 'the top level'}).`;
+        const flaw = unstorableText(key);
+        if (flaw === 'nul') return `Keys must not contain the NUL character (\\u0000) (at ${path || 'the top level'}).`;
+        if (flaw === 'lone-surrogate') return `Keys must be valid Unicode: an unpaired surrogate is not allowed (at ${path || 'the top level'}).`;
         stack.push([item, at]);
       }
     }

@@ -1,18 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { FieldError } from '@taskq/contracts';
 import { ProblemException } from '../errors/problem.exception';
-
-/** Query keys that could reach an object's prototype (the JSON parser refuses them in bodies). */
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-/** An unpaired UTF-16 surrogate: not valid Unicode, and PostgreSQL cannot store it. */
-const LONE_SURROGATE = /\p{Cs}/u;
+import { FORBIDDEN_KEYS, unstorableText } from './json-body';
 
 const strings = (value: unknown): string[] => (typeof value === 'string' ? [value] : Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
 
 /** What is wrong with a path parameter's or a query value's text, if anything. */
 function textProblem(field: string, text: string): string | null {
-  if (text.includes('\u0000')) return `${field} must not contain the NUL character`;
-  if (LONE_SURROGATE.test(text)) return `${field} must be valid Unicode`;
+  const flaw = unstorableText(text);
+  if (flaw === 'nul') return `${field} must not contain the NUL character`;
+  if (flaw === 'lone-surrogate') return `${field} must be valid Unicode`;
   return null;
 }
 

@@ -25,7 +25,7 @@ async function main(argv: string[], print: (line: string) => void): Promise<void
       const raw = { name: values.name, scopes: values.scopes?.split(',').map((scope) => scope.trim()), ...(values.tenant ? { tenant: values.tenant } : {}) };
       const { value, errors } = await validateDto(CreateApiKeyDto, raw, 'key');
       if (errors.length > 0) throw new UsageError(errors.map((error) => `${error.field.replace(/^key\./, '--')}: ${error.messages.join(', ')}`).join('; '));
-      const { key, record } = await store.create({ name: value.name, scopes: value.scopes, tenant: value.tenant ?? value.name });
+      const { key, record } = await store.create({ name: value.name, scopes: value.scopes, tenant: value.tenant });
       print(`created key "${record.name}" (prefix ${record.prefix}, tenant ${record.tenant}, scopes ${record.scopes.join(',')})`);
       print('store it now, it is not shown again:');
       print(key);

@@ -29,7 +29,7 @@ export class KeysController {
   @ApiAnswer(201, 'Created.', 'CreatedApiKeyView')
   @ApiProblems({ 400: 'Invalid name, scopes or tenant (see errors[]).' })
   async create(@Body() body: CreateApiKeyDto): Promise<CreatedApiKeyView> {
-    const { key, record } = await this.keys.create({ name: body.name, scopes: body.scopes, tenant: body.tenant ?? body.name });
+    const { key, record } = await this.keys.create({ name: body.name, scopes: body.scopes, tenant: body.tenant });
     return { ...toApiKeyView(record), key };
   }
 

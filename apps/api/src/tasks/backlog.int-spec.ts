@@ -60,6 +60,29 @@ describe(BacklogGate.name, () => {
       description: 'noop accepted again',
     });
   });
+
+  it('still answers a replay of an accepted idempotency key with 200 while the queue is full', async () => {
+    await producer.queue('noop').drain(true);
+    const body = { type: 'noop', payload: {} };
+    const headers = { 'idempotency-key': `backlog-replay-${prefix}` };
+    const accepted = await waitFor(
+      async () => {
+        const response = await send(app, 'POST', '/submit-task', body, headers);
+        return response.statusCode === 202 ? response : undefined;
+      },
+      { timeoutMs: 5_000, intervalMs: 200, description: 'the keyed submission accepted' },
+    );
+    await waitFor(async () => (await send(app, 'POST', '/submit-task', body)).statusCode === 503, {
+      timeoutMs: 5_000,
+      intervalMs: 200,
+      description: 'the queue full',
+    });
+
+    const replay = await send(app, 'POST', '/submit-task', body, headers);
+    expect(replay.statusCode).toBe(200);
+    expect(replay.json()).toEqual(accepted.json());
+    expect((await send(app, 'POST', '/submit-task', body)).statusCode).toBe(503);
+  });
 });
 
 describe(parseBacklogLimits.name, () => {

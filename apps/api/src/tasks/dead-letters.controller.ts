@@ -21,7 +21,7 @@ const selectionOf = (filter: DeadLetterFilter): Omit<TaskSelection, 'statuses' |
 
 /**
  * The dead-letter queue: tasks whose attempts are spent or that failed permanently. Reading
- * needs `tasks:read` (one's own tenant); changing it needs `admin`.
+ * needs `tasks:read` (one's own tenant); changing it needs `admin` (every tenant's).
  */
 @Controller('dlq')
 @RequiresScope(ApiKeyScope.Admin)
@@ -79,8 +79,8 @@ export class DeadLettersController {
   @TASK_ID
   @ApiAnswer(202, 'Queued again.', 'SubmitTaskResponse')
   @ApiProblems({ 404: 'No dead task with this id.', 409: 'The task is still stopping on a worker; retry in a moment.' })
-  requeue(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<SubmitTaskResponse> {
-    return this.lifecycle.requeueDead(id, tenantScope(principal));
+  requeue(@Param('id') id: string): Promise<SubmitTaskResponse> {
+    return this.lifecycle.requeueDead(id);
   }
 
   /** Clears the dead-letter queue, or the part matching the filter. */
@@ -99,7 +99,7 @@ export class DeadLettersController {
   @TASK_ID
   @ApiAnswer(204, 'Deleted.', null)
   @ApiProblems({ 404: 'No dead task with this id.' })
-  async delete(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<void> {
-    await this.lifecycle.deleteDead(id, tenantScope(principal));
+  async delete(@Param('id') id: string): Promise<void> {
+    await this.lifecycle.deleteDead(id);
   }
 }

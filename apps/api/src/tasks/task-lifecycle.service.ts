@@ -11,8 +11,9 @@ const conflict = (detail: string): ProblemException =>
   new ProblemException({ type: problemType('invalid-state'), title: 'Conflict', status: 409, detail });
 
 /**
- * Manual retry, cancel and the dead-letter queue's requeue and delete. `tenant` confines each
- * to one tenant's tasks (undefined: every tenant's): another tenant's task is a 404.
+ * Manual retry, cancel and the dead-letter queue's requeue and delete. `tenant` confines retry
+ * and cancel to one tenant's tasks (undefined: every tenant's): another tenant's task is a 404.
+ * The dead-letter routes need `admin`, which acts on every tenant's tasks.
  */
 @Injectable()
 export class TaskLifecycleService {
@@ -31,8 +32,8 @@ export class TaskLifecycleService {
   }
 
   /** `POST /dlq/:id/requeue`. */
-  async requeueDead(id: string, tenant: string | undefined): Promise<SubmitTaskResponse> {
-    return this.requeueOne(id, [TaskStatus.Dead], tenant);
+  async requeueDead(id: string): Promise<SubmitTaskResponse> {
+    return this.requeueOne(id, [TaskStatus.Dead], undefined);
   }
 
   /** `POST /dlq/requeue`: every dead task matching the filter; returns how many. */
@@ -47,9 +48,9 @@ export class TaskLifecycleService {
   }
 
   /** `DELETE /dlq/:id`. */
-  async deleteDead(id: string, tenant: string | undefined): Promise<void> {
+  async deleteDead(id: string): Promise<void> {
     if (!isTaskId(id)) throw ProblemException.notFound(`No dead task with id "${id}".`);
-    const deleted = await this.store.deleteTasks({ ids: [id], statuses: [TaskStatus.Dead], tenant }, 1);
+    const deleted = await this.store.deleteTasks({ ids: [id], statuses: [TaskStatus.Dead] }, 1);
     if (deleted.length === 0) throw ProblemException.notFound(`No dead task with id "${id}".`);
     await this.forgetJobs(deleted);
   }

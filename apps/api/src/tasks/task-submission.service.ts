@@ -57,11 +57,12 @@ export class TaskSubmissionService {
       throw ProblemException.validation(prepared.errors);
     }
     const task = prepared.task;
-    await this.backlog.admit(new Map([[task.type, 1]]));
     if (key) {
       const earlier = await this.guard(() => this.queries.findByIdempotencyKey(tenant, key));
       if (earlier) return this.replay(earlier, request);
     }
+    // After the replay check: a full queue refuses new work, not the answer to work already accepted.
+    await this.backlog.admit(new Map([[task.type, 1]]));
     const inserted = await this.guard(() => this.store.createTask(task));
     if (!inserted) {
       // A concurrent request with the same key won the insert.
