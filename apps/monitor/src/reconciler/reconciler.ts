@@ -4,7 +4,7 @@ import { MonitorConfig } from '@taskq/config';
 import { TaskStatus, isTaskType } from '@taskq/contracts';
 import { TaskQueries, TaskStore, type UnfinishedStatus, type UnfinishedTask, type UnfinishedTaskKey, type UnfinishedTaskRef } from '@taskq/persistence';
 import { TaskProducer } from '@taskq/queue';
-import { RECONCILER_REDIS } from './reconciler-redis';
+import { PRODUCER_REDIS } from '../producer-redis';
 import { requeueSpecFor } from './requeue-spec';
 
 /** What one run found and did. */
@@ -48,7 +48,7 @@ export class Reconciler {
     private readonly queries: TaskQueries,
     private readonly store: TaskStore,
     private readonly producer: TaskProducer,
-    @Inject(RECONCILER_REDIS) private readonly redis: Redis,
+    @Inject(PRODUCER_REDIS) private readonly redis: Redis,
     @Inject(MonitorConfig) private readonly config: MonitorConfig,
   ) {}
 

@@ -31,9 +31,11 @@ export class ScheduleSyncLoop implements OnApplicationBootstrap, BeforeApplicati
     return this.running;
   }
 
+  /** After the last re-sync; the connection is the monitor's, closed later. */
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     await this.running;
+    await this.queue.close();
   }
 
   private async sync(): Promise<void> {
