@@ -1,10 +1,13 @@
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { MonitorConfig } from '@taskq/config';
 import { TaskqMetrics } from '@taskq/observability';
 import { TaskQueries, TaskStore } from '@taskq/persistence';
+import { DeadLetterMirror, TaskProducer, connectRedis } from '@taskq/queue';
 import { FailuresModule } from './failures/failures.module';
 import { MonitorObservabilityModule } from './observability/monitor-observability.module';
+import { PRODUCER_REDIS } from './producer-redis';
 import { ReconcilerModule } from './reconciler/reconciler.module';
 import { RetentionModule } from './retention/retention.module';
 import { SchedulesModule } from './schedules/schedules.module';
@@ -14,10 +17,20 @@ class ResourcesShutdown implements OnApplicationShutdown {
   constructor(
     private readonly store: TaskStore,
     @Inject(DataSource) private readonly dataSource: DataSource,
+    private readonly producer: TaskProducer,
+    private readonly deadLetters: DeadLetterMirror,
+    @Inject(PRODUCER_REDIS) private readonly redis: Redis,
   ) {}
 
-  /** The watchers and maintenance workers stop in earlier hooks; the pool closes last. */
+  /**
+   * The watchers, loops and maintenance workers stop in earlier hooks (this global module's
+   * hooks run after every other module's), and the metrics listener closes before: the
+   * shared Redis producer side and the pool close last.
+   */
   async onApplicationShutdown(): Promise<void> {
+    await this.producer.close();
+    await this.deadLetters.close();
+    await this.redis.quit().catch(() => this.redis.disconnect());
     await this.store.flush();
     await this.dataSource.destroy();
   }
@@ -42,9 +55,13 @@ export class MonitorModule {
         { provide: DataSource, useValue: dataSource },
         { provide: TaskStore, useFactory: (ds: DataSource, metrics: TaskqMetrics) => new TaskStore(ds, { onBatch: metrics.observeWriteBatch }), inject: [DataSource, TaskqMetrics] },
         { provide: TaskQueries, useFactory: (ds: DataSource) => new TaskQueries(ds), inject: [DataSource] },
+        // Fails fast without an offline queue, so it must be connected before its first command.
+        { provide: PRODUCER_REDIS, useFactory: () => connectRedis(config.redisUrl, 'producer', config.startupCheckTimeoutMs) },
+        { provide: TaskProducer, useFactory: (redis: Redis) => new TaskProducer(redis, config.queuePrefix), inject: [PRODUCER_REDIS] },
+        { provide: DeadLetterMirror, useFactory: (redis: Redis) => new DeadLetterMirror(redis, config.queuePrefix), inject: [PRODUCER_REDIS] },
         ResourcesShutdown,
       ],
-      exports: [MonitorConfig, DataSource, TaskStore, TaskQueries, MonitorObservabilityModule],
+      exports: [MonitorConfig, DataSource, TaskStore, TaskQueries, PRODUCER_REDIS, TaskProducer, DeadLetterMirror, MonitorObservabilityModule],
     };
   }
 }

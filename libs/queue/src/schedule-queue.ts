@@ -137,3 +137,25 @@ export class ScheduleQueue {
     }
   }
 }
+
+/** A schedule as the store lists it: its timing and whether it is enabled. */
+export interface StoredScheduleTiming extends ScheduleTiming {
+  enabled: boolean;
+}
+
+/**
+ * What {@link resyncSchedules} needs of the schedules' record (@taskq/persistence's
+ * ScheduleStore, described here so that this library does not depend on that one).
+ */
+export interface ScheduleRecord {
+  change<T>(work: (changes: { list(): Promise<StoredScheduleTiming[]> }) => Promise<T>): Promise<T>;
+}
+
+/**
+ * Makes Redis's job schedulers equal to the enabled schedules of the record (see
+ * {@link ScheduleQueue.sync}), inside one schedule change: no change can happen half-way
+ * through. Every Redis failure is a {@link QueueUnavailableError}.
+ */
+export function resyncSchedules(record: ScheduleRecord, queue: ScheduleQueue): Promise<{ registered: string[]; removed: string[] }> {
+  return record.change(async (changes) => queue.sync((await changes.list()).filter((schedule) => schedule.enabled)));
+}

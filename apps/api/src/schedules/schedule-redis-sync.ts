@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { ScheduleStore } from '@taskq/persistence';
-import { ScheduleQueue } from '@taskq/queue';
+import { ScheduleQueue, resyncSchedules } from '@taskq/queue';
 
 /**
  * Re-registers every enabled schedule's BullMQ job scheduler from PostgreSQL at start-up and
@@ -18,7 +18,7 @@ export class ScheduleRedisSync implements OnApplicationBootstrap, OnApplicationS
 
   async onApplicationBootstrap(): Promise<void> {
     try {
-      const { registered, removed } = await this.store.change(async (changes) => this.queue.sync((await changes.list()).filter((schedule) => schedule.enabled)));
+      const { registered, removed } = await resyncSchedules(this.store, this.queue);
       if (registered.length || removed.length) {
         this.logger.log(`schedules re-synced from PostgreSQL: registered ${registered.join(', ') || 'none'}; removed ${removed.join(', ') || 'none'}`);
       }

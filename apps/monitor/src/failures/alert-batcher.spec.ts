@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { AlertBatcher, type AlertBatch, type AlertBatcherOptions } from './alert-batcher';
 
-const OPTIONS: AlertBatcherOptions = { intervalMs: 10_000, capacity: 100, gatherMs: 1_000, maxRetryDelayMs: 60_000 };
+const OPTIONS: AlertBatcherOptions<string> = { intervalMs: 10_000, capacity: 100, gatherMs: 1_000, maxRetryDelayMs: 60_000 };
 
 /** A receiver that records every delivery attempt and answers as told. */
 function receiver(answers: Array<'ok' | 'fail'> = []) {
@@ -56,7 +56,7 @@ describe(AlertBatcher.name, () => {
     expect(attempts.map((a) => a.at - (attempts[0]?.at ?? 0))).toEqual([0, 10_000, 30_000]);
     expect(attempts.map((a) => a.batch.entries)).toEqual([['a'], ['a', 'b'], ['a', 'b']]);
     expect(failures).toEqual([10_000, 20_000]);
-    expect(sut.pending).toBe(0);
+    expect(sut.undelivered()).toEqual([]);
   });
 
   it('drops the oldest entries beyond its capacity and reports how many', async () => {
@@ -111,6 +111,36 @@ describe(AlertBatcher.name, () => {
     expect(attempts).toEqual([{ at: start + 4_000, batch: { entries: ['a', 'b'], dropped: 0 } }]);
   });
 
+  it('counts the batch in flight as undelivered until its request succeeds', async () => {
+    let answer: (() => void) | undefined;
+    const sut = new AlertBatcher<string>(() => new Promise<void>((resolve) => (answer = resolve)), OPTIONS);
+    sut.add('a');
+    await jest.advanceTimersByTimeAsync(1_000);
+    sut.add('b');
+    expect(sut.undelivered()).toEqual(['a', 'b']);
+    answer?.();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(sut.undelivered()).toEqual(['b']);
+  });
+
+  it('leaves out the entries another process delivered, and makes no attempt when none is left', async () => {
+    const { attempts, deliver } = receiver();
+    const delivered = new Set(['a', 'c']);
+    const sut = new AlertBatcher(deliver, { ...OPTIONS, stillWanted: async (entries) => entries.filter((entry) => !delivered.has(entry)) });
+    for (const entry of ['a', 'b', 'c']) sut.add(entry);
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(attempts.map((a) => a.batch)).toEqual([{ entries: ['b'], dropped: 0 }]);
+    delivered.add('d');
+    sut.add('d');
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(attempts).toHaveLength(1);
+    expect(sut.undelivered()).toEqual([]);
+    // No attempt was made: the next entry goes out once the gather time has passed.
+    sut.add('e');
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(attempts.map((a) => a.batch.entries)).toEqual([['b'], ['e']]);
+  });
+
   it('never starts two delivery attempts within the interval and loses nothing it delivered, whatever the arrivals and failures', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -132,7 +162,7 @@ describe(AlertBatcher.name, () => {
           // Failed attempts are resent: the delivered batches hold every entry, once, in order.
           const delivered = attempts.filter((_, i) => (answers[i] ?? 'ok') === 'ok').flatMap((a) => a.batch.entries);
           expect(delivered).toEqual(added);
-          expect(sut.pending).toBe(0);
+          expect(sut.undelivered()).toEqual([]);
         },
       ),
       { numRuns: 50 },

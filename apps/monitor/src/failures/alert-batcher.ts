@@ -4,7 +4,7 @@ export interface AlertBatch<T> {
   dropped: number;
 }
 
-export interface AlertBatcherOptions {
+export interface AlertBatcherOptions<T> {
   /** At most one delivery attempt per interval, retries included. */
   intervalMs: number;
   /** Entries held at most; beyond it the oldest are dropped and counted. */
@@ -18,6 +18,13 @@ export interface AlertBatcherOptions {
    * processes share one interval (another replica just sent a request).
    */
   reserveSlot?: () => Promise<number>;
+  /**
+   * Asked before each delivery attempt (before `reserveSlot`) with the waiting entries:
+   * resolves with those still to deliver. The others (another process delivered them) leave
+   * the buffer without being counted as dropped; when none is left, no attempt is made. An
+   * error keeps them all.
+   */
+  stillWanted?: (entries: T[]) => Promise<T[]>;
 }
 
 export interface AlertBatcherEvents<T> {
@@ -50,6 +57,8 @@ async function pause(ms: number, until?: Promise<unknown>): Promise<void> {
  */
 export class AlertBatcher<T> {
   private buffer: T[] = [];
+  /** The batch of the delivery in flight. */
+  private sending: T[] = [];
   private dropped = 0;
   private lastAttemptAt: number | null = null;
   /** Set when `reserveSlot` asked to wait. */
@@ -61,13 +70,13 @@ export class AlertBatcher<T> {
 
   constructor(
     private readonly deliver: (batch: AlertBatch<T>) => Promise<void>,
-    private readonly options: AlertBatcherOptions,
+    private readonly options: AlertBatcherOptions<T>,
     private readonly events: AlertBatcherEvents<T> = {},
   ) {}
 
-  /** Entries waiting for a delivery (in flight included). */
-  get pending(): number {
-    return this.buffer.length;
+  /** Entries not delivered yet: those of the delivery in flight, then those waiting. */
+  undelivered(): T[] {
+    return [...this.sending, ...this.buffer];
   }
 
   add(entry: T): void {
@@ -133,6 +142,14 @@ export class AlertBatcher<T> {
   }
 
   private async attempt(): Promise<void> {
+    if (this.options.stillWanted && this.buffer.length > 0) {
+      const waiting = [...this.buffer];
+      const wanted = new Set(await this.options.stillWanted(waiting).catch(() => waiting));
+      const settled = new Set(waiting.filter((entry) => !wanted.has(entry)));
+      // Entries may have come meanwhile (and old ones been trimmed): filter the buffer as it is now.
+      if (settled.size > 0) this.buffer = this.buffer.filter((entry) => !settled.has(entry));
+      if (this.buffer.length === 0 && this.dropped === 0) return;
+    }
     // A slot that cannot be checked is taken: better a request too many than an alert lost.
     const wait = this.options.reserveSlot ? await this.options.reserveSlot().catch(() => 0) : 0;
     if (wait > 0) {
@@ -143,6 +160,7 @@ export class AlertBatcher<T> {
     if (batch.entries.length === 0 && batch.dropped === 0) return;
     this.dropped = 0;
     this.lastAttemptAt = Date.now();
+    this.sending = batch.entries;
     try {
       await this.deliver(batch);
       this.failures = 0;
@@ -153,6 +171,8 @@ export class AlertBatcher<T> {
       this.dropped += batch.dropped;
       this.trim();
       this.events.failed?.(error instanceof Error ? error : new Error(String(error)), batch, this.nextAttemptAt() - Date.now());
+    } finally {
+      this.sending = [];
     }
   }
 }

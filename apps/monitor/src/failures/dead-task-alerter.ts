@@ -9,14 +9,17 @@ import { WebhookAlertSender, describeWebhook } from './webhook-alert-sender';
 
 /**
  * WARNING: stored in Redis.
- * - A claim per dead task and time of death: the replica that sets it first alerts the task,
- *   so several monitor replicas send one alert. Kept longer than the catch-up window.
+ * - A claim per dead task and time of death, taken when a request carrying it is sent (and
+ *   given back if the request fails): several monitor replicas, which all hold every death
+ *   until it is delivered, send one alert. Kept longer than the catch-up window.
  * - The alert slot: taken for ALERT_INTERVAL_MS before each request, so all replicas (and a
  *   restarted monitor) together send at most one request per interval.
- * - The time up to which a running monitor watched for dead tasks: the next monitor to start
- *   alerts the tasks that died after it (catch-up).
+ * - The time up to which a running monitor watched for dead tasks and delivered their alerts
+ *   (never after the oldest death it still holds): the next monitor to start alerts the tasks
+ *   that died after it (catch-up), so a monitor killed with undelivered alerts loses none.
  */
-const claimKey = (prefix: string, task: DeadTaskSummary): string => `${prefix}:{monitor}:dead-alerted:${task.id}:${task.finishedAt.getTime()}`;
+const claimKey = (prefix: string, alert: Pick<DeadTaskAlert, 'id' | 'finishedAt'>): string =>
+  `${prefix}:{monitor}:dead-alerted:${alert.id}:${Date.parse(alert.finishedAt)}`;
 const alertSlotKey = (prefix: string): string => `${prefix}:{monitor}:alert-slot`;
 const watchedUntilKey = (prefix: string): string => `${prefix}:{monitor}:watched-until`;
 const CLAIM_TTL_SECONDS = 48 * 3_600;
@@ -51,17 +54,26 @@ export class DeadTaskAlerter implements BeforeApplicationShutdown {
     const target = describeWebhook(url);
     this.target = target;
     this.batcher = new AlertBatcher<DeadTaskAlert>(
-      (batch) => sender.send({ source: 'taskq', dead: batch.entries, count: batch.entries.length, dropped: batch.dropped }),
+      async ({ entries, dropped }) => {
+        const claimed = await this.claim(entries);
+        if (claimed.length === 0 && dropped === 0) return;
+        try {
+          await sender.send({ source: 'taskq', dead: claimed, count: claimed.length, dropped });
+        } catch (error) {
+          await this.release(claimed);
+          throw error;
+        }
+        this.logger.log(`alerted ${target} of ${claimed.length} dead task(s)${dropped ? ` (and ${dropped} dropped from a full buffer)` : ''}`);
+      },
       {
         intervalMs: config.alertIntervalMs,
         capacity: config.alertBufferSize,
         gatherMs: Math.min(1_000, config.alertIntervalMs),
         maxRetryDelayMs: Math.max(config.alertIntervalMs, 15 * 60_000),
         reserveSlot: () => this.reserveSlot(),
+        stillWanted: (entries) => this.unclaimed(entries),
       },
       {
-        delivered: (batch) =>
-          this.logger.log(`alerted ${target} of ${batch.entries.length} dead task(s)${batch.dropped ? ` (and ${batch.dropped} dropped from a full buffer)` : ''}`),
         failed: (error, batch, retryInMs) =>
           this.logger.warn(`alert of ${batch.entries.length} dead task(s) not delivered (${error.message}); next try in ${retryInMs} ms`),
       },
@@ -70,7 +82,8 @@ export class DeadTaskAlerter implements BeforeApplicationShutdown {
 
   /**
    * Queues for alerting the dead tasks that died while no monitor was watching (since the
-   * last one's mark, at most 24 h back), then starts marking. Runs before the events are read.
+   * last one's mark, at most 24 h back) and that no monitor alerted, then starts marking.
+   * Runs before the events are read.
    */
   async catchUp(): Promise<void> {
     if (!this.batcher) {
@@ -84,9 +97,9 @@ export class DeadTaskAlerter implements BeforeApplicationShutdown {
         const from = new Date(Math.max(watchedUntil - CATCH_UP_MARGIN_MS, Date.now() - MAX_CATCH_UP_MS));
         const capacity = this.config.alertBufferSize;
         const dead = await this.queries.deadTasksSince(from, capacity + 1);
-        let queued = 0;
-        for (const task of dead.slice(0, capacity)) if (await this.notify(task)) queued++;
-        if (queued > 0) this.logger.log(`${queued} dead task(s) that died while no monitor was watching (since ${from.toISOString()}) will be alerted`);
+        const missed = await this.unclaimed(dead.slice(0, capacity).map(deadTaskAlert));
+        for (const alert of missed) this.batcher.add(alert);
+        if (missed.length > 0) this.logger.log(`${missed.length} dead task(s) that died while no monitor was watching (since ${from.toISOString()}) will be alerted`);
         if (dead.length > capacity) this.logger.warn(`more than ${capacity} dead tasks since ${from.toISOString()}: only the first ${capacity} are alerted, see GET /dlq`);
       }
     } catch (error) {
@@ -97,34 +110,71 @@ export class DeadTaskAlerter implements BeforeApplicationShutdown {
     this.watchingMark.unref();
   }
 
-  /** Queues a dead task for the next alert, unless another replica already has. Resolves whether it did. */
-  async notify(task: DeadTaskSummary): Promise<boolean> {
-    if (!this.batcher || !(await this.claim(task))) return false;
-    this.batcher.add(deadTaskAlert(task));
-    return true;
+  /** Queues a dead task for the next alert. Replicas all queue it; the one that sends it first claims it. */
+  notify(task: DeadTaskSummary): void {
+    this.batcher?.add(deadTaskAlert(task));
   }
 
-  /** Runs after the event watchers stopped: one last delivery within SHUTDOWN_TIMEOUT_MS. */
+  /**
+   * Runs after the event watchers stopped: one last delivery within SHUTDOWN_TIMEOUT_MS. What
+   * is left stays before the mark, so the next monitor to start alerts it.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.watchingMark);
     if (!this.batcher) return;
-    if (this.watchingMark) await this.markWatching();
-    const { entries, dropped } = await this.batcher.close(Date.now() + this.config.shutdownTimeoutMs);
-    if (entries.length > 0 || dropped > 0) {
+    const { dropped } = await this.batcher.close(Date.now() + this.config.shutdownTimeoutMs);
+    // Another replica may have delivered some of what is left.
+    const left = this.batcher.undelivered();
+    const undelivered = left.length > 0 ? await this.unclaimed(left).catch(() => left) : [];
+    if (this.watchingMark) await this.markWatching(undelivered);
+    if (undelivered.length > 0 || dropped > 0) {
       this.logger.error(
-        `${entries.length + dropped} dead-task alert(s) not delivered before shutdown${entries.length ? `: ${entries.map((e) => e.id).join(', ')}` : ''} (see GET /dlq)`,
+        `${undelivered.length + dropped} dead-task alert(s) not delivered before shutdown` +
+          (undelivered.length ? `: ${undelivered.map((e) => e.id).join(', ')} (the next monitor to start alerts them; see GET /dlq)` : ' (see GET /dlq)'),
       );
     }
   }
 
-  private async claim(task: DeadTaskSummary): Promise<boolean> {
+  /**
+   * Claims the alerts about to be sent (one pipelined SET NX): resolves with those no other
+   * replica (or earlier request) claimed. Without Redis, all of them: better twice than never.
+   */
+  private async claim(alerts: DeadTaskAlert[]): Promise<DeadTaskAlert[]> {
+    if (alerts.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const alert of alerts) pipeline.set(claimKey(this.config.queuePrefix, alert), '1', 'EX', CLAIM_TTL_SECONDS, 'NX');
     try {
-      return (await this.redis.set(claimKey(this.config.queuePrefix, task), '1', 'EX', CLAIM_TTL_SECONDS, 'NX')) === 'OK';
+      const replies = (await pipeline.exec()) ?? [];
+      return alerts.filter((_alert, index) => {
+        const [error, reply] = replies[index] ?? [new Error('no reply from Redis')];
+        if (error) throw error;
+        return reply === 'OK';
+      });
     } catch (error) {
-      // Better twice than never: without Redis no replica can tell whether another alerted it.
-      this.logger.warn(`could not claim the alert of task ${task.id} (${(error as Error).message}): alerting it anyway`);
-      return true;
+      this.logger.warn(`could not claim the alert of ${alerts.length} dead task(s) (${(error as Error).message}): alerting them anyway`);
+      return alerts;
     }
+  }
+
+  /** Gives back the claims of a request that failed: the retry, another replica or the next monitor sends them. */
+  private async release(alerts: DeadTaskAlert[]): Promise<void> {
+    if (alerts.length === 0) return;
+    await this.redis.del(...alerts.map((alert) => claimKey(this.config.queuePrefix, alert))).catch((error: Error) =>
+      this.logger.warn(`could not release the claims of ${alerts.length} undelivered dead task(s): ${error.message}`),
+    );
+  }
+
+  /** The alerts nobody claimed yet (one pipelined EXISTS). Throws without Redis. */
+  private async unclaimed(alerts: DeadTaskAlert[]): Promise<DeadTaskAlert[]> {
+    if (alerts.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const alert of alerts) pipeline.exists(claimKey(this.config.queuePrefix, alert));
+    const replies = (await pipeline.exec()) ?? [];
+    return alerts.filter((_alert, index) => {
+      const [error, exists] = replies[index] ?? [new Error('no reply from Redis')];
+      if (error) throw error;
+      return exists === 0;
+    });
   }
 
   /** 0 when this process may send now (the slot is taken for one interval), else how long to wait. */
@@ -140,7 +190,9 @@ export class DeadTaskAlerter implements BeforeApplicationShutdown {
     }
   }
 
-  private async markWatching(): Promise<void> {
-    await this.redis.set(watchedUntilKey(this.config.queuePrefix), String(Date.now())).catch(() => undefined);
+  /** Now, or the death of the oldest alert not delivered yet if earlier. */
+  private async markWatching(undelivered = this.batcher?.undelivered() ?? []): Promise<void> {
+    const until = undelivered.reduce((earliest, alert) => Math.min(earliest, Date.parse(alert.finishedAt)), Date.now());
+    await this.redis.set(watchedUntilKey(this.config.queuePrefix), String(until)).catch(() => undefined);
   }
 }

@@ -86,12 +86,12 @@ export class FailureReporter implements BeforeApplicationShutdown {
       const byId = new Map(states.map((state) => [state.id, state]));
       for (const signal of batch) {
         const state = byId.get(signal.taskId);
-        if (state) await this.handle(signal, state);
+        if (state) this.handle(signal, state);
       }
     }
   }
 
-  private async handle(signal: FailureSignal, state: TaskFailureState): Promise<void> {
+  private handle(signal: FailureSignal, state: TaskFailureState): void {
     const task = `task ${state.id} (${state.type})`;
     const loggedUpTo = this.loggedAttempts.get(state.id);
     const news = state.failedAttempts.filter((a) => (loggedUpTo === undefined ? a.finishedAt.getTime() >= this.watchingSince : a.number > loggedUpTo));
@@ -106,9 +106,7 @@ export class FailureReporter implements BeforeApplicationShutdown {
       if (this.loggedDeaths.get(state.id) === diedAt) return;
       this.loggedDeaths.set(state.id, diedAt);
       this.logger.error(`${task} is dead after ${state.attemptsMade} attempt(s): ${state.lastError ?? 'no error message'}`);
-      await this.alerter
-        .notify({ id: state.id, type: state.type, error: state.lastError, attempts: state.attemptsMade, finishedAt: state.finishedAt })
-        .catch((error: Error) => this.logger.warn(`could not queue the alert of ${task}: ${error.message}`));
+      this.alerter.notify({ id: state.id, type: state.type, error: state.lastError, attempts: state.attemptsMade, finishedAt: state.finishedAt });
       return;
     }
     if (signal.failedReason === undefined) return;

@@ -4,8 +4,8 @@ import { TaskStore, openDataSource } from '@taskq/persistence';
 import { TaskProducer } from '@taskq/queue';
 import { TEST_REDIS_URL, deleteRedisPrefix, queryDatabase, testDatabase, uniquePrefix, waitFor, type AppProcess } from '@taskq/testing';
 import { AlertReceiver } from '../testing/alert-receiver';
-import { startMonitor, type MonitorTestApp } from '../testing/monitor-test-app';
-import { startWorkerProcess, submitSleepTask } from '../testing/task-fixtures';
+import { CapturedLogs, startMonitor, type MonitorTestApp } from '../testing/monitor-test-app';
+import { startMonitorProcess, startWorkerProcess, submitSleepTask } from '../testing/task-fixtures';
 import { QueueFailureWatcher } from './queue-failure-watcher';
 
 jest.setTimeout(60_000);
@@ -147,6 +147,36 @@ describe(QueueFailureWatcher.name, () => {
     expect(monitor.logs.matching(/1 dead task\(s\) that died while no monitor was watching .* will be alerted/)).toHaveLength(1);
     // Its attempts ended before this monitor watched: nobody saw them fail, and they are not logged late.
     expect(monitor.logs.matching(new RegExp(`task ${whileDown} .*attempt`))).toEqual([]);
+  });
+
+  it('alerts at the next start the dead tasks that a killed monitor held undelivered', async () => {
+    await monitor.close();
+    // A monitor of its own process, whose every request the webhook refuses, is killed: no last delivery.
+    receiver.answers.push(...Array<number>(50).fill(503));
+    const killed = await startMonitorProcess(monitorEnv());
+    let id: string;
+    try {
+      id = await doomed();
+      await waitFor(() => receiver.mentioning(id).length > 0, { description: `a refused alert about ${id}` });
+      const [row] = await queryDatabase<{ finished_at: Date }>(db.url, 'SELECT finished_at FROM tasks WHERE id = $1', [id]);
+      // Its mark (written every 10 s) never passes the oldest death it has not delivered.
+      await new Promise((resolve) => setTimeout(resolve, 11_000));
+      expect(Number(await redis.get(`${prefix}:{monitor}:watched-until`))).toBeLessThanOrEqual(row?.finished_at.getTime() ?? 0);
+      // Between two requests (they are at least ALERT_INTERVAL_MS apart), so the refused one's claim was given back.
+      await waitFor(() => Date.now() - (receiver.requests.at(-1)?.at ?? 0) > 300, { description: 'no request in flight' });
+      killed.child.kill('SIGKILL');
+      await killed.exited();
+    } finally {
+      await killed.stop();
+      receiver.answers.splice(0);
+    }
+
+    monitor = await startMonitor(monitorEnv(), new CapturedLogs());
+    await alerted(id);
+    expect(monitor.logs.matching(/1 dead task\(s\) that died while no monitor was watching .* will be alerted/)).toHaveLength(1);
+    const statuses = receiver.mentioning(id).map((request) => request.status);
+    expect(statuses.at(-1)).toBe(200);
+    expect(statuses.slice(0, -1).every((status) => status === 503)).toBe(true);
   });
 
   it('never sent two requests within ALERT_INTERVAL_MS', () => {

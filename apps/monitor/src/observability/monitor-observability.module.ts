@@ -14,7 +14,7 @@ export class MonitorObservabilityModule {
       // One registry per app instance (tests run several apps in one process).
       providers: [
         { provide: TaskqMetrics, useFactory: () => new TaskqMetrics('monitor') },
-        { provide: MonitorQueueDepth, useFactory: (metrics: TaskqMetrics) => MonitorQueueDepth.start(metrics, config), inject: [TaskqMetrics] },
+        MonitorQueueDepth,
         MonitorMetricsListener,
       ],
       exports: [TaskqMetrics],

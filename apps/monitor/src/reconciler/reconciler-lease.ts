@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
  * WARNING: stored in Redis. The key of the lease that lets one monitor replica at a time
  * reconcile; renaming it lets replicas of two versions run at once (harmless, but doubled work).
  */
-export const reconcilerLeaseKey = (prefix: string): string => `${prefix}:{monitor}:reconciler-lease`;
+const reconcilerLeaseKey = (prefix: string): string => `${prefix}:{monitor}:reconciler-lease`;
 
 // Sets a new expiry only while the key still holds our token.
 const EXTEND_IF_OURS = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;

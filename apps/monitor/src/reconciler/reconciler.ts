@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { MonitorConfig } from '@taskq/config';
-import { TaskStatus, isTaskType } from '@taskq/contracts';
+import { TaskStatus, isTaskType, type TaskType } from '@taskq/contracts';
 import { TaskQueries, TaskStore, type UnfinishedStatus, type UnfinishedTask, type UnfinishedTaskKey, type UnfinishedTaskRef } from '@taskq/persistence';
 import { TaskProducer } from '@taskq/queue';
-import { RECONCILER_REDIS } from './reconciler-redis';
+import { PRODUCER_REDIS } from '../producer-redis';
 import { requeueSpecFor } from './requeue-spec';
 
 /** What one run found and did. */
@@ -24,6 +24,9 @@ export interface ReconcileRun {
 export const totalRequeued = (run: ReconcileRun): number => Object.values(run.requeued).reduce((sum, n) => sum + n, 0);
 
 const UNFINISHED_STATUSES: UnfinishedStatus[] = [TaskStatus.Queued, TaskStatus.Delayed, TaskStatus.Retrying, TaskStatus.Active];
+
+/** A task of a type this build knows: its job has a queue. */
+type QueueableTaskRef = UnfinishedTaskRef & { type: TaskType };
 
 /** Recorded on the running attempt of an active task whose job vanished. */
 export const LOST_ATTEMPT_ERROR = 'its job was lost from Redis while it ran (Redis lost its data); the reconciler queued the task again without spending an attempt';
@@ -48,7 +51,7 @@ export class Reconciler {
     private readonly queries: TaskQueries,
     private readonly store: TaskStore,
     private readonly producer: TaskProducer,
-    @Inject(RECONCILER_REDIS) private readonly redis: Redis,
+    @Inject(PRODUCER_REDIS) private readonly redis: Redis,
     @Inject(MonitorConfig) private readonly config: MonitorConfig,
   ) {}
 
@@ -73,7 +76,7 @@ export class Reconciler {
           break statuses;
         }
         const page = await this.queries.unfinishedTasksPage({ status, settledBefore, after, limit });
-        const queueable = page.filter((task) => {
+        const queueable = page.filter((task): task is QueueableTaskRef => {
           if (isTaskType(task.type)) return true;
           run.unregistered[task.type] = (run.unregistered[task.type] ?? 0) + 1;
           return false;
@@ -91,13 +94,10 @@ export class Reconciler {
   }
 
   /** The tasks whose job key does not exist in Redis. */
-  private async withoutJob(tasks: UnfinishedTaskRef[]): Promise<UnfinishedTaskRef[]> {
+  private async withoutJob(tasks: QueueableTaskRef[]): Promise<QueueableTaskRef[]> {
     if (tasks.length === 0) return [];
     const pipeline = this.redis.pipeline();
-    for (const task of tasks) {
-      if (!isTaskType(task.type)) throw new Error(`task ${task.id} has an unregistered type "${task.type}"`);
-      pipeline.exists(this.producer.queue(task.type).toKey(task.id));
-    }
+    for (const task of tasks) pipeline.exists(this.producer.queue(task.type).toKey(task.id));
     const replies = (await pipeline.exec()) ?? [];
     return tasks.filter((_task, index) => {
       const [error, exists] = replies[index] ?? [new Error('no reply from Redis')];

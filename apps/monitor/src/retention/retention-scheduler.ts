@@ -2,9 +2,21 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { MonitorConfig } from '@taskq/config';
 import type { Redis } from 'ioredis';
-import { DeadLetterMirror, createRedisConnection } from '@taskq/queue';
+import { createRedisConnection } from '@taskq/queue';
+import { PRODUCER_REDIS } from '../producer-redis';
 import { MAINTENANCE_QUEUE, RETENTION_JOB, RETENTION_SCHEDULER_ID } from './maintenance-queue';
 import { RetentionProcessor, type RetentionRun } from './retention-processor';
+
+/** Whether `promise` settled (either way) within `ms`; leaves no timer behind. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** A failed clean-up is tried again this many times in all, 1 min then 2 min later. */
 const RETENTION_ATTEMPTS = 3;
@@ -20,7 +32,8 @@ const RETENTION_RETRY_DELAY_MS = 60_000;
 @Injectable()
 export class RetentionScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Retention');
-  private connection?: Redis;
+  /** The worker's own: its blocking reads wait out a Redis outage. */
+  private workerConnection?: Redis;
   private queue?: Queue;
   private worker?: Worker;
   private timer?: NodeJS.Timeout;
@@ -28,20 +41,21 @@ export class RetentionScheduler implements OnApplicationBootstrap, BeforeApplica
 
   constructor(
     private readonly processor: RetentionProcessor,
-    private readonly deadLetters: DeadLetterMirror,
+    @Inject(PRODUCER_REDIS) private readonly redis: Redis,
     @Inject(MonitorConfig) private readonly config: MonitorConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const { redisUrl, queuePrefix: prefix, retentionCron } = this.config;
-    // Shared by the queue and the worker; the worker opens a duplicate for its blocking reads.
-    this.connection = createRedisConnection(redisUrl, 'worker');
-    this.queue = new Queue(MAINTENANCE_QUEUE, { connection: this.connection, prefix });
+    // On the monitor's fail-fast connection: a scheduler check during an outage fails at once
+    // (and waits for the next tick) instead of waiting for Redis.
+    this.queue = new Queue(MAINTENANCE_QUEUE, { connection: this.redis, prefix, skipWaitingForReady: true });
     this.queue.on('error', () => undefined);
     await this.upsertScheduler();
     this.timer = setInterval(() => (this.restoring ??= this.restoreScheduler().finally(() => (this.restoring = undefined))), this.config.scheduleSyncIntervalMs);
+    this.workerConnection = createRedisConnection(redisUrl, 'worker');
     this.worker = new Worker(MAINTENANCE_QUEUE, (job: Job) => this.process(job), {
-      connection: this.connection,
+      connection: this.workerConnection,
       prefix,
       concurrency: 1,
     });
@@ -53,25 +67,26 @@ export class RetentionScheduler implements OnApplicationBootstrap, BeforeApplica
     this.logger.log(`retention runs on "${retentionCron}" (UTC): removes tasks finished more than ${this.config.retentionDays} days ago`);
   }
 
-  /** Stops after the current batch of a running clean-up, within SHUTDOWN_TIMEOUT_MS. */
+  /**
+   * Stops after the current batch of a running clean-up, within SHUTDOWN_TIMEOUT_MS. Neither
+   * a scheduler check nor the worker still waiting for Redis holds shutdown up for longer.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    await this.restoring;
     this.processor.stop();
-    if (this.worker) {
-      let timer: NodeJS.Timeout | undefined;
-      const closed = this.worker.close().then(() => true);
-      const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.config.shutdownTimeoutMs)));
-      const inTime = await Promise.race([closed, late]);
-      clearTimeout(timer);
-      if (!inTime) {
-        this.logger.warn(`the retention job still runs after ${this.config.shutdownTimeoutMs} ms: closing anyway; its lock expires and it is retried`);
-        await this.worker.close(true);
-      }
+    const { shutdownTimeoutMs } = this.config;
+    const [checked, closed] = await Promise.all([
+      this.restoring ? settlesWithin(this.restoring, shutdownTimeoutMs) : true,
+      this.worker ? settlesWithin(this.worker.close(), shutdownTimeoutMs) : true,
+    ]);
+    if (!checked) this.logger.warn(`the retention scheduler check got no answer from Redis within ${shutdownTimeoutMs} ms: stopping anyway`);
+    if (!closed) {
+      // worker.close(true) would only return the close under way: leave it.
+      this.logger.warn(`the maintenance worker did not stop within ${shutdownTimeoutMs} ms (a clean-up still running, or Redis away): stopping anyway; a running job's lock expires and it is retried`);
     }
     await this.queue?.close();
-    await this.connection?.quit().catch(() => this.connection?.disconnect());
-    await this.deadLetters.close();
+    // Nothing is left to send on it, and a QUIT could wait for Redis as long as any command.
+    this.workerConnection?.disconnect();
   }
 
   private async upsertScheduler(): Promise<void> {

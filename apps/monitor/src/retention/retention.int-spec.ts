@@ -4,10 +4,11 @@ import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { openPreparedDataSource } from '@taskq/persistence';
 import { DEAD_LETTER_QUEUE, DeadLetterMirror } from '@taskq/queue';
-import { TEST_REDIS_URL, deleteRedisPrefix, queryDatabase, testDatabase, uniquePrefix, waitFor } from '@taskq/testing';
+import { TEST_REDIS_URL, deleteRedisPrefix, queryDatabase, startPrivateRedis, testDatabase, uniquePrefix, waitFor, type PrivateRedis } from '@taskq/testing';
 import { startMonitor, type MonitorTestApp } from '../testing/monitor-test-app';
 import { MAINTENANCE_QUEUE, RETENTION_SCHEDULER_ID } from './maintenance-queue';
 import { RetentionProcessor, type RetentionRun } from './retention-processor';
+import { RetentionScheduler } from './retention-scheduler';
 
 const DAY_MS = 86_400_000;
 
@@ -192,6 +193,60 @@ describe(RetentionProcessor.name, () => {
     } finally {
       await client.query('ROLLBACK');
       await client.end();
+    }
+  });
+});
+
+describe('retention while Redis is away', () => {
+  const db = testDatabase('monitor_retention_outage');
+  const prefix = uniquePrefix('monitor-retention-outage');
+  let redis: PrivateRedis;
+  let monitor: MonitorTestApp | undefined;
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    monitor = await startMonitor({
+      DATABASE_URL: db.url, REDIS_URL: redis.url, QUEUE_PREFIX: prefix, SCHEDULE_SYNC_INTERVAL_MS: '200', SHUTDOWN_TIMEOUT_MS: '1000',
+      RETENTION_CRON: '0 0 1 1 *', RETENTION_INCLUDE_DEAD: 'true', RETENTION_DAYS: '7', RECONCILE_INTERVAL_MS: '0',
+    });
+  });
+
+  afterAll(async () => {
+    await monitor?.close();
+    await redis.stop();
+    await db.drop();
+  });
+
+  it('fails fast while Redis is down: the scheduler check and the dead-letter mirror log a warning and go on', async () => {
+    await redis.stop();
+    try {
+      await waitFor(() => (monitor?.logs.matching(/could not check the retention scheduler in Redis/).length ?? 0) > 0, {
+        timeoutMs: 3_000,
+        description: 'a failed scheduler check',
+      });
+      await insertTasks(db.url, [{ status: 'dead', daysAgo: 8, attempts: 1 }]);
+      await expect(monitor?.app.get(RetentionProcessor).run()).resolves.toMatchObject({ tasks: 1 });
+      expect(monitor?.logs.matching(/1 deleted dead task\(s\) are still in the dead-letter mirror/)).toHaveLength(1);
+    } finally {
+      redis = await startPrivateRedis({ port: Number(new URL(redis.url).port) });
+    }
+  });
+
+  it('does not wait longer than SHUTDOWN_TIMEOUT_MS for a scheduler check Redis does not answer', async () => {
+    await waitFor(() => (monitor?.logs.matching(/the retention scheduler was missing in Redis: registered it again/).length ?? 0) > 0, {
+      description: 'the scheduler back in the new Redis',
+    });
+    const admin = new Redis(redis.url);
+    try {
+      // Redis holds every command for 4 s: a check starts within the sync interval and waits.
+      await admin.call('CLIENT', 'PAUSE', '4000', 'ALL');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const started = Date.now();
+      await monitor?.app.get(RetentionScheduler).beforeApplicationShutdown();
+      expect(Date.now() - started).toBeLessThan(2_500);
+      expect(monitor?.logs.matching(/the retention scheduler check got no answer from Redis within 1000 ms/)).toHaveLength(1);
+    } finally {
+      admin.disconnect();
     }
   });
 });

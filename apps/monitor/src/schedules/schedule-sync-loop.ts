@@ -1,7 +1,7 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { MonitorConfig } from '@taskq/config';
 import { ScheduleStore } from '@taskq/persistence';
-import { ScheduleQueue } from '@taskq/queue';
+import { ScheduleQueue, resyncSchedules } from '@taskq/queue';
 
 /**
  * Keeps Redis's job schedulers equal to PostgreSQL's enabled schedules: at start-up and then
@@ -31,14 +31,16 @@ export class ScheduleSyncLoop implements OnApplicationBootstrap, BeforeApplicati
     return this.running;
   }
 
+  /** After the last re-sync; the connection is the monitor's, closed later. */
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     await this.running;
+    await this.queue.close();
   }
 
   private async sync(): Promise<void> {
     try {
-      const { registered, removed } = await this.store.change(async (changes) => this.queue.sync((await changes.list()).filter((schedule) => schedule.enabled)));
+      const { registered, removed } = await resyncSchedules(this.store, this.queue);
       if (registered.length > 0) this.logger.log(`registered in Redis from PostgreSQL: ${registered.join(', ')}`);
       if (removed.length > 0) this.logger.log(`removed from Redis (unknown or disabled in PostgreSQL): ${removed.join(', ')}`);
     } catch (error) {

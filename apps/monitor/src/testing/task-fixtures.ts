@@ -28,22 +28,29 @@ export async function submitSleepTask(store: TaskStore, producer: TaskProducer, 
 
 const WORKSPACE_ROOT = join(__dirname, '..', '..', '..', '..');
 
-/**
- * The real worker, started from the build (the monitor may not import it). Start it after
- * the monitor, which migrates the database. Resolves once its health listener answers.
- */
-export async function startWorkerProcess(databaseUrl: string, prefix: string): Promise<AppProcess> {
-  const script = join(WORKSPACE_ROOT, 'dist/apps/worker/src/main.js');
+/** A built app (`worker` or `monitor`) as a real process; resolves once its health listener answers. */
+async function startBuiltApp(app: 'worker' | 'monitor', env: Record<string, string>): Promise<AppProcess> {
+  const script = join(WORKSPACE_ROOT, `dist/apps/${app}/src/main.js`);
   if (!existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` first (npm test does)`);
   const port = await freePort();
-  const worker = startAppProcess(
+  const child = startAppProcess(
     ['-r', join(WORKSPACE_ROOT, 'runtime-paths.cjs'), script],
-    {
-      DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, WORKER_QUEUES: 'sleep',
-      METRICS_PORT: String(port), LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'fatal', SHUTDOWN_TIMEOUT_MS: '2000',
-    },
+    { REDIS_URL: TEST_REDIS_URL, METRICS_PORT: String(port), LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'fatal', SHUTDOWN_TIMEOUT_MS: '2000', ...env },
     WORKSPACE_ROOT,
   );
-  await waitForHttp(`http://127.0.0.1:${port}/health`, worker);
-  return worker;
+  await waitForHttp(`http://127.0.0.1:${port}/health`, child);
+  return child;
+}
+
+/**
+ * The real worker, started from the build (the monitor may not import it). Start it after
+ * the monitor, which migrates the database.
+ */
+export function startWorkerProcess(databaseUrl: string, prefix: string): Promise<AppProcess> {
+  return startBuiltApp('worker', { DATABASE_URL: databaseUrl, QUEUE_PREFIX: prefix, WORKER_QUEUES: 'sleep' });
+}
+
+/** The monitor from the build, as a process of its own: a test can kill it (SIGKILL: no shutdown hook runs). */
+export function startMonitorProcess(env: Record<string, string>): Promise<AppProcess> {
+  return startBuiltApp('monitor', env);
 }
