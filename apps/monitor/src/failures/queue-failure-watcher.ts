@@ -3,7 +3,7 @@ import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { MonitorConfig } from '@taskq/config';
 import { TASK_TYPE_NAMES, type TaskType } from '@taskq/contracts';
-import { createRedisConnection, queueNameFor } from '@taskq/queue';
+import { createRedisConnection, queueNameFor, settlesWithin } from '@taskq/queue';
 import { DeadTaskAlerter } from './dead-task-alerter';
 import { FAILURES_REDIS } from './failures-redis';
 import { FailureReporter } from './failure-reporter';
@@ -45,9 +45,18 @@ export class QueueFailureWatcher implements OnApplicationBootstrap, BeforeApplic
     this.logger.log(`watching failed attempts and dead tasks on ${TASK_TYPE_NAMES.length} queues`);
   }
 
-  /** Runs before the reporter's hook (it depends on the reporter): no event arrives after this. */
+  /**
+   * Runs before the reporter's hook (it depends on the reporter): no event arrives after this.
+   * QueueEvents#close waits for Redis while Redis is away: after SHUTDOWN_TIMEOUT_MS the
+   * shutdown goes on without them.
+   */
   async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all(this.watchers.map((events) => events.close().catch(() => undefined)));
+    const closed = Promise.all(this.watchers.map((events) => events.close().catch(() => undefined)));
+    if (!(await settlesWithin(closed, this.config.shutdownTimeoutMs))) {
+      // Their disconnect waits for Redis too: not awaited, the process exits after the hooks.
+      this.logger.warn(`the queue event readers did not stop within ${this.config.shutdownTimeoutMs} ms (Redis away?): leaving them`);
+      for (const events of this.watchers) void events.disconnect().catch(() => undefined);
+    }
     this.connectionTemplate.disconnect();
   }
 

@@ -2,21 +2,10 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { MonitorConfig } from '@taskq/config';
 import type { Redis } from 'ioredis';
-import { createRedisConnection } from '@taskq/queue';
+import { createRedisConnection, settlesWithin } from '@taskq/queue';
 import { PRODUCER_REDIS } from '../producer-redis';
 import { MAINTENANCE_QUEUE, RETENTION_JOB, RETENTION_SCHEDULER_ID } from './maintenance-queue';
 import { RetentionProcessor, type RetentionRun } from './retention-processor';
-
-/** Whether `promise` settled (either way) within `ms`; leaves no timer behind. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true, () => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A failed clean-up is tried again this many times in all, 1 min then 2 min later. */
 const RETENTION_ATTEMPTS = 3;

@@ -240,9 +240,10 @@ describe('retention while Redis is away', () => {
     try {
       // Redis holds every command for 4 s: a check starts within the sync interval and waits.
       await admin.call('CLIENT', 'PAUSE', '4000', 'ALL');
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      const scheduler = monitor?.app.get(RetentionScheduler);
+      await waitFor(() => scheduler?.['restoring'] !== undefined, { timeoutMs: 2_000, description: 'a scheduler check waiting for Redis' });
       const started = Date.now();
-      await monitor?.app.get(RetentionScheduler).beforeApplicationShutdown();
+      await scheduler?.beforeApplicationShutdown();
       expect(Date.now() - started).toBeLessThan(2_500);
       expect(monitor?.logs.matching(/the retention scheduler check got no answer from Redis within 1000 ms/)).toHaveLength(1);
     } finally {

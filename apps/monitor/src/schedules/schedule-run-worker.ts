@@ -2,7 +2,7 @@ import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationB
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { MonitorConfig } from '@taskq/config';
-import { SCHEDULES_QUEUE, createRedisConnection, type ScheduleRunData } from '@taskq/queue';
+import { SCHEDULES_QUEUE, createRedisConnection, settlesWithin, type ScheduleRunData } from '@taskq/queue';
 import { ScheduleRunner, type RunOutcome } from './schedule-runner';
 
 /** Runs are short (one read, one insert, one job): a few at once is plenty. */
@@ -34,9 +34,17 @@ export class ScheduleRunWorker implements OnApplicationBootstrap, BeforeApplicat
     this.worker.on('error', (error) => this.logger.warn(`schedule worker: ${error.message}`));
   }
 
-  /** Before the pool closes: the run in progress finishes its writes. */
+  /**
+   * Before the pool closes: the run in progress finishes its writes, for up to
+   * SHUTDOWN_TIMEOUT_MS (BullMQ's close waits for Redis as long as Redis is away). A run cut
+   * short keeps its lock until it expires, and is then run again: its task's idempotency key
+   * keeps that from creating a second task.
+   */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.worker?.close();
-    await this.connection?.quit().catch(() => this.connection?.disconnect());
+    if (this.worker && !(await settlesWithin(this.worker.close(), this.config.shutdownTimeoutMs))) {
+      this.logger.warn(`the schedule worker did not stop within ${this.config.shutdownTimeoutMs} ms (Redis away?): stopping anyway`);
+    }
+    // Nothing is left to send on it, and a QUIT could wait for Redis as long as any command.
+    this.connection?.disconnect();
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { Worker, type Job } from 'bullmq';
 import { WorkerConfig } from '@taskq/config';
-import { createRedisConnection, queueNameFor, taskBackoffStrategy, type TaskJobData } from '@taskq/queue';
+import { createRedisConnection, queueNameFor, settlesWithin, taskBackoffStrategy, type TaskJobData } from '@taskq/queue';
 import { RunningAttempts } from './running-attempts';
 import { RetryableAttemptError, TaskRunner } from './task-runner';
 import { selectQueues } from './worker-selection';
@@ -66,15 +66,3 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
 
 /** Long enough for an interrupted attempt's record to ride out a PostgreSQL retry or two. */
 const RELEASE_GRACE_MS = 15_000;
-
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
