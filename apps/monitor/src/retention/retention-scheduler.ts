@@ -6,6 +6,7 @@ import { createRedisConnection, settlesWithin } from '@taskq/queue';
 import { PRODUCER_REDIS } from '../producer-redis';
 import { MAINTENANCE_QUEUE, RETENTION_JOB, RETENTION_SCHEDULER_ID } from './maintenance-queue';
 import { RetentionProcessor, type RetentionRun } from './retention-processor';
+import { throttledLog } from '@taskq/observability';
 
 /** A failed clean-up is tried again this many times in all, 1 min then 2 min later. */
 const RETENTION_ATTEMPTS = 3;
@@ -48,7 +49,8 @@ export class RetentionScheduler implements OnApplicationBootstrap, BeforeApplica
       prefix,
       concurrency: 1,
     });
-    this.worker.on('error', (error) => this.logger.error(`maintenance worker: ${error.message}`));
+    const logError = throttledLog((message) => this.logger.error(message));
+    this.worker.on('error', (error) => logError(`maintenance worker: ${error.message}`));
     this.worker.on('failed', (job, error) => {
       const attempts = `attempt ${job?.attemptsMade ?? '?'} of ${job?.opts.attempts ?? 1}`;
       this.logger.error(`${job?.name ?? 'maintenance'} job failed (${attempts}): ${error.message}`);

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { MonitorConfig } from '@taskq/config';
 import { SCHEDULES_QUEUE, createRedisConnection, settlesWithin, type ScheduleRunData } from '@taskq/queue';
 import { ScheduleRunner, type RunOutcome } from './schedule-runner';
+import { throttledLog } from '@taskq/observability';
 
 /** Runs are short (one read, one insert, one job): a few at once is plenty. */
 const CONCURRENCY = 4;
@@ -31,7 +32,8 @@ export class ScheduleRunWorker implements OnApplicationBootstrap, BeforeApplicat
       if ('skipped' in outcome) this.logger.debug(`run ${job.id ?? '?'} skipped: ${outcome.skipped}`);
     });
     this.worker.on('failed', (job, error) => this.logger.warn(`run ${job?.id ?? '?'} of schedule ${job?.data.schedule ?? '?'} failed: ${error.message}`));
-    this.worker.on('error', (error) => this.logger.warn(`schedule worker: ${error.message}`));
+    const logError = throttledLog((message) => this.logger.warn(message));
+    this.worker.on('error', (error) => logError(`schedule worker: ${error.message}`));
   }
 
   /**

@@ -5,6 +5,7 @@ import { createRedisConnection, queueNameFor, settlesWithin, taskBackoffStrategy
 import { RunningAttempts } from './running-attempts';
 import { RetryableAttemptError, TaskRunner } from './task-runner';
 import { selectQueues } from './worker-selection';
+import { throttledLog } from '@taskq/observability';
 
 /** One BullMQ Worker per task type this process serves. */
 @Injectable()
@@ -34,7 +35,8 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
             error instanceof RetryableAttemptError ? error.retryDelayMs : taskBackoffStrategy(attemptsMade, backoffType, error, job),
         },
       });
-      worker.on('error', (error) => this.logger.error(`${type} worker: ${error.message}`));
+      const logError = throttledLog((message) => this.logger.error(message));
+      worker.on('error', (error) => logError(`${type} worker: ${error.message}`));
       this.workers.push(worker);
       this.logger.log(`serving ${type} (concurrency ${concurrency})`);
     }

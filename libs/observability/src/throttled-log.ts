@@ -1,0 +1,21 @@
+/**
+ * Wraps a log call so that the same line is written at most once per `intervalMs`, naming
+ * how many repeats it held back; a different line is written at once. For errors repeated on
+ * every reconnection attempt (a BullMQ worker or event reader while Redis is away) that would
+ * otherwise flood the logs.
+ */
+export function throttledLog(write: (message: string) => void, intervalMs = 60_000, now: () => number = Date.now): (message: string) => void {
+  let last: { message: string; at: number } | undefined;
+  let held = 0;
+  return (message) => {
+    const at = now();
+    if (last?.message === message && at - last.at < intervalMs) {
+      held += 1;
+      return;
+    }
+    const sinceS = last ? Math.round((at - last.at) / 1000) : 0;
+    write(held > 0 ? `${message} (${held} repeat(s) held back in the last ${sinceS} s)` : message);
+    last = { message, at };
+    held = 0;
+  };
+}
