@@ -3,7 +3,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { WorkerConfig } from '@taskq/config';
 import { TaskqMetrics, appLoggerModule } from '@taskq/observability';
-import { TaskQueries, TaskStore } from '@taskq/persistence';
+import { AttemptLog, TaskQueries } from '@taskq/persistence';
 import { DeadLetterMirror, createRedisConnection } from '@taskq/queue';
 import { TASK_HANDLERS } from './handlers';
 import { CancelListener } from './runtime/cancel-listener';
@@ -16,14 +16,14 @@ import { TaskRunner } from './runtime/task-runner';
 @Injectable()
 class ResourcesShutdown implements OnApplicationShutdown {
   constructor(
-    private readonly store: TaskStore,
+    private readonly attempts: AttemptLog,
     private readonly deadLetters: DeadLetterMirror,
     @Inject(DataSource) private readonly dataSource: DataSource,
   ) {}
 
   /** Workers are closed in beforeApplicationShutdown, so every attempt record is written by now. */
   async onApplicationShutdown(): Promise<void> {
-    await this.store.flush();
+    await this.attempts.flush();
     await this.dataSource.destroy();
     await this.deadLetters.close();
   }
@@ -42,8 +42,8 @@ export class WorkerModule {
         // One registry per app instance (tests run several apps in one process).
         { provide: TaskqMetrics, useFactory: () => new TaskqMetrics('worker') },
         {
-          provide: TaskStore,
-          useFactory: (ds: DataSource, metrics: TaskqMetrics) => new TaskStore(ds, { onBatch: metrics.observeWriteBatch }),
+          provide: AttemptLog,
+          useFactory: (ds: DataSource, metrics: TaskqMetrics) => new AttemptLog(ds, { onBatch: metrics.observeWriteBatch }),
           inject: [DataSource, TaskqMetrics],
         },
         { provide: TaskQueries, useFactory: (ds: DataSource) => new TaskQueries(ds), inject: [DataSource] },

@@ -26,6 +26,15 @@ export enum AttemptOutcome {
   TimedOut = 'timed_out',
   /** Stopped by `POST /tasks/:id/cancel` while running. */
   Cancelled = 'cancelled',
-  /** Stopped by its worker's shutdown deadline and handed back to the queue: costs no attempt. */
+  /**
+   * Stopped by its worker's shutdown deadline, or cut short when Redis lost its job, and
+   * handed back to the queue: costs no attempt.
+   */
   Interrupted = 'interrupted',
+  /**
+   * Its worker stopped without recording an outcome (killed, crashed, or lost its lock), found
+   * when the task next starts or by the reconciler. Counts against the attempt budget, so a
+   * task that kills its worker every time ends dead instead of looping.
+   */
+  Lost = 'lost',
 }

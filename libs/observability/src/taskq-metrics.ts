@@ -23,6 +23,13 @@ const RECONCILE_SECONDS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 30
 export type ReconcilerRunResult = 'completed' | 'failed' | 'interrupted';
 
 /**
+ * What the reconciler repaired: an unfinished task whose job was missing from Redis, or
+ * finished there (failed or completed); a waiting job whose task was finished or gone; an
+ * attempt row left `running` after its run ended.
+ */
+export type ReconcilerRepair = 'missing_job' | 'finished_job' | 'stray_job' | 'lost_run';
+
+/**
  * Every taskq metric: names, labels and buckets live here and nowhere else. One instance
  * per app instance, with its own registry (several apps can share one process in tests, so
  * prom-client's global registry is never used). Default process metrics are included.
@@ -59,6 +66,13 @@ export class TaskqMetrics {
     registers: [],
   });
 
+  readonly attemptsLost = new Counter({
+    name: 'taskq_task_attempts_lost_total',
+    help: 'Runs whose worker stopped without recording an outcome (killed, crashed, or its lock expired), found when the task started again or by the reconciler. They count against the attempt budget.',
+    labelNames: ['type'] as const,
+    registers: [],
+  });
+
   readonly attemptDuration = new Histogram({
     name: 'taskq_task_attempt_duration_seconds',
     help: 'Time from an attempt start to its outcome, by outcome (completed, failed, timed_out, cancelled, interrupted).',
@@ -90,6 +104,13 @@ export class TaskqMetrics {
     registers: [],
   });
 
+  readonly reconcilerRepairs = new Counter({
+    name: 'taskq_reconciler_repairs_total',
+    help: 'Disagreements between PostgreSQL and Redis the reconciler repaired, by task type and repair (missing_job, finished_job, stray_job, lost_run).',
+    labelNames: ['type', 'repair'] as const,
+    registers: [],
+  });
+
   readonly reconcilerRunDuration = new Histogram({
     name: 'taskq_reconciler_run_duration_seconds',
     help: 'Duration of the reconciler runs this monitor made (one replica at a time runs), by result (completed, failed, interrupted).',
@@ -104,13 +125,13 @@ export class TaskqMetrics {
   ) {
     const families: Record<TaskqApp, Metric[]> = {
       api: [this.tasksSubmitted, this.writeBatchSize],
-      worker: [this.tasksCompleted, this.attemptsFailed, this.tasksDead, this.attemptDuration, this.queueWait, this.writeBatchSize],
-      monitor: [this.writeBatchSize, this.reconcilerRequeued, this.reconcilerRunDuration],
+      worker: [this.tasksCompleted, this.attemptsFailed, this.attemptsLost, this.tasksDead, this.attemptDuration, this.queueWait, this.writeBatchSize],
+      monitor: [this.writeBatchSize, this.attemptsLost, this.tasksDead, this.reconcilerRequeued, this.reconcilerRepairs, this.reconcilerRunDuration],
     };
     for (const metric of families[app]) this.registry.registerMetric(metric);
     // Counters start at 0 for every type, so rate() sees the first increment.
     for (const type of TASK_TYPE_NAMES) {
-      for (const counter of [this.tasksSubmitted, this.tasksCompleted, this.attemptsFailed, this.tasksDead, this.reconcilerRequeued]) counter.inc({ type }, 0);
+      for (const counter of [this.tasksSubmitted, this.tasksCompleted, this.attemptsFailed, this.attemptsLost, this.tasksDead, this.reconcilerRequeued]) counter.inc({ type }, 0);
     }
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
@@ -126,6 +147,17 @@ export class TaskqMetrics {
     if (outcome === 'completed') this.tasksCompleted.inc({ type });
     if (outcome === 'failed' || outcome === 'timed_out') this.attemptsFailed.inc({ type });
     if (dead) this.tasksDead.inc({ type });
+  }
+
+  /** Earlier runs of a task found cut short (`lost`); `dead`: their number spent the task's budget. */
+  recordLostRuns(type: string, count: number, dead = false): void {
+    if (count > 0) this.attemptsLost.inc({ type }, count);
+    if (dead) this.tasksDead.inc({ type });
+  }
+
+  /** One repair of the reconciler's (see {@link ReconcilerRepair}). */
+  recordRepair(type: string, repair: ReconcilerRepair, count = 1): void {
+    this.reconcilerRepairs.inc({ type, repair }, count);
   }
 
   /** `waitMs` below 0 (clocks of producer and worker hosts apart) counts as 0. */

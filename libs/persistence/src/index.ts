@@ -8,3 +8,5 @@ export * from './unfinished-task';
 export * from './api-key-store';
 export * from './task-preparation';
 export * from './schedule-store';
+export * from './postgres-outage';
+export * from './attempt-log';

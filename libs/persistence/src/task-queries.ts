@@ -48,8 +48,8 @@ export interface TaskFailureState {
   lastError: string | null;
   attemptsMade: number;
   finishedAt: Date | null;
-  /** Failed and timed-out attempts of the current attempt budget (after the last manual retry), in order. */
-  failedAttempts: Array<{ number: number; outcome: 'failed' | 'timed_out'; error: string | null; finishedAt: Date }>;
+  /** Failed, timed-out and lost attempts of the current attempt budget (after the last manual retry), in order. */
+  failedAttempts: Array<{ number: number; outcome: 'failed' | 'timed_out' | 'lost'; error: string | null; finishedAt: Date }>;
 }
 
 /** A cursor that is not one we issued. */
@@ -155,7 +155,7 @@ export class TaskQueries {
       `SELECT t.id, t.type, t.status, t.last_error, t.attempts_made, t.finished_at,
               coalesce((SELECT json_agg(json_build_object('number', a.number, 'outcome', a.outcome, 'error', a.error, 'finishedAt', a.finished_at) ORDER BY a.number)
                           FROM task_attempts a
-                         WHERE a.task_id = t.id AND a.number > t.attempt_base AND a.outcome IN ('failed', 'timed_out')), '[]') AS failed_attempts
+                         WHERE a.task_id = t.id AND a.number > t.attempt_base AND a.outcome IN ('failed', 'timed_out', 'lost')), '[]') AS failed_attempts
          FROM tasks t WHERE t.id = ANY($1::uuid[])`,
       [taskIds],
     )) as Array<{
@@ -210,6 +210,17 @@ export class TaskQueries {
       [taskIds],
     )) as UnfinishedTaskRow[];
     return rows.map(unfinishedTaskOf);
+  }
+
+  /** The status of each known task among `ids`, and when it last changed (the reconciler's check of Redis's jobs). */
+  async taskStates(ids: string[]): Promise<Array<{ id: string; status: TaskStatus; updatedAt: Date }>> {
+    const taskIds = ids.filter(isTaskId);
+    if (taskIds.length === 0) return [];
+    return (await this.dataSource.query(`SELECT id, status, updated_at AS "updatedAt" FROM tasks WHERE id = ANY($1::uuid[])`, [taskIds])) as Array<{
+      id: string;
+      status: TaskStatus;
+      updatedAt: Date;
+    }>;
   }
 
   /** Counts per type and status of tasks created in [from, to), with attempt duration percentiles. */

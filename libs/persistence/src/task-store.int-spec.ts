@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { AttemptOutcome, TaskStatus } from '@taskq/contracts';
 import { queryDatabase, testDatabase } from '@taskq/testing';
+import { AttemptLog } from './attempt-log';
 import { ensureDatabase, isSchemaCurrent, openDataSource, runMigrations } from './database';
 import { MIGRATIONS } from './migrations';
 import { InvalidCursorError, TaskQueries } from './task-queries';
@@ -12,6 +13,7 @@ let dataSource: DataSource;
 let batches: Array<{ kind: string; size: number }>;
 let sut: TaskStore;
 let queries: TaskQueries;
+let attempts: AttemptLog;
 
 const newTask = (overrides: Partial<NewTask> = {}): NewTask => ({
   id: randomUUID(),
@@ -37,6 +39,7 @@ beforeAll(async () => {
   batches = [];
   sut = new TaskStore(dataSource, { onBatch: (kind, size) => batches.push({ kind, size }) });
   queries = new TaskQueries(dataSource);
+  attempts = new AttemptLog(dataSource);
 });
 
 afterAll(async () => {
@@ -77,65 +80,49 @@ describe(TaskStore.name, () => {
     expect(inserts.length).toBeLessThan(300 / 10);
   });
 
-  it('records an attempt from start to success in PostgreSQL', async () => {
-    const task = newTask();
-    await sut.createTask(task);
-    const startedAt = new Date();
-    await expect(sut.startAttempt({ taskId: task.id, attempt: 1, workerId: 'w-1', startedAt })).resolves.toBe(true);
-    expect((await queries.findTask(task.id))?.status).toBe(TaskStatus.Active);
+  it('abandons runs nobody holds: each charged as lost, the task queued again, or dead once its budget is spent; a task that moved on is left alone', async () => {
+    const [again, spent, moved] = [newTask({ maxAttempts: 2 }), newTask({ maxAttempts: 1 }), newTask()];
+    await sut.insertTasks([again, spent, moved]);
+    for (const task of [again, spent, moved]) await attempts.start({ taskId: task.id, workerId: 'gone', startedAt: new Date() });
+    const read = await queries.taskStates([again.id, spent.id, moved.id]);
+    const updatedAt = (id: string): Date => read.find((row) => row.id === id)?.updatedAt ?? new Date(0);
+    await attempts.finish({ taskId: moved.id, attempt: 1, outcome: AttemptOutcome.Completed, taskStatus: TaskStatus.Completed, result: null, error: null, finishedAt: new Date(), durationMs: 1, nextAttemptAt: null });
 
-    await sut.finishAttempt({
-      taskId: task.id, attempt: 1, outcome: AttemptOutcome.Completed, taskStatus: TaskStatus.Completed,
-      result: { ok: true }, error: null, finishedAt: new Date(startedAt.getTime() + 42), durationMs: 42, nextAttemptAt: null,
-    });
-    const stored = await queries.findTask(task.id);
-    expect(stored).toMatchObject({ status: TaskStatus.Completed, result: { ok: true }, attemptsMade: 1, lastError: null });
-    expect(stored?.finishedAt).toBeInstanceOf(Date);
-    expect(stored?.attempts).toEqual([expect.objectContaining({ number: 1, workerId: 'w-1', outcome: AttemptOutcome.Completed, durationMs: 42, error: null })]);
+    const at = new Date();
+    const abandoned = await sut.abandonRuns(
+      [again, spent, moved].map((task) => ({ taskId: task.id, attemptsMade: 1, updatedAt: updatedAt(task.id) })),
+      { error: 'its job failed in Redis', at },
+    );
+
+    expect(abandoned).toHaveLength(2);
+    expect(abandoned).toContainEqual({ dead: true, id: spent.id, type: 'noop' });
+    expect(abandoned).toContainEqual({ dead: false, task: expect.objectContaining({ id: again.id, status: 'queued', attemptsMade: 1, attemptBase: 0, maxAttempts: 2 }) });
+    const outcomes = await queryDatabase<{ task_id: string; outcome: string }>(db.url, 'SELECT task_id, outcome FROM task_attempts WHERE task_id = ANY($1::uuid[])', [[again.id, spent.id, moved.id]]);
+    expect(Object.fromEntries(outcomes.map((row) => [row.task_id, row.outcome]))).toEqual({ [again.id]: 'lost', [spent.id]: 'lost', [moved.id]: 'completed' });
+    expect(await queries.findTask(spent.id)).toMatchObject({ status: TaskStatus.Dead, lastError: 'its job failed in Redis', finishedAt: at });
   });
 
-  it('keeps every attempt of a retried task, with the last error and next attempt time', async () => {
-    const task = newTask();
-    await sut.createTask(task);
-    const next = new Date(Date.now() + 60_000);
-    await sut.startAttempt({ taskId: task.id, attempt: 1, workerId: 'w-1', startedAt: new Date() });
-    await sut.finishAttempt({
-      taskId: task.id, attempt: 1, outcome: AttemptOutcome.Failed, taskStatus: TaskStatus.Retrying,
-      result: null, error: 'boom', finishedAt: new Date(), durationMs: 5, nextAttemptAt: next,
-    });
-    expect(await queries.findTask(task.id)).toMatchObject({ status: TaskStatus.Retrying, lastError: 'boom', nextAttemptAt: next, finishedAt: null });
+  it('records as lost the attempt rows left running after their run ended, past their deadline only', async () => {
+    const cancelled = newTask({ timeoutMs: 100 });
+    const young = newTask({ timeoutMs: 60_000 });
+    const current = newTask({ timeoutMs: 100 });
+    await sut.insertTasks([cancelled, young, current]);
+    for (const task of [cancelled, young, current]) await attempts.start({ taskId: task.id, workerId: 'gone', startedAt: new Date(Date.now() - 1_000) });
+    await sut.cancelTask(cancelled.id);
+    await sut.cancelTask(young.id);
 
-    await sut.startAttempt({ taskId: task.id, attempt: 2, workerId: 'w-2', startedAt: new Date() });
-    await sut.finishAttempt({
-      taskId: task.id, attempt: 2, outcome: AttemptOutcome.TimedOut, taskStatus: TaskStatus.Dead,
-      result: null, error: 'timed out after 10 ms', finishedAt: new Date(), durationMs: 10, nextAttemptAt: null,
-    });
-    const stored = await queries.findTask(task.id);
-    expect(stored).toMatchObject({ status: TaskStatus.Dead, lastError: 'timed out after 10 ms', attemptsMade: 2, nextAttemptAt: null });
-    expect(stored?.attempts?.map((a) => [a.number, a.workerId, a.outcome])).toEqual([
-      [1, 'w-1', AttemptOutcome.Failed],
-      [2, 'w-2', AttemptOutcome.TimedOut],
-    ]);
-  });
+    const stray = await sut.recordStrayRuns({ settledBefore: new Date(), limit: 100 }, { error: 'stray', at: new Date() });
 
-  it('refuses to start a finished task, or one it does not know', async () => {
-    const task = newTask();
-    await sut.createTask(task);
-    await sut.startAttempt({ taskId: task.id, attempt: 1, workerId: 'w', startedAt: new Date() });
-    await sut.finishAttempt({
-      taskId: task.id, attempt: 1, outcome: AttemptOutcome.Completed, taskStatus: TaskStatus.Completed,
-      result: {}, error: null, finishedAt: new Date(), durationMs: 1, nextAttemptAt: null,
-    });
-    await expect(sut.startAttempt({ taskId: task.id, attempt: 2, workerId: 'w', startedAt: new Date() })).resolves.toBe(false);
-    await expect(sut.startAttempt({ taskId: randomUUID(), attempt: 1, workerId: 'w', startedAt: new Date() })).resolves.toBe(false);
-    expect((await queries.findTask(task.id))?.attempts).toHaveLength(1);
+    // The young one may still be recording its cancellation; the current one is an active task's own run.
+    expect(stray).toEqual([{ taskId: cancelled.id, number: 1, type: 'noop' }]);
+    await expect(sut.recordStrayRuns({ settledBefore: new Date(), limit: 100 }, { error: 'stray', at: new Date() })).resolves.toEqual([]);
   });
 
   it('withdraws only tasks that never started', async () => {
     const unstarted = newTask();
     const started = newTask();
     await Promise.all([sut.createTask(unstarted), sut.createTask(started)]);
-    await sut.startAttempt({ taskId: started.id, attempt: 1, workerId: 'w', startedAt: new Date() });
+    await attempts.start({ taskId: started.id, workerId: 'w', startedAt: new Date() });
     await sut.deleteUnstartedTasks([unstarted.id, started.id]);
     expect(await queries.findTask(unstarted.id)).toBeNull();
     expect(await queries.findTask(started.id)).not.toBeNull();

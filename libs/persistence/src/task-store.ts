@@ -1,7 +1,8 @@
 import type { DataSource } from 'typeorm';
-import { AttemptOutcome, TaskStatus, type BackoffPolicy } from '@taskq/contracts';
+import { TaskStatus, type BackoffPolicy } from '@taskq/contracts';
 import { BatchWriter } from './batch-writer';
-import type { LostAttempt, UnfinishedTask } from './unfinished-task';
+import { rowsOf } from './rows-of';
+import type { AbandonedRun, LostAttempt, UnfinishedTask } from './unfinished-task';
 import { UNFINISHED_TASK_COLUMNS, unfinishedTaskOf, type UnfinishedTaskRow } from './unfinished-task-row';
 
 export interface NewTask {
@@ -50,33 +51,11 @@ export interface TaskSelection {
   finishedTo?: Date;
 }
 
-export interface AttemptStart {
+/** An attempt row left `running` after its run ended, now recorded as lost. */
+export interface StrayRun {
   taskId: string;
-  attempt: number;
-  workerId: string;
-  startedAt: Date;
-}
-
-export interface AttemptFinish {
-  taskId: string;
-  attempt: number;
-  outcome: Exclude<AttemptOutcome, AttemptOutcome.Running>;
-  /** The task's status after this attempt (cancelled: already set by the API, kept as is). */
-  taskStatus: TaskStatus.Completed | TaskStatus.Retrying | TaskStatus.Dead | TaskStatus.Cancelled;
-  result: unknown;
-  error: string | null;
-  finishedAt: Date;
-  durationMs: number;
-  nextAttemptAt: Date | null;
-}
-
-/** An attempt its worker stopped at its shutdown deadline; the task goes back to the queue. */
-export interface AttemptRelease {
-  taskId: string;
-  attempt: number;
-  error: string;
-  finishedAt: Date;
-  durationMs: number;
+  number: number;
+  type: string;
 }
 
 /** One retention batch: which finished tasks to delete. */
@@ -96,8 +75,8 @@ export interface ExpiredTaskDeletion {
 export interface TaskStoreOptions {
   maxBatchSize?: number;
   maxConcurrentFlushes?: number;
-  /** Observes the size of every multi-row write (metrics). */
-  onBatch?: (kind: 'insert' | 'start' | 'finish', size: number) => void;
+  /** Observes the size of every multi-row insert (metrics). */
+  onBatch?: (kind: 'insert', size: number) => void;
 }
 
 const TERMINAL = `('completed','dead','cancelled')`;
@@ -110,47 +89,6 @@ const INSERT_TASKS = `
     AS i(id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, schedule_name, created_at, tenant)
   ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id`;
-
-// One statement: the task turns active and its attempt row appears, or neither (the task was
-// already finished or cancelled). A redelivered attempt (stalled worker) overwrites its row.
-const START_ATTEMPTS = `
-  WITH input AS (
-    SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[]) AS i(task_id, number, worker_id, started_at)
-  ), runnable AS (
-    UPDATE tasks t
-       SET status = 'active', attempts_made = GREATEST(t.attempts_made, i.number),
-           started_at = COALESCE(t.started_at, i.started_at), next_attempt_at = NULL, updated_at = i.started_at
-      FROM input i
-     WHERE t.id = i.task_id AND t.status NOT IN ${TERMINAL}
-    RETURNING t.id
-  ), attempt AS (
-    INSERT INTO task_attempts (task_id, number, worker_id, started_at, outcome)
-    SELECT i.task_id, i.number, i.worker_id, i.started_at, 'running' FROM input i JOIN runnable r ON r.id = i.task_id
-    ON CONFLICT (task_id, number) DO UPDATE
-      SET worker_id = EXCLUDED.worker_id, started_at = EXCLUDED.started_at,
-          finished_at = NULL, duration_ms = NULL, outcome = 'running', error = NULL
-  )
-  SELECT id FROM runnable`;
-
-const FINISH_ATTEMPTS = `
-  WITH input AS (
-    SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::timestamptz[], $8::int[], $9::timestamptz[])
-      AS i(task_id, number, outcome, error, result, task_status, finished_at, duration_ms, next_attempt_at)
-  ), attempt AS (
-    UPDATE task_attempts a
-       SET finished_at = i.finished_at, duration_ms = i.duration_ms, outcome = i.outcome, error = i.error
-      FROM input i
-     WHERE a.task_id = i.task_id AND a.number = i.number
-  )
-  UPDATE tasks t
-     SET status = i.task_status,
-         result = COALESCE(i.result, t.result),
-         last_error = COALESCE(i.error, t.last_error),
-         finished_at = CASE WHEN i.task_status IN ${TERMINAL} THEN i.finished_at ELSE NULL END,
-         next_attempt_at = i.next_attempt_at,
-         updated_at = i.finished_at
-    FROM input i
-   WHERE t.id = i.task_id AND t.status NOT IN ${TERMINAL}`;
 
 function selectionSql(selection: TaskSelection): { where: string; params: unknown[] } {
   const params: unknown[] = [selection.statuses];
@@ -179,29 +117,11 @@ function selectionSql(selection: TaskSelection): { where: string; params: unknow
 }
 
 /**
- * Runs a statement and returns its rows. TypeORM's `DataSource.query` answers UPDATE and
- * DELETE with `[rows, count]` but SELECT and INSERT with `rows`; the structured result has
- * the rows in `records` for every kind of statement.
- */
-async function rowsOf<T>(dataSource: DataSource, sql: string, params: unknown[]): Promise<T[]> {
-  const runner = dataSource.createQueryRunner();
-  try {
-    return ((await runner.query(sql, params, true)) as { records: T[] }).records;
-  } finally {
-    await runner.release();
-  }
-}
-
-const json = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
-
-/**
  * The only write path for tasks and attempts. Concurrent calls are group-committed:
  * under load, hundreds of submissions or attempt records share one statement.
  */
 export class TaskStore {
   private readonly inserts: BatchWriter<NewTask, boolean>;
-  private readonly starts: BatchWriter<AttemptStart, boolean>;
-  private readonly finishes: BatchWriter<AttemptFinish, void>;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -209,8 +129,6 @@ export class TaskStore {
   ) {
     const batching = { maxBatchSize: options.maxBatchSize ?? 500, maxConcurrentFlushes: options.maxConcurrentFlushes ?? 4 };
     this.inserts = new BatchWriter((rows) => this.insertTasks(rows), { ...batching, onFlush: (n) => options.onBatch?.('insert', n) });
-    this.starts = new BatchWriter((rows) => this.startAttempts(rows), { ...batching, onFlush: (n) => options.onBatch?.('start', n) });
-    this.finishes = new BatchWriter((rows) => this.finishAttempts(rows), { ...batching, onFlush: (n) => options.onBatch?.('finish', n) });
   }
 
   /**
@@ -341,44 +259,10 @@ export class TaskStore {
   }
 
   /**
-   * Marks the task active and records the attempt's start.
-   * Resolves false when the task must not run: finished, cancelled or unknown.
-   */
-  startAttempt(start: AttemptStart): Promise<boolean> {
-    return this.starts.write(start);
-  }
-
-  /** Records an attempt's outcome and the task's resulting status in one statement. */
-  finishAttempt(finish: AttemptFinish): Promise<void> {
-    return this.finishes.write(finish);
-  }
-
-  /**
-   * Records an attempt as `interrupted` and puts its task back to `queued` with one more
-   * attempt outside its budget (attempt_base + 1), so the next attempt gets the next number
-   * and the interruption costs the task nothing. False when the task is no longer active
-   * (cancelled meanwhile): then only the attempt is recorded.
-   */
-  async releaseAttempt(release: AttemptRelease): Promise<boolean> {
-    const rows = await rowsOf<{ id: string }>(
-      this.dataSource,
-      `WITH attempt AS (
-         UPDATE task_attempts SET finished_at = $3, duration_ms = $4, outcome = 'interrupted', error = $5
-          WHERE task_id = $1 AND number = $2
-       )
-       UPDATE tasks SET status = 'queued', attempt_base = attempt_base + 1, updated_at = $3
-        WHERE id = $1 AND status = 'active'
-       RETURNING id`,
-      [release.taskId, release.attempt, release.finishedAt, release.durationMs, release.error],
-    );
-    return rows.length > 0;
-  }
-
-  /**
    * The reconciler found these active tasks without their job in Redis (lost with Redis's
    * data, worker gone): each goes back to `queued`, and its running attempt is recorded as
    * `interrupted` with `error`, outside the task's budget (attempt_base + 1, as
-   * {@link releaseAttempt} does). Only tasks unchanged since the reconciler read them
+   * AttemptLog.release does): Redis losing data is not the task's failure. Only tasks unchanged since the reconciler read them
    * (still active, same attempt, same updated_at) are touched, so a worker that wrote
    * meanwhile wins. Returns the released tasks as they are now.
    */
@@ -409,37 +293,71 @@ export class TaskStore {
     return rows.map(unfinishedTaskOf);
   }
 
+  /**
+   * The reconciler found these active tasks with their job finished in Redis (failed by
+   * BullMQ, say after its worker died): nobody runs them. Each running attempt becomes `lost`,
+   * charged to the budget like any run whose worker stopped; the task is queued again while
+   * its budget lasts, and dead (with `error`) once it is spent. Only tasks unchanged since the
+   * reconciler read them are touched. Returns them as they are now.
+   */
+  async abandonRuns(runs: LostAttempt[], abandon: { error: string; at: Date }): Promise<AbandonedRun[]> {
+    if (runs.length === 0) return [];
+    const columns = UNFINISHED_TASK_COLUMNS.split(', ').map((column) => `t.${column}`).join(', ');
+    const rows = await rowsOf<UnfinishedTaskRow & { dead: boolean }>(
+      this.dataSource,
+      `WITH input AS (
+         SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamptz[]) AS i(task_id, attempts_made, updated_at)
+       ), task AS (
+         SELECT t.id, t.attempts_made - t.attempt_base >= t.max_attempts AS spent
+           FROM tasks t JOIN input i ON i.task_id = t.id
+          WHERE t.status = 'active' AND t.attempts_made = i.attempts_made AND date_trunc('milliseconds', t.updated_at) = i.updated_at
+            FOR UPDATE OF t
+       ), lost AS (
+         UPDATE task_attempts a SET finished_at = $4, outcome = 'lost', error = $5
+           FROM task k WHERE a.task_id = k.id AND a.outcome = 'running'
+       )
+       UPDATE tasks t
+          SET status = CASE WHEN k.spent THEN 'dead' ELSE 'queued' END,
+              finished_at = CASE WHEN k.spent THEN $4::timestamptz END,
+              last_error = CASE WHEN k.spent THEN $5 ELSE t.last_error END,
+              next_attempt_at = NULL, updated_at = $4
+         FROM task k
+        WHERE t.id = k.id
+       RETURNING ${columns}, k.spent AS dead`,
+      [runs.map((r) => r.taskId), runs.map((r) => r.attemptsMade), runs.map((r) => r.updatedAt), abandon.at, abandon.error],
+    );
+    return rows.map((row) => (row.dead ? { dead: true, id: row.id, type: row.type } : { dead: false, task: unfinishedTaskOf(row) }));
+  }
+
+  /**
+   * Attempt rows still `running` although their run is over: the task finished, went back to
+   * the queue, or moved on to a later attempt (the worker stopped, and the job was cancelled,
+   * removed or lost before another run could notice). Each becomes `lost` with `error`.
+   * Only rows older than their attempt's deadline at `settledBefore`, at most `limit`.
+   */
+  async recordStrayRuns(selection: { settledBefore: Date; limit: number }, record: { error: string; at: Date }): Promise<StrayRun[]> {
+    return rowsOf<StrayRun>(
+      this.dataSource,
+      `WITH stray AS (
+         SELECT a.task_id, a.number, t.type
+           FROM task_attempts a JOIN tasks t ON t.id = a.task_id
+          WHERE a.outcome = 'running' AND a.started_at < $1
+            AND (t.status <> 'active' OR a.number < t.attempts_made)
+            AND a.started_at + t.timeout_ms * interval '1 millisecond' < $1
+          ORDER BY a.started_at
+          LIMIT $2
+            FOR UPDATE OF a SKIP LOCKED
+       )
+       UPDATE task_attempts a SET outcome = 'lost', finished_at = $3, error = $4
+         FROM stray s
+        WHERE a.task_id = s.task_id AND a.number = s.number
+       RETURNING a.task_id AS "taskId", a.number, s.type`,
+      [selection.settledBefore, selection.limit, record.at, record.error],
+    );
+  }
+
   /** Waits for every pending write (shutdown). */
   async flush(): Promise<void> {
-    await Promise.all([this.inserts.drain(), this.starts.drain(), this.finishes.drain()]);
-  }
-
-  private async startAttempts(starts: AttemptStart[]): Promise<boolean[]> {
-    // The same attempt twice in one statement would make ON CONFLICT touch a row twice.
-    const unique = [...new Map(starts.map((s) => [`${s.taskId}:${s.attempt}`, s])).values()];
-    const rows = await rowsOf<{ id: string }>(this.dataSource, START_ATTEMPTS, [
-      unique.map((s) => s.taskId),
-      unique.map((s) => s.attempt),
-      unique.map((s) => s.workerId),
-      unique.map((s) => s.startedAt),
-    ]);
-    const runnable = new Set(rows.map((row) => row.id));
-    return starts.map((s) => runnable.has(s.taskId));
-  }
-
-  private async finishAttempts(finishes: AttemptFinish[]): Promise<void[]> {
-    const unique = [...new Map(finishes.map((f) => [f.taskId, f])).values()];
-    await this.dataSource.query(FINISH_ATTEMPTS, [
-      unique.map((f) => f.taskId),
-      unique.map((f) => f.attempt),
-      unique.map((f) => f.outcome),
-      unique.map((f) => f.error),
-      unique.map((f) => json(f.result)),
-      unique.map((f) => f.taskStatus),
-      unique.map((f) => f.finishedAt),
-      unique.map((f) => f.durationMs),
-      unique.map((f) => f.nextAttemptAt),
-    ]);
-    return finishes.map(() => undefined);
+    await this.inserts.drain();
   }
 }

@@ -51,3 +51,6 @@ export interface LostAttempt {
   attemptsMade: number;
   updatedAt: Date;
 }
+
+/** A task whose run nobody held any more, after the reconciler charged that run: queued again, or dead with its budget spent. */
+export type AbandonedRun = { dead: false; task: UnfinishedTask } | { dead: true; id: string; type: string };

@@ -6,3 +6,4 @@ export * from './cancel-channel';
 export * from './dead-letter-queue';
 export * from './schedule-queue';
 export * from './with-timeout';
+export * from './redis-outage';

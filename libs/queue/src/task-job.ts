@@ -1,5 +1,5 @@
 import type { JobsOptions } from 'bullmq';
-import { MAX_PRIORITY, computeBackoffDelay, isTaskType, type BackoffPolicy, type TaskType } from '@taskq/contracts';
+import { MAX_PRIORITY, computeBackoffDelay, isTaskType, type AttemptOutcome, type BackoffPolicy, type TaskStatus, type TaskType } from '@taskq/contracts';
 
 /**
  * What a BullMQ job carries. The payload rides along so workers need no PostgreSQL read to
@@ -12,9 +12,37 @@ export interface TaskJobData {
   payload: unknown;
   backoff: BackoffPolicy;
   timeoutMs: number;
-  /** Attempts recorded before this job existed (manual retries append to the same history). */
+  /**
+   * Attempts recorded before this job existed (manual retries append to the same history).
+   * Workers number attempts from PostgreSQL now; kept for workers of earlier versions.
+   */
   attemptBase: number;
+  /** A record of the last run that its worker could not commit before it stopped: see {@link PendingRecord}. */
+  pendingRecord?: PendingRecord;
 }
+
+/**
+ * What a worker owed PostgreSQL when it had to stop while PostgreSQL was unreachable: the
+ * outcome of a finished run (`finish`), or the hand-back of a run its shutdown interrupted
+ * (`release`). It travels in the job, back in the queue, and the next worker to take the job
+ * commits it first, so a handler that already finished does not run again.
+ * WARNING: stored in Redis, like the rest of the job data.
+ */
+export type PendingRecord =
+  | {
+      kind: 'finish';
+      attempt: number;
+      outcome: AttemptOutcome.Completed | AttemptOutcome.Failed | AttemptOutcome.TimedOut | AttemptOutcome.Cancelled;
+      taskStatus: TaskStatus.Completed | TaskStatus.Retrying | TaskStatus.Dead | TaskStatus.Cancelled;
+      result: unknown;
+      error: string | null;
+      /** ISO 8601. */
+      finishedAt: string;
+      durationMs: number;
+      /** ISO 8601. */
+      nextAttemptAt: string | null;
+    }
+  | { kind: 'release'; attempt: number; error: string; finishedAt: string; durationMs: number };
 
 export interface TaskJobSpec {
   data: TaskJobData;

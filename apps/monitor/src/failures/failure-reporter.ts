@@ -18,6 +18,7 @@ const LOOKUP_BATCH = 500;
 const MAX_PENDING = 10_000;
 /** Tasks remembered per process so an attempt or a death is logged once. */
 const REMEMBERED_TASKS = 10_000;
+const ATTEMPT_ENDINGS: Record<TaskFailureState['failedAttempts'][number]['outcome'], string> = { failed: 'failed', timed_out: 'timed out', lost: 'was lost' };
 /** Worker and monitor clocks may disagree a little. */
 const CLOCK_SKEW_MS = 1_000;
 
@@ -96,7 +97,7 @@ export class FailureReporter implements BeforeApplicationShutdown {
     const loggedUpTo = this.loggedAttempts.get(state.id);
     const news = state.failedAttempts.filter((a) => (loggedUpTo === undefined ? a.finishedAt.getTime() >= this.watchingSince : a.number > loggedUpTo));
     for (const attempt of news) {
-      this.logger.warn(`${task} attempt ${attempt.number} ${attempt.outcome === 'timed_out' ? 'timed out' : 'failed'}: ${attempt.error ?? 'no error message'}`);
+      this.logger.warn(`${task} attempt ${attempt.number} ${ATTEMPT_ENDINGS[attempt.outcome]}: ${attempt.error ?? 'no error message'}`);
     }
     const latest = news.at(-1);
     if (latest) this.loggedAttempts.set(state.id, latest.number);

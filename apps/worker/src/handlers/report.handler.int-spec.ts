@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { AttemptOutcome, TaskStatus, type ReportTypeStats } from '@taskq/contracts';
-import { TaskQueries, TaskStore, ensureDatabase, openDataSource, runMigrations } from '@taskq/persistence';
+import { AttemptLog, TaskQueries, TaskStore, ensureDatabase, openDataSource, runMigrations } from '@taskq/persistence';
 import { testDatabase } from '@taskq/testing';
 import { ReportHandler } from './report.handler';
 
@@ -15,6 +15,7 @@ describe(ReportHandler.name, () => {
   const db = testDatabase('worker_report');
   let dataSource: DataSource;
   let store: TaskStore;
+  let attemptLog: AttemptLog;
   let sut: ReportHandler;
 
   /** Writes a task and its attempts through the store, as the API and the worker do. */
@@ -27,11 +28,11 @@ describe(ReportHandler.name, () => {
     });
     for (const [index, attempt] of attempts.entries()) {
       const startedAt = new Date(createdAt.getTime() + 1_000 * (index + 1));
-      await expect(store.startAttempt({ taskId: id, attempt: index + 1, workerId: 'report-test', startedAt })).resolves.toBe(true);
+      await expect(attemptLog.start({ taskId: id, workerId: 'report-test', startedAt })).resolves.toMatchObject({ kind: 'run', number: index + 1 });
       const last = index === attempts.length - 1;
       const taskStatus =
         attempt.outcome === AttemptOutcome.Completed ? TaskStatus.Completed : last && finalStatus === TaskStatus.Dead ? TaskStatus.Dead : TaskStatus.Retrying;
-      await store.finishAttempt({
+      await attemptLog.finish({
         taskId: id,
         attempt: index + 1,
         outcome: attempt.outcome,
@@ -56,6 +57,7 @@ describe(ReportHandler.name, () => {
     dataSource = await openDataSource({ url: db.url });
     await runMigrations(dataSource);
     store = new TaskStore(dataSource);
+    attemptLog = new AttemptLog(dataSource);
     sut = new ReportHandler(new TaskQueries(dataSource));
 
     // noop: five completed tasks; one of them needed a slow failed attempt first (not counted in percentiles).

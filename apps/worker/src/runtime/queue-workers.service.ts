@@ -5,6 +5,7 @@ import { createRedisConnection, queueNameFor, settlesWithin, taskBackoffStrategy
 import { RunningAttempts } from './running-attempts';
 import { RetryableAttemptError, TaskRunner } from './task-runner';
 import { selectQueues } from './worker-selection';
+import { STOPPING_GRACE_MS } from './write-when-stored';
 import { throttledLog } from '@taskq/observability';
 
 /** One BullMQ Worker per task type this process serves. */
@@ -26,9 +27,12 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
         prefix: this.config.queuePrefix,
         concurrency,
         // A worker that dies without shutting down keeps its jobs until their locks expire;
-        // then another worker takes them again (same attempt number: no attempt is lost).
+        // then another worker takes them again, and PostgreSQL records the cut-short run as
+        // lost, charged to the task's budget. BullMQ's own stall counter would fail the job
+        // without telling PostgreSQL: taskq decides instead, so BullMQ always puts it back.
         lockDuration: this.config.lockDurationMs,
         stalledInterval: this.config.lockDurationMs,
+        maxStalledCount: Number.MAX_SAFE_INTEGER,
         settings: {
           // The runner has already drawn (and recorded) the jittered delay: reuse it.
           backoffStrategy: (attemptsMade, backoffType, error, job) =>
@@ -66,5 +70,5 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
   }
 }
 
-/** Long enough for an interrupted attempt's record to ride out a PostgreSQL retry or two. */
-const RELEASE_GRACE_MS = 15_000;
+/** Long enough for interrupted attempts to be recorded, or handed back with their records once PostgreSQL's grace is over. */
+const RELEASE_GRACE_MS = STOPPING_GRACE_MS + 10_000;

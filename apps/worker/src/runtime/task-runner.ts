@@ -3,14 +3,14 @@ import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { WorkerConfig } from '@taskq/config';
 import { AttemptOutcome, TaskStatus, computeBackoffDelay, validatePayload } from '@taskq/contracts';
-import { TaskqMetrics } from '@taskq/observability';
-import { TaskStore } from '@taskq/persistence';
-import { DeadLetterMirror, type TaskJobData } from '@taskq/queue';
+import { TaskqMetrics, throttledLog } from '@taskq/observability';
+import { AttemptLog, LOST_RUN_ERROR, isStoreUnavailable, type AttemptFinish, type AttemptRelease, type AttemptStartResult } from '@taskq/persistence';
+import { DeadLetterMirror, type PendingRecord, type TaskJobData } from '@taskq/queue';
 import type { TaskContext } from '../handlers/task-handler';
 import { executeWithDeadline, type AttemptResult } from './attempt-execution';
 import { HandlerRegistry } from './handler-registry';
 import { RunningAttempts } from './running-attempts';
-import { retryStoreWrite } from './retry-store-write';
+import { StoreUnavailableError, writeWhenStored } from './write-when-stored';
 
 /** Thrown back to BullMQ for a retryable failure; carries the delay already recorded in PostgreSQL. */
 export class RetryableAttemptError extends Error {
@@ -23,18 +23,27 @@ export class RetryableAttemptError extends Error {
   }
 }
 
+type Run = Extract<AttemptStartResult, { kind: 'run' }>;
+
 /**
  * Runs one BullMQ job: records the attempt's start, runs the handler under its deadline,
  * and commits the outcome to PostgreSQL before BullMQ acknowledges the job. Every line
  * logged meanwhile (the handler's included) carries `taskId`, `type` and `attempt`.
+ *
+ * PostgreSQL decides: it numbers every run, declares earlier runs whose worker vanished
+ * `lost`, and keeps the attempt budget. While it is unreachable, a start or an outcome waits
+ * (BullMQ keeps renewing the job's lock), so an outage costs no attempt and a finished
+ * handler is not run again. A worker that must stop meanwhile hands the job back with what
+ * it still owes ({@link PendingRecord}), and the next worker commits that first.
  */
 @Injectable()
 export class TaskRunner {
   private readonly logger = new Logger('TaskRunner');
+  private readonly logStoreWait = throttledLog((message) => this.logger.warn(message));
 
   constructor(
     private readonly handlers: HandlerRegistry,
-    private readonly store: TaskStore,
+    private readonly attempts: AttemptLog,
     private readonly running: RunningAttempts,
     private readonly deadLetters: DeadLetterMirror,
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
@@ -42,115 +51,171 @@ export class TaskRunner {
     private readonly pino: PinoLogger,
   ) {}
 
-  /** `token`: the worker's lock on the job, needed to hand it back to the queue at shutdown. */
+  /** `token`: the worker's lock on the job, needed to hand it back to the queue. */
   run(job: Job<TaskJobData>, token?: string): Promise<unknown> {
     const { taskId, type } = job.data;
-    const attempt = job.data.attemptBase + job.attemptsMade + 1;
-    return this.pino.runInContext(() => this.runAttempt(job, attempt, token), { bindings: { taskId, type, attempt } });
+    return this.pino.runInContext(() => this.runJob(job, token), { bindings: { taskId, type } });
   }
 
-  private async runAttempt(job: Job<TaskJobData>, attempt: number, token: string | undefined): Promise<unknown> {
+  private async runJob(job: Job<TaskJobData>, token: string | undefined): Promise<unknown> {
+    const pending = job.data.pendingRecord;
+    if (pending?.kind === 'finish') {
+      this.pino.assign({ attempt: pending.attempt });
+      return this.settle(job, token, finishOf(job.data.taskId, pending), true);
+    }
+    if (pending?.kind === 'release') {
+      await this.releaseOwed(job, token, pending);
+    }
+    return this.runAttempt(job, token);
+  }
+
+  private async runAttempt(job: Job<TaskJobData>, token: string | undefined): Promise<unknown> {
     const { taskId, type } = job.data;
-    const maxAttempts = job.opts.attempts ?? 1;
-    const attemptOfJob = job.attemptsMade + 1;
     const startedAt = new Date();
 
     // Registered before the start is committed, so a cancellation that lands in between still aborts it.
     const registration = this.running.start(taskId);
-    let runnable: boolean;
+    let started: AttemptStartResult;
     try {
-      runnable = await this.persist(() => this.store.startAttempt({ taskId, attempt, workerId: this.config.workerId, startedAt }));
+      started = await this.record(() => this.attempts.start({ taskId, workerId: this.config.workerId, startedAt }));
     } catch (error) {
       registration.end();
+      // Nothing was recorded: the job goes back as it came.
+      if (error instanceof StoreUnavailableError) return this.handBack(job, token, undefined, 'PostgreSQL did not answer before shutdown: job handed back unstarted');
       throw error;
     }
-    if (!runnable) {
+    this.metrics.recordLostRuns(type, started.lostRuns, started.kind === 'spent');
+    if (started.lostRuns > 0) this.logger.warn(`task ${taskId} (${type}): ${started.lostRuns} earlier run(s) recorded as lost: ${LOST_RUN_ERROR}`);
+    if (started.kind !== 'run') {
       registration.end();
-      this.logger.warn(`task ${taskId} (${type}) is finished, cancelled or unknown: job acknowledged without running`);
-      return null;
+      if (started.kind === 'skip') {
+        this.logger.warn(`task ${taskId} (${type}) is finished, cancelled or unknown: job acknowledged without running`);
+        return null;
+      }
+      this.logger.warn({ msg: `task ${taskId} (${type}) is dead: lost runs spent its attempts`, dead: true });
+      await this.mirrorDead(taskId, type, LOST_RUN_ERROR);
+      throw new UnrecoverableError(LOST_RUN_ERROR);
     }
+
+    this.pino.assign({ attempt: started.number });
     const waitMs = queueWaitMs(job, startedAt);
     if (waitMs !== undefined) this.metrics.recordQueueWait(type, waitMs);
     this.logger.debug({ msg: 'attempt started', ...(waitMs === undefined ? {} : { queueWaitMs: waitMs }) });
 
-    const outcome = await this.execute(job, attempt, maxAttempts, registration.signal).finally(registration.end);
+    const outcome = await this.execute(job, started, registration.signal).finally(registration.end);
     const finishedAt = new Date();
     const durationMs = finishedAt.getTime() - startedAt.getTime();
-
-    if (outcome.kind === 'completed') {
-      await this.persist(() => this.store.finishAttempt({
-        taskId, attempt, outcome: AttemptOutcome.Completed, taskStatus: TaskStatus.Completed,
-        result: outcome.result, error: null, finishedAt, durationMs, nextAttemptAt: null,
-      }));
-      this.metrics.recordAttempt(type, 'completed', durationMs, false);
-      this.logger.log({ msg: 'attempt completed', outcome: 'completed', durationMs });
-      return outcome.result;
-    }
-
     if (outcome.kind === 'interrupted') {
-      // Shutdown deadline: the attempt is recorded but BullMQ's attempt count stays as it was,
-      // so the task's budget is intact; the next attempt is numbered after this one.
-      const released = await this.persist(() => this.store.releaseAttempt({ taskId, attempt, error: outcome.error, finishedAt, durationMs }));
-      if (!released) {
-        // Cancelled meanwhile: the attempt is recorded, and the job ends as a cancelled one
-        // does rather than going back to the queue for another worker to drop.
-        this.metrics.recordAttempt(type, 'interrupted', durationMs, false);
-        this.logger.log({ msg: 'attempt interrupted by shutdown; the task was cancelled meanwhile', outcome: 'interrupted', durationMs });
-        throw new UnrecoverableError(`task ${taskId} was cancelled`);
-      }
-      await job.updateData({ ...job.data, attemptBase: job.data.attemptBase + 1 });
-      await job.moveToWait(token);
-      this.metrics.recordAttempt(type, 'interrupted', durationMs, false);
-      this.logger.warn({ msg: 'attempt interrupted by shutdown, handed back to the queue', outcome: 'interrupted', durationMs });
-      throw new WaitingError();
+      return this.release(job, token, { taskId, attempt: started.number, error: outcome.error, finishedAt, durationMs });
     }
+    return this.settle(job, token, finishFor(taskId, started, outcome, job.data, finishedAt, durationMs), false);
+  }
 
-    if (outcome.kind === 'cancelled') {
-      // The API has already marked the task cancelled; only the attempt is left to record.
-      await this.persist(() => this.store.finishAttempt({
-        taskId, attempt, outcome: AttemptOutcome.Cancelled, taskStatus: TaskStatus.Cancelled,
-        result: null, error: outcome.error, finishedAt, durationMs, nextAttemptAt: null,
-      }));
-      this.metrics.recordAttempt(type, 'cancelled', durationMs, false);
-      this.logger.log({ msg: 'attempt cancelled', outcome: 'cancelled', durationMs });
+  /**
+   * Commits a run's outcome, then answers BullMQ the way it says: complete, retry after the
+   * recorded delay, or fail for good (dead, cancelled). `owed`: it came with the job, from a
+   * worker that stopped before it could commit it.
+   */
+  private async settle(job: Job<TaskJobData>, token: string | undefined, finish: AttemptFinish, owed: boolean): Promise<unknown> {
+    const { taskId, type } = job.data;
+    let recorded: boolean;
+    try {
+      recorded = await this.record(() => this.attempts.finish(finish));
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) {
+        return this.handBack(job, token, pendingRecordOf(finish), 'PostgreSQL did not answer before shutdown: the outcome goes back to the queue with the job');
+      }
+      throw error;
+    }
+    if (!recorded) {
+      // Another run has taken over (this one's lock expired); it decides the task's fate.
+      this.logger.warn({ msg: `attempt ${finish.attempt} was superseded by a later run: its outcome (${finish.outcome}) is discarded`, outcome: finish.outcome });
+      return null;
+    }
+    const { outcome, durationMs, taskStatus } = finish;
+    const dead = taskStatus === TaskStatus.Dead;
+    this.metrics.recordAttempt(type, outcome, durationMs, dead);
+    const late = owed ? ' (recorded by the next worker to take the job)' : '';
+    if (outcome === AttemptOutcome.Completed) {
+      this.logger.log({ msg: `attempt completed${late}`, outcome, durationMs });
+      return finish.result;
+    }
+    if (outcome === AttemptOutcome.Cancelled) {
+      this.logger.log({ msg: `attempt cancelled${late}`, outcome, durationMs });
       throw new UnrecoverableError(`task ${taskId} was cancelled`);
     }
-
-    const permanent = outcome.kind === 'failed' && outcome.permanent;
-    const exhausted = attemptOfJob >= maxAttempts;
-    const retryDelayMs = permanent || exhausted ? 0 : computeBackoffDelay(job.data.backoff, attemptOfJob);
-    const failure = outcome.kind === 'timed_out' ? AttemptOutcome.TimedOut : AttemptOutcome.Failed;
-    await this.persist(() => this.store.finishAttempt({
-      taskId, attempt,
-      outcome: failure,
-      taskStatus: permanent || exhausted ? TaskStatus.Dead : TaskStatus.Retrying,
-      result: null, error: outcome.error, finishedAt, durationMs,
-      nextAttemptAt: permanent || exhausted ? null : new Date(finishedAt.getTime() + retryDelayMs),
-    }));
-    this.metrics.recordAttempt(type, failure, durationMs, permanent || exhausted);
-    this.logger.warn({
-      msg: permanent || exhausted ? `attempt ${failure}, task dead` : `attempt ${failure}, retry in ${retryDelayMs} ms`,
-      outcome: failure,
-      error: outcome.error,
-      durationMs,
-      ...(permanent || exhausted ? { dead: true } : { retryInMs: retryDelayMs }),
-    });
-    if (permanent || exhausted) {
-      await this.deadLetters
-        .add([{ taskId, type, error: outcome.error }])
-        .catch((error: Error) => this.logger.warn(`task ${taskId} is dead but not mirrored to the dead-letter queue: ${error.message}`));
+    const error = finish.error ?? outcome;
+    if (dead) {
+      this.logger.warn({ msg: `attempt ${outcome}, task dead${late}`, outcome, error, durationMs, dead: true });
+      await this.mirrorDead(taskId, type, error);
+      throw new UnrecoverableError(error);
     }
-    if (permanent) throw new UnrecoverableError(outcome.error);
-    throw new RetryableAttemptError(outcome.error, retryDelayMs);
+    const retryInMs = Math.max(0, (finish.nextAttemptAt?.getTime() ?? Date.now()) - Date.now());
+    this.logger.warn({ msg: `attempt ${outcome}, retry in ${retryInMs} ms${late}`, outcome, error, durationMs, retryInMs });
+    // The owed record is paid: the retry must not commit it again.
+    if (owed) await job.updateData(withoutPendingRecord(job.data));
+    throw new RetryableAttemptError(error, retryInMs);
   }
 
-  private persist<T>(write: () => Promise<T>): Promise<T> {
-    return retryStoreWrite(write, (error, delayMs) =>
-      this.logger.warn(`PostgreSQL write failed (${(error as Error).message}); retrying in ${delayMs} ms`),
-    );
+  /** Shutdown deadline: the attempt is recorded as interrupted (free) and its job goes back to the queue. */
+  private async release(job: Job<TaskJobData>, token: string | undefined, release: AttemptRelease): Promise<never> {
+    let result;
+    try {
+      result = await this.record(() => this.attempts.release(release));
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) {
+        return this.handBack(job, token, { kind: 'release', attempt: release.attempt, error: release.error, finishedAt: release.finishedAt.toISOString(), durationMs: release.durationMs }, 'attempt interrupted by shutdown while PostgreSQL is away: handed back with its record');
+      }
+      throw error;
+    }
+    this.metrics.recordAttempt(job.data.type, 'interrupted', release.durationMs, false);
+    if (result === 'finished') {
+      // Cancelled meanwhile: the attempt is recorded, and the job ends as a cancelled one does
+      // rather than going back to the queue for another worker to drop.
+      this.logger.log({ msg: 'attempt interrupted by shutdown; the task was cancelled meanwhile', outcome: 'interrupted', durationMs: release.durationMs });
+      throw new UnrecoverableError(`task ${job.data.taskId} was cancelled`);
+    }
+    return this.handBack(job, token, undefined, 'attempt interrupted by shutdown, handed back to the queue');
   }
 
-  private async execute(job: Job<TaskJobData>, attempt: number, maxAttempts: number, cancel: AbortSignal): Promise<AttemptResult> {
+  /** Commits the hand-back a stopped worker owed, before this worker starts a run of its own. */
+  private async releaseOwed(job: Job<TaskJobData>, token: string | undefined, pending: Extract<PendingRecord, { kind: 'release' }>): Promise<void> {
+    try {
+      const result = await this.record(() =>
+        this.attempts.release({ taskId: job.data.taskId, attempt: pending.attempt, error: pending.error, finishedAt: new Date(pending.finishedAt), durationMs: pending.durationMs }),
+      );
+      this.logger.log(`attempt ${pending.attempt}: its interruption at a shutdown recorded (${result})`);
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) return this.handBack(job, token, pending, 'PostgreSQL did not answer before shutdown: job handed back with its owed record');
+      throw error;
+    }
+    await job.updateData(withoutPendingRecord(job.data));
+  }
+
+  /** Back to the queue without spending an attempt, carrying `pending` if PostgreSQL still lacks it. */
+  private async handBack(job: Job<TaskJobData>, token: string | undefined, pending: PendingRecord | undefined, message: string): Promise<never> {
+    if (pending) await job.updateData({ ...job.data, pendingRecord: pending });
+    await job.moveToWait(token);
+    this.logger.warn(message);
+    throw new WaitingError();
+  }
+
+  private async mirrorDead(taskId: string, type: string, error: string): Promise<void> {
+    await this.deadLetters
+      .add([{ taskId, type, error }])
+      .catch((failure: Error) => this.logger.warn(`task ${taskId} is dead but not mirrored to the dead-letter queue: ${failure.message}`));
+  }
+
+  /** A PostgreSQL write that waits out outages (see {@link writeWhenStored}). */
+  private record<T>(write: () => Promise<T>): Promise<T> {
+    return writeWhenStored(write, {
+      isOutage: isStoreUnavailable,
+      stopping: this.running.stopping,
+      onRetry: (error) => this.logStoreWait(`PostgreSQL is unavailable (${(error as Error).message}): attempt records wait for it, jobs keep their locks`),
+    });
+  }
+
+  private async execute(job: Job<TaskJobData>, run: Run, cancel: AbortSignal): Promise<AttemptResult> {
     const { type } = job.data;
     const validation = await validatePayload(type, job.data.payload);
     if (!validation.valid) {
@@ -158,18 +223,14 @@ export class TaskRunner {
       return { kind: 'failed', error: `invalid payload: ${fields}`, permanent: true };
     }
     const handler = this.handlers.get(type);
-    return executeWithDeadline(
-      (signal) => handler.handle(validation.payload, this.context(job, attempt, job.data.attemptBase + maxAttempts, signal)),
-      job.data.timeoutMs,
-      cancel,
-    );
+    return executeWithDeadline((signal) => handler.handle(validation.payload, this.context(job, run, signal)), job.data.timeoutMs, cancel);
   }
 
-  private context(job: Job<TaskJobData>, attempt: number, maxAttempts: number, signal: AbortSignal): TaskContext {
+  private context(job: Job<TaskJobData>, run: Run, signal: AbortSignal): TaskContext {
     return {
       taskId: job.data.taskId,
-      attempt,
-      maxAttempts,
+      attempt: run.number,
+      maxAttempts: run.attemptBase + run.maxAttempts,
       signal,
       progress: async (value) => {
         await job.updateProgress(value);
@@ -178,6 +239,60 @@ export class TaskRunner {
       logger: new Logger(`task:${job.data.type}`),
     };
   }
+}
+
+/**
+ * What a run's result means for its task. A failure is charged to the budget that began
+ * after `attemptBase` (runs handed back for free moved it on): once that holds `maxAttempts`
+ * charged runs, or the error is permanent, the task is dead.
+ */
+function finishFor(taskId: string, run: Run, outcome: Exclude<AttemptResult, { kind: 'interrupted' }>, data: TaskJobData, finishedAt: Date, durationMs: number): AttemptFinish {
+  const base = { taskId, attempt: run.number, finishedAt, durationMs };
+  if (outcome.kind === 'completed') {
+    return { ...base, outcome: AttemptOutcome.Completed, taskStatus: TaskStatus.Completed, result: outcome.result, error: null, nextAttemptAt: null };
+  }
+  if (outcome.kind === 'cancelled') {
+    // The API has already marked the task cancelled; only the attempt is left to record.
+    return { ...base, outcome: AttemptOutcome.Cancelled, taskStatus: TaskStatus.Cancelled, result: null, error: outcome.error, nextAttemptAt: null };
+  }
+  const charged = run.number - run.attemptBase;
+  const dead = (outcome.kind === 'failed' && outcome.permanent) || charged >= run.maxAttempts;
+  const failure = outcome.kind === 'timed_out' ? AttemptOutcome.TimedOut : AttemptOutcome.Failed;
+  const nextAttemptAt = dead ? null : new Date(finishedAt.getTime() + computeBackoffDelay(data.backoff, charged));
+  return { ...base, outcome: failure, taskStatus: dead ? TaskStatus.Dead : TaskStatus.Retrying, result: null, error: outcome.error, nextAttemptAt };
+}
+
+function pendingRecordOf(finish: AttemptFinish): PendingRecord {
+  return {
+    kind: 'finish',
+    attempt: finish.attempt,
+    outcome: finish.outcome,
+    taskStatus: finish.taskStatus,
+    result: finish.result ?? null,
+    error: finish.error,
+    finishedAt: finish.finishedAt.toISOString(),
+    durationMs: finish.durationMs,
+    nextAttemptAt: finish.nextAttemptAt?.toISOString() ?? null,
+  };
+}
+
+function finishOf(taskId: string, pending: Extract<PendingRecord, { kind: 'finish' }>): AttemptFinish {
+  return {
+    taskId,
+    attempt: pending.attempt,
+    outcome: pending.outcome,
+    taskStatus: pending.taskStatus,
+    result: pending.result,
+    error: pending.error,
+    finishedAt: new Date(pending.finishedAt),
+    durationMs: pending.durationMs,
+    nextAttemptAt: pending.nextAttemptAt === null ? null : new Date(pending.nextAttemptAt),
+  };
+}
+
+function withoutPendingRecord(data: TaskJobData): TaskJobData {
+  const { pendingRecord: _paid, ...rest } = data;
+  return rest;
 }
 
 /**

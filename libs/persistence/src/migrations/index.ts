@@ -4,6 +4,7 @@ import { RetentionIndex1764000100000 } from './1764000100000-retention-index';
 import { InterruptedAttempts1764000200000 } from './1764000200000-interrupted-attempts';
 import { ApiKeys1764000300000 } from './1764000300000-api-keys';
 import { TenantIndexes1764000400000 } from './1764000400000-tenant-indexes';
+import { LostAttempts1764000500000 } from './1764000500000-lost-attempts';
 
 /** In order. Never edit a migration that has shipped: add a new one. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   InterruptedAttempts1764000200000,
   ApiKeys1764000300000,
   TenantIndexes1764000400000,
+  LostAttempts1764000500000,
 ];

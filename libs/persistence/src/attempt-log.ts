@@ -1,0 +1,272 @@
+import type { DataSource } from 'typeorm';
+import type { AttemptOutcome, TaskStatus } from '@taskq/contracts';
+import { BatchWriter } from './batch-writer';
+import { rowsOf } from './rows-of';
+
+export interface AttemptStart {
+  taskId: string;
+  workerId: string;
+  /** Also what makes a retried start recognise its own row: keep it across tries. */
+  startedAt: Date;
+}
+
+/** What PostgreSQL decided when a worker took a task's job. `lostRuns`: earlier runs found cut short. */
+export type AttemptStartResult =
+  /** Run the handler as attempt `number`; the current budget began after attempt `attemptBase`. */
+  | { kind: 'run'; number: number; attemptBase: number; maxAttempts: number; lostRuns: number }
+  /** Finished, cancelled or unknown: nothing to run. */
+  | { kind: 'skip'; lostRuns: number }
+  /** Lost runs spent the attempt budget: the task is now dead, with {@link LOST_RUN_ERROR}. */
+  | { kind: 'spent'; lostRuns: number };
+
+export interface AttemptFinish {
+  taskId: string;
+  /** The number {@link AttemptLog.start} gave this run. */
+  attempt: number;
+  outcome: Exclude<AttemptOutcome, AttemptOutcome.Running | AttemptOutcome.Interrupted | AttemptOutcome.Lost>;
+  /** The task's status after this attempt (cancelled: already set by the API, kept as is). */
+  taskStatus: TaskStatus.Completed | TaskStatus.Retrying | TaskStatus.Dead | TaskStatus.Cancelled;
+  result: unknown;
+  error: string | null;
+  finishedAt: Date;
+  durationMs: number;
+  nextAttemptAt: Date | null;
+}
+
+/** An attempt its worker stopped at its shutdown deadline; the task goes back to the queue. */
+export interface AttemptRelease {
+  taskId: string;
+  attempt: number;
+  error: string;
+  finishedAt: Date;
+  durationMs: number;
+}
+
+/**
+ * `released`: the task is queued again, the attempt free. `finished`: recorded, but the task had
+ * finished meanwhile (cancelled). `superseded`: another run has taken over (this one was lost).
+ */
+export type AttemptReleaseResult = 'released' | 'finished' | 'superseded';
+
+export interface AttemptLogOptions {
+  maxBatchSize?: number;
+  maxConcurrentFlushes?: number;
+  /** Observes the size of every multi-row write (metrics). */
+  onBatch?: (kind: 'start' | 'finish', size: number) => void;
+}
+
+/** Recorded on a run found cut short, and as the last error of a task whose budget such runs spent. */
+export const LOST_RUN_ERROR = 'its worker stopped before recording an outcome (killed, crashed, or its lock on the job expired)';
+
+const TERMINAL = `('completed','dead','cancelled')`;
+
+/*
+ * Starting a run, in one statement per batch. Every run gets its own attempt row, numbered
+ * after every run recorded so far (tasks.attempts_made). A row still `running` belongs to a
+ * run whose worker stopped without an outcome (a new run only starts once BullMQ has given up
+ * on the old lock): it becomes `lost`, and it stays charged to the budget (attempts_made -
+ * attempt_base). With the budget spent, the task is dead instead of running again.
+ *
+ * A start retried after its commit went through but its answer was lost (PostgreSQL went away
+ * at that moment) finds its own row, the latest and `running` with the same worker and
+ * start time, and runs as that attempt rather than marking it lost.
+ */
+const START_ATTEMPTS = `
+  WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS i(task_id, worker_id, started_at)
+  ), task AS (
+    SELECT t.id, t.attempts_made, t.attempt_base, t.max_attempts, i.worker_id, i.started_at,
+           t.status IN ${TERMINAL} AS finished,
+           t.status NOT IN ${TERMINAL} AND EXISTS (
+             SELECT 1 FROM task_attempts a
+              WHERE a.task_id = t.id AND a.number = t.attempts_made AND a.outcome = 'running'
+                AND a.worker_id = i.worker_id AND a.started_at = i.started_at) AS resumed
+      FROM tasks t JOIN input i ON i.task_id = t.id
+       FOR UPDATE OF t
+  ), lost AS (
+    UPDATE task_attempts a SET outcome = 'lost', finished_at = k.started_at, error = $4::text
+      FROM task k
+     WHERE a.task_id = k.id AND a.outcome = 'running' AND NOT (k.resumed AND a.number = k.attempts_made)
+    RETURNING a.task_id
+  ), spent AS (
+    UPDATE tasks t SET status = 'dead', last_error = $4::text, finished_at = k.started_at, next_attempt_at = NULL, updated_at = k.started_at
+      FROM task k
+     WHERE t.id = k.id AND NOT k.finished AND NOT k.resumed AND k.attempts_made - k.attempt_base >= k.max_attempts
+    RETURNING t.id
+  ), started AS (
+    UPDATE tasks t
+       SET status = 'active', attempts_made = t.attempts_made + 1, started_at = COALESCE(t.started_at, k.started_at),
+           next_attempt_at = NULL, updated_at = k.started_at
+      FROM task k
+     WHERE t.id = k.id AND NOT k.finished AND NOT k.resumed AND k.attempts_made - k.attempt_base < k.max_attempts
+    RETURNING t.id, t.attempts_made
+  ), attempt AS (
+    INSERT INTO task_attempts (task_id, number, worker_id, started_at, outcome)
+    SELECT s.id, s.attempts_made, k.worker_id, k.started_at, 'running' FROM started s JOIN task k ON k.id = s.id
+  )
+  SELECT k.id AS "taskId",
+         CASE WHEN k.finished THEN 'skip' WHEN k.resumed OR s.id IS NOT NULL THEN 'run' ELSE 'spent' END AS kind,
+         COALESCE(s.attempts_made, k.attempts_made) AS number, k.attempt_base AS "attemptBase", k.max_attempts AS "maxAttempts",
+         (SELECT count(*) FROM lost l WHERE l.task_id = k.id)::int AS "lostRuns"
+    FROM task k LEFT JOIN started s ON s.id = k.id`;
+
+/*
+ * Recording an outcome. Only a run still `running` is recorded, and the task follows only
+ * while that run is its latest (attempts_made) and the task unfinished: a run that was
+ * meanwhile declared lost, or handed back by the reconciler, changes nothing. A retry of a
+ * commit that went through finds its outcome already there, and reports it recorded.
+ */
+const FINISH_ATTEMPTS = `
+  WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::timestamptz[], $8::int[], $9::timestamptz[])
+      AS i(task_id, number, outcome, error, result, task_status, finished_at, duration_ms, next_attempt_at)
+  ), attempt AS (
+    UPDATE task_attempts a
+       SET finished_at = i.finished_at, duration_ms = i.duration_ms, outcome = i.outcome, error = i.error
+      FROM input i
+     WHERE a.task_id = i.task_id AND a.number = i.number AND a.outcome = 'running'
+    RETURNING a.task_id
+  ), task AS (
+    UPDATE tasks t
+       SET status = i.task_status,
+           result = COALESCE(i.result, t.result),
+           last_error = COALESCE(i.error, t.last_error),
+           finished_at = CASE WHEN i.task_status IN ${TERMINAL} THEN i.finished_at ELSE NULL END,
+           next_attempt_at = i.next_attempt_at,
+           updated_at = i.finished_at
+      FROM input i JOIN attempt x ON x.task_id = i.task_id
+     WHERE t.id = i.task_id AND t.attempts_made = i.number AND t.status NOT IN ${TERMINAL}
+  )
+  SELECT i.task_id AS "taskId"
+    FROM input i
+   WHERE EXISTS (SELECT 1 FROM attempt x WHERE x.task_id = i.task_id)
+      OR EXISTS (SELECT 1 FROM task_attempts a
+                  WHERE a.task_id = i.task_id AND a.number = i.number AND a.outcome = i.outcome AND a.finished_at = i.finished_at)`;
+
+/*
+ * Handing an attempt back at a shutdown deadline: recorded `interrupted`, and the task queued
+ * again with one attempt outside its budget (attempt_base + 1), so it costs nothing. The
+ * trailing checks read the state before this statement: they tell a retry whose first try
+ * committed (released) from a task that finished meanwhile or a run that was superseded.
+ */
+const RELEASE_ATTEMPT = `
+  WITH attempt AS (
+    UPDATE task_attempts SET finished_at = $3, duration_ms = $4, outcome = 'interrupted', error = $5
+     WHERE task_id = $1 AND number = $2 AND outcome = 'running'
+    RETURNING task_id
+  ), released AS (
+    UPDATE tasks SET status = 'queued', attempt_base = attempt_base + 1, updated_at = $3
+     WHERE id = $1 AND status = 'active' AND attempts_made = $2 AND EXISTS (SELECT 1 FROM attempt)
+    RETURNING id
+  )
+  SELECT CASE
+           WHEN EXISTS (SELECT 1 FROM released) THEN 'released'
+           WHEN EXISTS (SELECT 1 FROM task_attempts a JOIN tasks t ON t.id = a.task_id
+                         WHERE a.task_id = $1 AND a.number = $2 AND a.outcome = 'interrupted' AND a.finished_at = $3 AND t.status = 'queued') THEN 'released'
+           WHEN EXISTS (SELECT 1 FROM tasks WHERE id = $1 AND status IN ${TERMINAL}) THEN 'finished'
+           ELSE 'superseded'
+         END AS result`;
+
+const json = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
+
+/**
+ * Splits a batch into rounds in which no key repeats (each round is one statement): the same
+ * task twice in one statement would make it touch a row twice.
+ */
+function rounds<T>(items: T[], key: (item: T) => string): T[][] {
+  const result: T[][] = [];
+  const seen: Array<Set<string>> = [];
+  for (const item of items) {
+    const k = key(item);
+    let index = seen.findIndex((keys) => !keys.has(k));
+    if (index === -1) {
+      index = result.length;
+      result.push([]);
+      seen.push(new Set());
+    }
+    result[index]?.push(item);
+    seen[index]?.add(k);
+  }
+  return result;
+}
+
+/**
+ * The worker's writes: the start and the outcome of every run of a handler, group-committed
+ * (under load, many attempts share one statement). Each statement is safe to retry after a
+ * failure that left it unclear whether it committed.
+ */
+export class AttemptLog {
+  private readonly starts: BatchWriter<AttemptStart, AttemptStartResult>;
+  private readonly finishes: BatchWriter<AttemptFinish, boolean>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    options: AttemptLogOptions = {},
+  ) {
+    const batching = { maxBatchSize: options.maxBatchSize ?? 500, maxConcurrentFlushes: options.maxConcurrentFlushes ?? 4 };
+    this.starts = new BatchWriter((rows) => this.startAll(rows), { ...batching, onFlush: (n) => options.onBatch?.('start', n) });
+    this.finishes = new BatchWriter((rows) => this.finishAll(rows), { ...batching, onFlush: (n) => options.onBatch?.('finish', n) });
+  }
+
+  /** Marks the task active and records a new attempt, unless it must not run (see {@link AttemptStartResult}). */
+  start(start: AttemptStart): Promise<AttemptStartResult> {
+    return this.starts.write(start);
+  }
+
+  /** Records an attempt's outcome and the task's resulting status. False: this run was superseded, nothing changed. */
+  finish(finish: AttemptFinish): Promise<boolean> {
+    return this.finishes.write(finish);
+  }
+
+  /** Records an attempt as `interrupted` and queues its task again without spending an attempt. */
+  async release(release: AttemptRelease): Promise<AttemptReleaseResult> {
+    const rows = await rowsOf<{ result: AttemptReleaseResult }>(this.dataSource, RELEASE_ATTEMPT, [
+      release.taskId, release.attempt, release.finishedAt, release.durationMs, release.error,
+    ]);
+    return rows[0]?.result ?? 'superseded';
+  }
+
+  /** Waits for every pending write (shutdown). */
+  async flush(): Promise<void> {
+    await Promise.all([this.starts.drain(), this.finishes.drain()]);
+  }
+
+  private async startAll(starts: AttemptStart[]): Promise<AttemptStartResult[]> {
+    const decided = new Map<AttemptStart, AttemptStartResult>();
+    for (const round of rounds(starts, (s) => s.taskId)) {
+      const rows = await rowsOf<{ taskId: string; kind: AttemptStartResult['kind']; number: number; attemptBase: number; maxAttempts: number; lostRuns: number }>(
+        this.dataSource,
+        START_ATTEMPTS,
+        [round.map((s) => s.taskId), round.map((s) => s.workerId), round.map((s) => s.startedAt), LOST_RUN_ERROR],
+      );
+      const byTask = new Map(rows.map((row) => [row.taskId, row]));
+      for (const start of round) {
+        const row = byTask.get(start.taskId);
+        if (!row) decided.set(start, { kind: 'skip', lostRuns: 0 });
+        else if (row.kind === 'run') decided.set(start, { kind: 'run', number: row.number, attemptBase: row.attemptBase, maxAttempts: row.maxAttempts, lostRuns: row.lostRuns });
+        else decided.set(start, { kind: row.kind, lostRuns: row.lostRuns });
+      }
+    }
+    return starts.map((start) => decided.get(start) ?? { kind: 'skip', lostRuns: 0 });
+  }
+
+  private async finishAll(finishes: AttemptFinish[]): Promise<boolean[]> {
+    const recorded = new Set<AttemptFinish>();
+    for (const round of rounds(finishes, (f) => f.taskId)) {
+      const rows = await rowsOf<{ taskId: string }>(this.dataSource, FINISH_ATTEMPTS, [
+        round.map((f) => f.taskId),
+        round.map((f) => f.attempt),
+        round.map((f) => f.outcome),
+        round.map((f) => f.error),
+        round.map((f) => json(f.result)),
+        round.map((f) => f.taskStatus),
+        round.map((f) => f.finishedAt),
+        round.map((f) => f.durationMs),
+        round.map((f) => f.nextAttemptAt),
+      ]);
+      const ids = new Set(rows.map((row) => row.taskId));
+      for (const finish of round) if (ids.has(finish.taskId)) recorded.add(finish);
+    }
+    return finishes.map((finish) => recorded.has(finish));
+  }
+}
