@@ -10,6 +10,13 @@ export class QueueUnavailableError extends Error {
   override readonly name = 'QueueUnavailableError';
 }
 
+/** Where a task's job stands in Redis: gone, finished (completed, or failed for good), or still present. */
+export type JobPresence = 'missing' | 'finished' | 'present';
+
+/** The states in which a job waits to be taken, as BullMQ keys them: lists, then sorted sets. */
+const WAITING_LISTS = ['wait', 'paused'] as const;
+const WAITING_SETS = ['prioritized', 'delayed'] as const;
+
 /** Adds task jobs to their type's queue. One Queue object per type, sharing one connection. */
 export class TaskProducer {
   private readonly queues = new Map<TaskType, Queue>();
@@ -54,6 +61,69 @@ export class TaskProducer {
     } catch (error) {
       throw new QueueUnavailableError(`could not queue ${specs.length} tasks: ${(error as Error).message}`);
     }
+  }
+
+  /**
+   * Replaces the tasks' jobs with new ones: BullMQ ignores an add under an existing job id, so
+   * an old job (finished, or waiting) is removed first. A job a worker holds is left, and not replaced.
+   */
+  async replaceJobs(specs: TaskJobSpec[]): Promise<void> {
+    try {
+      await Promise.all(specs.map((spec) => this.queue(spec.data.type).remove(spec.data.taskId)));
+    } catch (error) {
+      throw new QueueUnavailableError(`could not remove the old jobs of ${specs.length} tasks: ${(error as Error).message}`);
+    }
+    await this.enqueueMany(specs);
+  }
+
+  /** Where each task's job stands (one pipeline). */
+  async jobPresence(tasks: Array<{ id: string; type: TaskType }>): Promise<JobPresence[]> {
+    if (tasks.length === 0) return [];
+    const pipeline = this.connection.pipeline();
+    for (const task of tasks) {
+      const key = this.queue(task.type).toKey(task.id);
+      pipeline.exists(key);
+      pipeline.hget(key, 'finishedOn');
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    return tasks.map((_task, index) => {
+      const [existsError, exists] = replies[2 * index] ?? [new Error('no reply from Redis')];
+      const [finishedError, finishedOn] = replies[2 * index + 1] ?? [new Error('no reply from Redis')];
+      if (existsError || finishedError) throw existsError ?? finishedError;
+      if (exists === 0) return 'missing';
+      return finishedOn ? 'finished' : 'present';
+    });
+  }
+
+  /** The ids of the jobs waiting in a type's queue (waiting, paused, prioritized, delayed), `pageSize` at a time. */
+  async *waitingJobIds(type: TaskType, pageSize: number): AsyncGenerator<string[]> {
+    const queue = this.queue(type);
+    for (const state of [...WAITING_LISTS, ...WAITING_SETS]) {
+      const key = queue.toKey(state);
+      const list = (WAITING_LISTS as readonly string[]).includes(state);
+      for (let start = 0; ; start += pageSize) {
+        const stop = start + pageSize - 1;
+        const ids = list ? await this.connection.lrange(key, start, stop) : await this.connection.zrange(key, start, stop);
+        if (ids.length > 0) yield ids;
+        if (ids.length < pageSize) break;
+      }
+    }
+  }
+
+  /**
+   * Removes waiting jobs whose tasks are finished or gone. A job added at or after
+   * `addedBefore` (ms) is kept: it may belong to a requeue that is still under way. Returns
+   * the ids removed.
+   */
+  async removeStaleJobs(type: TaskType, ids: string[], addedBefore: number): Promise<string[]> {
+    const queue = this.queue(type);
+    const removed: string[] = [];
+    for (const id of ids) {
+      const addedAt = Number(await this.connection.hget(queue.toKey(id), 'timestamp'));
+      if (!Number.isFinite(addedAt) || addedAt === 0 || addedAt >= addedBefore) continue;
+      if ((await queue.remove(id)) === 1) removed.push(id);
+    }
+    return removed;
   }
 
   /**

@@ -20,5 +20,7 @@ import { QueueFailureWatcher } from './queue-failure-watcher';
     FailureReporter,
     QueueFailureWatcher,
   ],
+  // The reconciler reports the tasks it declares dead through the same path.
+  exports: [FailureReporter],
 })
 export class FailuresModule {}

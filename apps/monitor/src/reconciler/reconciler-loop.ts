@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { MonitorConfig } from '@taskq/config';
 import { TaskqMetrics } from '@taskq/observability';
 import { ReconcilerLease } from './reconciler-lease';
-import { Reconciler, totalRequeued, type ReconcileRun } from './reconciler';
+import { Reconciler, totalRepairs, totalRequeued, type ReconcileRun } from './reconciler';
 
 /** The lease outlives a stalled holder by at most this; it is renewed every third of it while a run goes on. */
 const LEASE_MS = 30_000;
@@ -35,10 +35,10 @@ export class ReconcilerLoop implements OnApplicationBootstrap, BeforeApplication
   onApplicationBootstrap(): void {
     const { reconcileIntervalMs, reconcileGraceMs } = this.config;
     if (reconcileIntervalMs === 0) {
-      this.logger.warn('reconciler is off (RECONCILE_INTERVAL_MS=0): tasks whose jobs Redis loses stay unfinished');
+      this.logger.warn('reconciler is off (RECONCILE_INTERVAL_MS=0): tasks whose jobs Redis loses or fails stay unfinished');
       return;
     }
-    this.logger.log(`reconciler re-queues unfinished tasks missing from Redis: at start and every ${reconcileIntervalMs} ms (grace ${reconcileGraceMs} ms)`);
+    this.logger.log(`reconciler repairs disagreements between PostgreSQL and Redis: at start and every ${reconcileIntervalMs} ms (grace ${reconcileGraceMs} ms)`);
     this.schedule(0);
   }
 
@@ -100,16 +100,19 @@ export class ReconcilerLoop implements OnApplicationBootstrap, BeforeApplication
   }
 
   private report(run: ReconcileRun): void {
-    const total = totalRequeued(run);
+    const repairs = totalRepairs(run);
     const stopped = run.interrupted ? '; stopped early (shutdown or lease lost), the next run goes on' : '';
-    if (total > 0) {
-      const byStatus = Object.entries(run.requeued)
-        .filter(([, count]) => count > 0)
-        .map(([status, count]) => `${status} ${count}`)
-        .join(', ');
-      this.logger.log(`reconciler re-queued ${total} tasks missing from Redis (by status: ${byStatus}) in ${run.durationMs} ms${stopped}`);
+    if (repairs > 0) {
+      const list = (counts: Record<string, number>): string =>
+        Object.entries(counts)
+          .filter(([, count]) => count > 0)
+          .map(([name, count]) => `${name} ${count}`)
+          .join(', ');
+      const requeued = totalRequeued(run) > 0 ? `; re-queued ${totalRequeued(run)} tasks (by status: ${list(run.requeued)})` : '';
+      const dead = run.dead > 0 ? `; ${run.dead} task(s) dead` : '';
+      this.logger.log(`reconciler repaired ${repairs} disagreement(s) between PostgreSQL and Redis (${list(run.repairs)})${requeued}${dead} in ${run.durationMs} ms${stopped}`);
     } else {
-      this.logger.debug(`reconciler checked ${run.checked} unfinished tasks: every job is in Redis (${run.durationMs} ms)${stopped}`);
+      this.logger.debug(`reconciler checked ${run.checked} unfinished tasks: PostgreSQL and Redis agree (${run.durationMs} ms)${stopped}`);
     }
     const unregistered = Object.entries(run.unregistered);
     if (unregistered.length > 0) {

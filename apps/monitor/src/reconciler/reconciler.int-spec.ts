@@ -4,11 +4,11 @@ import type { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { isTaskType, type BackoffPolicy, type TaskType } from '@taskq/contracts';
 import { TaskqMetrics } from '@taskq/observability';
-import { openPreparedDataSource } from '@taskq/persistence';
-import { REMOVE_ON_COMPLETE, REMOVE_ON_FAIL, TASK_BACKOFF, TaskProducer, UNPRIORITISED, connectRedis, jobSpecFor, taskBackoffStrategy, type TaskJobData } from '@taskq/queue';
+import { LOST_RUN_ERROR, openPreparedDataSource } from '@taskq/persistence';
+import { DeadLetterMirror, REMOVE_ON_COMPLETE, REMOVE_ON_FAIL, TASK_BACKOFF, TaskProducer, UNPRIORITISED, connectRedis, jobSpecFor, taskBackoffStrategy, type TaskJobData } from '@taskq/queue';
 import { TEST_REDIS_URL, deleteRedisPrefix, parsePrometheusText, queryDatabase, testDatabase, uniquePrefix, waitFor } from '@taskq/testing';
 import { startMonitor, type MonitorTestApp } from '../testing/monitor-test-app';
-import { LOST_ATTEMPT_ERROR, Reconciler, totalRequeued, type ReconcileRun } from './reconciler';
+import { FINISHED_JOB_ERROR, LOST_ATTEMPT_ERROR, Reconciler, totalRepairs, totalRequeued, type ReconcileRun } from './reconciler';
 import { ReconcilerLoop } from './reconciler-loop';
 
 jest.setTimeout(30_000);
@@ -203,13 +203,15 @@ describe(Reconciler.name, () => {
     await db.drop();
   });
 
-  it('re-queues exactly the settled unfinished tasks whose jobs are missing, with their options, delays and what is left of their budget', async () => {
+  it('re-queues exactly the settled unfinished tasks whose jobs are missing or finished in Redis, with their options, delays and what is left of their budget', async () => {
     const run = await sut.reconcile();
 
     expect(run).toMatchObject<Partial<ReconcileRun>>({
       checked: 11,
-      requeued: { queued: 2, delayed: 1, retrying: 2, active: 1 },
-      requeuedByType: { noop: 3, sleep: 2, webhook: 1 },
+      requeued: { queued: 2, delayed: 1, retrying: 2, active: 2 },
+      requeuedByType: { noop: 3, sleep: 2, webhook: 1, email: 1 },
+      repairs: { missing_job: 6, finished_job: 1, stray_job: 0, lost_run: 0 },
+      dead: 0,
       unregistered: { fax: 1 },
       interrupted: false,
     });
@@ -253,20 +255,29 @@ describe(Reconciler.name, () => {
     expect(m5?.data.attemptBase).toBe(2);
     expect(m5?.opts.attempts).toBe(2);
 
-    // Existing jobs untouched, whatever their state.
+    // Jobs that wait or run are left alone.
     expect(await (await job('E3'))?.getState()).toBe('delayed');
     expect((await job('E3'))?.attemptsMade).toBe(1);
-    expect(await (await job('E4'))?.getState()).toBe('completed');
-    expect(await taskRow(db.url, task('E4').id)).toMatchObject({ status: 'active', attempt_base: 0 });
+    expect(await (await job('E5'))?.getState()).toBe('active');
     expect(await taskRow(db.url, task('Y2').id)).toMatchObject({ status: 'active', attempt_base: 0 });
+
+    // E4's job had completed in Redis while PostgreSQL said it ran: nobody runs it. The run is
+    // charged as lost (1 of 3), and the task has a new job with what is left.
+    expect(await taskRow(db.url, task('E4').id)).toEqual({ status: 'queued', attempt_base: 0, attempts_made: 1 });
+    expect(await attemptsOf(db.url, task('E4').id)).toEqual([{ number: 1, outcome: 'lost', error: FINISHED_JOB_ERROR, finished: true, duration_ms: null }]);
+    const e4 = await job('E4');
+    expect(await e4?.getState()).toBe('prioritized');
+    expect(e4?.opts.attempts).toBe(2);
+    expect(e4?.data.attemptBase).toBe(1);
   });
 
   it('re-queues nothing on a second run', async () => {
     const run = await sut.reconcile();
 
     expect(totalRequeued(run)).toBe(0);
-    // M5 changed a moment ago (released): within the grace period, it is not even looked at.
-    expect(run.checked).toBe(10);
+    expect(totalRepairs(run)).toBe(0);
+    // M5 and E4 changed a moment ago (repaired): within the grace period, they are not even looked at.
+    expect(run.checked).toBe(9);
   });
 
   it('after Redis lost every key of the deployment, re-queues every settled unfinished task, and leaves a task changed within the grace period for later', async () => {
@@ -274,13 +285,14 @@ describe(Reconciler.name, () => {
 
     const run = await sut.reconcile();
 
-    expect(run.requeued).toEqual({ queued: 3, delayed: 2, retrying: 3, active: 2 });
-    expect((await jobNames(ALL)).sort()).toEqual(['E1', 'E2', 'E3', 'E4', 'E5', 'M1', 'M2', 'M3', 'M4', 'M6']);
+    expect(run.requeued).toEqual({ queued: 3, delayed: 2, retrying: 3, active: 1 });
+    expect((await jobNames(ALL)).sort()).toEqual(['E1', 'E2', 'E3', 'E5', 'M1', 'M2', 'M3', 'M4', 'M6']);
     // E3 had failed once: its next attempt is number 2, with 2 of 3 left.
     expect((await job('E3'))?.data.attemptBase).toBe(1);
     expect((await job('E3'))?.opts.attempts).toBe(2);
-    expect(await attemptsOf(db.url, task('E4').id)).toEqual([{ number: 1, outcome: 'interrupted', error: LOST_ATTEMPT_ERROR, finished: true, duration_ms: null }]);
-    expect((await job('E4'))?.opts.attempts).toBe(3);
+    // E5's job vanished while it ran: its attempt is interrupted, outside the budget.
+    expect(await attemptsOf(db.url, task('E5').id)).toEqual([{ number: 1, outcome: 'interrupted', error: LOST_ATTEMPT_ERROR, finished: true, duration_ms: null }]);
+    expect((await job('E5'))?.opts.attempts).toBe(3);
     expect(await taskRow(db.url, task('E5').id)).toEqual({ status: 'queued', attempt_base: 1, attempts_made: 1 });
   });
 
@@ -332,6 +344,105 @@ describe(Reconciler.name, () => {
   });
 });
 
+describe(`${Reconciler.name}: jobs finished in Redis, stray jobs and stray runs`, () => {
+  const db = testDatabase('monitor_reconciler_both_ways');
+  const prefix = uniquePrefix('monitor-reconciler-both');
+  let monitor: MonitorTestApp | undefined;
+  let sut: Reconciler;
+  let redis: Redis;
+  let producer: TaskProducer;
+  const connections: Redis[] = [];
+
+  /** Takes the task's job as a worker would, then fails it for good (BullMQ's stall limit does the same). */
+  async function failInRedis(task: SeededTask): Promise<void> {
+    const connection = redis.duplicate();
+    connections.push(connection);
+    const worker = new Worker<TaskJobData>(`{${task.type}}`, undefined, { connection, prefix, autorun: false });
+    await producer.enqueue({ ...submittedJob(task), maxAttempts: 1 });
+    const taken = await worker.getNextJob(`token-${task.id}`);
+    await taken?.moveToFailed(new Error('job stalled more than allowable limit'), `token-${task.id}`);
+    await worker.close();
+  }
+
+  beforeAll(async () => {
+    monitor = await startMonitor({ DATABASE_URL: db.url, QUEUE_PREFIX: prefix, RECONCILE_INTERVAL_MS: '0', RECONCILE_GRACE_MS: '60000', ALERT_WEBHOOK_URL: '' });
+    sut = monitor.app.get(Reconciler);
+    redis = await connectRedis(TEST_REDIS_URL, 'worker', 5_000);
+    producer = new TaskProducer(redis, prefix);
+  });
+
+  afterAll(async () => {
+    await monitor?.close();
+    await producer?.close();
+    connections.forEach((connection) => connection.disconnect());
+    redis?.disconnect();
+    await deleteRedisPrefix(prefix);
+    await db.drop();
+  });
+
+  it('gives a new job to an unfinished task whose job failed in Redis, and declares dead an active one whose lost run spent its budget', async () => {
+    const [retrying, active, spent] = await seed(db.url, [
+      { type: 'noop', status: 'retrying', agoMs: HOUR, attemptsMade: 1, nextAttemptAt: new Date(Date.now() - HOUR) },
+      { type: 'noop', status: 'active', agoMs: HOUR, attemptsMade: 1, maxAttempts: 3 },
+      { type: 'sleep', status: 'active', agoMs: HOUR, attemptsMade: 2, maxAttempts: 2 },
+    ]);
+    if (!retrying || !active || !spent) throw new Error('not seeded');
+    for (const task of [retrying, active, spent]) await failInRedis(task);
+
+    const run = await sut.reconcile();
+
+    expect(run).toMatchObject({ requeued: { queued: 0, delayed: 0, retrying: 1, active: 1 }, repairs: { finished_job: 3 }, dead: 1 });
+    for (const task of [retrying, active]) {
+      const job = await producer.queue(task.type as TaskType).getJob(task.id);
+      expect(await job?.getState()).toBe('prioritized');
+      expect(job?.opts.attempts).toBe(2);
+    }
+    expect(await taskRow(db.url, active.id)).toEqual({ status: 'queued', attempt_base: 0, attempts_made: 1 });
+    expect((await attemptsOf(db.url, active.id)).map((a) => a.outcome)).toEqual(['lost']);
+    // Two runs of two: the lost one was the last.
+    expect(await taskRow(db.url, spent.id)).toEqual({ status: 'dead', attempt_base: 0, attempts_made: 2 });
+    expect((await attemptsOf(db.url, spent.id)).map((a) => a.outcome)).toEqual(['failed', 'lost']);
+    expect(await monitor?.app.get(DeadLetterMirror).queue.getJob(spent.id)).toBeDefined();
+    await waitFor(() => monitor?.logs.matching(new RegExp(`task ${spent.id} \\(sleep\\) is dead`)).length === 1, { description: 'the death logged by the failure reporter' });
+
+    const scrape = parsePrometheusText(await (monitor?.app.get(TaskqMetrics).text() ?? Promise.resolve('')));
+    expect(scrape.value('taskq_reconciler_repairs_total', { type: 'noop', repair: 'finished_job' })).toBe(2);
+    expect(scrape.value('taskq_task_attempts_lost_total', { type: 'sleep' })).toBe(1);
+    expect(monitor?.logs.matching(/repaired task .* its job had finished in Redis/)).toHaveLength(3);
+  });
+
+  it('removes jobs that wait for a finished task or for none, but not one added within the grace period', async () => {
+    const [completed, fresh] = await seed(db.url, [
+      { type: 'noop', status: 'completed', agoMs: HOUR, attemptsMade: 1 },
+      { type: 'noop', status: 'cancelled', agoMs: HOUR },
+    ]);
+    if (!completed || !fresh) throw new Error('not seeded');
+    const unknown = { ...completed, id: randomUUID() };
+    for (const task of [completed, unknown]) await producer.enqueue({ ...submittedJob(task), delayMs: HOUR });
+    // Jobs look as old as their timestamp says: these two were added an hour ago.
+    for (const task of [completed, unknown]) await redis.hset(producer.queue('noop').toKey(task.id), 'timestamp', String(Date.now() - HOUR));
+    await producer.enqueue(submittedJob(fresh));
+
+    const run = await sut.reconcile();
+
+    expect(run.repairs.stray_job).toBe(2);
+    expect(await producer.queue('noop').getJob(completed.id)).toBeUndefined();
+    expect(await producer.queue('noop').getJob(unknown.id)).toBeUndefined();
+    expect(await producer.queue('noop').getJob(fresh.id)).toBeDefined();
+  });
+
+  it('records as lost an attempt left running on a task that finished meanwhile', async () => {
+    const [cancelled] = await seed(db.url, [{ type: 'noop', status: 'cancelled', agoMs: HOUR }]);
+    if (!cancelled) throw new Error('not seeded');
+    await queryDatabase(db.url, `INSERT INTO task_attempts (task_id, number, worker_id, started_at, outcome) VALUES ($1, 1, 'killed', now() - interval '2 hours', 'running')`, [cancelled.id]);
+
+    const run = await sut.reconcile();
+
+    expect(run.repairs.lost_run).toBe(1);
+    expect(await attemptsOf(db.url, cancelled.id)).toEqual([{ number: 1, outcome: 'lost', error: LOST_RUN_ERROR, finished: true, duration_ms: null }]);
+  });
+});
+
 describe(ReconcilerLoop.name, () => {
   const db = testDatabase('monitor_reconciler_loop');
   const prefix = uniquePrefix('monitor-reconciler-loop');
@@ -359,7 +470,7 @@ describe(ReconcilerLoop.name, () => {
     }
     return total;
   };
-  const requeuedLines = (): string[] => replicas.flatMap((replica) => replica.logs.matching(/reconciler re-queued/));
+  const requeuedLines = (): string[] => replicas.flatMap((replica) => replica.logs.matching(/reconciler repaired/));
 
   beforeAll(async () => {
     env.DATABASE_URL = db.url;
@@ -392,7 +503,9 @@ describe(ReconcilerLoop.name, () => {
 
     expect(await requeuedMetric()).toBe(5);
     expect(requeuedLines()).toEqual([
-      expect.stringMatching(/^info \[Reconciler\] reconciler re-queued 5 tasks missing from Redis \(by status: queued 2, delayed 1, retrying 1, active 1\) in \d+ ms$/),
+      expect.stringMatching(
+        /^info \[Reconciler\] reconciler repaired 5 disagreement\(s\) between PostgreSQL and Redis \(missing_job 5\); re-queued 5 tasks \(by status: queued 2, delayed 1, retrying 1, active 1\) in \d+ ms$/,
+      ),
     ]);
     expect(await attemptsOf(db.url, tasks[4]?.id ?? '')).toEqual([{ number: 1, outcome: 'interrupted', error: LOST_ATTEMPT_ERROR, finished: true, duration_ms: null }]);
   });

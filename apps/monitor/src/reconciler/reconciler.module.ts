@@ -1,16 +1,18 @@
 import { Module } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { MonitorConfig } from '@taskq/config';
+import { FailuresModule } from '../failures/failures.module';
 import { PRODUCER_REDIS } from '../producer-redis';
 import { Reconciler } from './reconciler';
 import { ReconcilerLease } from './reconciler-lease';
 import { ReconcilerLoop } from './reconciler-loop';
 
 /**
- * Re-queues the unfinished tasks whose jobs Redis lost (RECONCILE_*). Uses the monitor's
- * TaskStore, TaskQueries, metrics, TaskProducer and producer connection.
+ * Repairs every disagreement between PostgreSQL and Redis (RECONCILE_*). Uses the monitor's
+ * TaskStore, TaskQueries, metrics, TaskProducer, dead-letter mirror and producer connection.
  */
 @Module({
+  imports: [FailuresModule],
   providers: [
     {
       provide: ReconcilerLease,
