@@ -22,6 +22,10 @@ const PROBE = /^\/(health|metrics)(\/|\?|$)/;
 
 const requestPath = (request: IncomingMessage): string => (request as IncomingMessage & { originalUrl?: string }).originalUrl ?? request.url ?? '';
 
+/** A 503 answered on purpose, not an error the request hit (pino-http then synthesises one without `res.err`). */
+const isRefusal = (response: ServerResponse, error: Error | undefined): boolean =>
+  response.statusCode === 503 && (error === undefined || /^failed with status code 503$/.test(error.message));
+
 type LoggingConfig = Pick<CommonConfig, 'logLevel' | 'logFormat' | 'nodeEnv'>;
 
 /** Human-readable lines for a developer at a terminal (LOG_FORMAT=auto); JSON lines everywhere else. */
@@ -49,11 +53,21 @@ export function loggerParams(app: TaskqApp, config: LoggingConfig): Params {
     // Lines logged during a request carry only its id; the request line has the details.
     quietReqLogger: true,
     customLogLevel: (request, response, error): LevelWithSilent => {
+      // A 503 is a planned refusal (a dependency away, a full queue): its reason is logged
+      // where it was decided, once a minute; the request line stays, as a warning.
+      if (isRefusal(response, error)) return 'warn';
       if (error || response.statusCode >= 500) return 'error';
       return PROBE.test(requestPath(request)) ? 'debug' : 'info';
     },
     customSuccessMessage: (request, response, responseTime) => `${request.method} ${requestPath(request)} ${response.statusCode} in ${responseTime} ms`,
-    customErrorMessage: (request, response, error) => `${request.method} ${requestPath(request)} ${response.statusCode}: ${error.message}`,
+    customErrorMessage: (request, response, error) =>
+      isRefusal(response, error) ? `${request.method} ${requestPath(request)} 503` : `${request.method} ${requestPath(request)} ${response.statusCode}: ${error.message}`,
+    // pino-http makes up an error (with a stack) for every 5xx: not for a refusal.
+    customErrorObject: (_request, response, error, value: Record<string, unknown>) => {
+      if (!isRefusal(response, error)) return value;
+      const { err: _synthetic, ...rest } = value;
+      return rest;
+    },
   };
   // process.stdout, not a file descriptor: writes to pipes and files are synchronous on
   // Linux, so a process.exit() right after a line loses nothing.

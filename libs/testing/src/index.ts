@@ -4,3 +4,4 @@ export * from './app-process';
 export * from './redis-server';
 export * from './prometheus-text';
 export * from './api-key';
+export * from './postgres-server';

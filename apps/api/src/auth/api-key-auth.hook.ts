@@ -54,7 +54,7 @@ export function installApiKeyAuth(instance: FastifyInstance, authenticator: ApiK
       void reply.header('www-authenticate', other ? ['Bearer realm="taskq"', other] : 'Bearer realm="taskq"');
       sendProblem(reply, UNAUTHORIZED.problem);
     } catch (error) {
-      const problem = error instanceof KeyStoreUnavailableError ? ProblemException.unavailable('API keys cannot be checked: the key store (PostgreSQL) is unavailable. Retry later.') : error;
+      const problem = error instanceof KeyStoreUnavailableError ? ProblemException.unavailable('API keys cannot be checked: the key store (PostgreSQL) is unavailable. Retry later.', error) : error;
       sendProblem(reply, toProblem(problem, String(request.id)));
     }
     return reply;

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { ApiKeyScope } from '@taskq/contracts';
+import { throttledLog } from '@taskq/observability';
 import { ApiKeyStore, apiKeyPrefixOf, hashApiKey, type ApiKeyEntity } from '@taskq/persistence';
 import type { Principal } from './principal';
 
@@ -33,6 +34,8 @@ export interface AuthenticatorOptions {
 @Injectable()
 export class ApiKeyAuthenticator {
   private readonly logger = new Logger('Auth');
+  /** Every request whose key is not cached fails alike while PostgreSQL is away: one line a minute. */
+  private readonly logUnavailable = throttledLog((message) => this.logger.error(message));
   private readonly bootstrapHash: Buffer | null;
   private readonly cache = new Map<string, { at: number; record: Promise<ApiKeyEntity | null> }>();
   private readonly touched = new Map<string, number>();
@@ -75,7 +78,7 @@ export class ApiKeyAuthenticator {
     // A failed lookup is not remembered: the next request asks PostgreSQL again.
     record.catch((error: Error) => {
       if (this.cache.get(prefix)?.record === record) this.cache.delete(prefix);
-      this.logger.error(`API keys cannot be checked: ${error.message}`);
+      this.logUnavailable(`API keys cannot be checked: ${error.message}`);
     });
     this.cache.delete(prefix);
     this.cache.set(prefix, { at: Date.now(), record });

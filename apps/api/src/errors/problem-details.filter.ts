@@ -1,7 +1,8 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { dependencyOutageOf } from './dependency-outage';
-import { ProblemException, problemType, type ProblemDetails } from './problem.exception';
+import { keyedThrottledLog } from '@taskq/observability';
+import { ProblemException, RETRY_AFTER_SECONDS, problemType, type ProblemDetails } from './problem.exception';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -62,8 +63,16 @@ function detailOf(error: unknown): string {
   return error instanceof Error ? error.message : 'The request could not be processed.';
 }
 
+/** Every error leaves through here; every 503 tells the client when to retry. */
 export function sendProblem(reply: FastifyReply, problem: ProblemDetails): void {
+  if (problem.status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+}
+
+/** The message of the failure behind a 503: the cause a ProblemException carries, or the outage error itself. */
+function causeOf(error: unknown): string | undefined {
+  const cause = error instanceof ProblemException ? error.cause : error;
+  return cause instanceof Error ? cause.message : undefined;
 }
 
 export interface ProblemDetailsOptions {
@@ -75,6 +84,8 @@ export interface ProblemDetailsOptions {
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
+  /** A 503 repeats on every request while a dependency is away: one line per kind of failure a minute. */
+  private readonly logRefusal = keyedThrottledLog((message) => this.logger.warn(message));
 
   constructor(private readonly options: ProblemDetailsOptions = {}) {}
 
@@ -83,10 +94,13 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     let problem = toProblem(error, String(request.id));
-    if (problem.status >= 500) {
-      // The line carries the request's reqId (see the logger options). A ProblemException is a
-      // planned answer (backlog full; a dependency down, whose error is logged where it is caught):
-      // one warn line without a stack. Anything else is unexpected: its stack goes in `err`.
+    if (problem.status === 503) {
+      // A planned refusal (backlog full, a dependency down): a warn line without a stack, naming
+      // the failure behind it, throttled (the line carries the first request's reqId).
+      const cause = causeOf(error);
+      this.logRefusal(`${problem.type}|${cause ?? ''}`, `${request.method} ${request.url} answered 503: ${problem.detail}${cause ? ` (${cause})` : ''}`);
+    } else if (problem.status >= 500) {
+      // Unexpected: the stack goes in `err`.
       if (error instanceof ProblemException) this.logger.warn(`${request.method} ${request.url} answered ${problem.status}: ${problem.detail}`);
       else this.logger.error({ msg: `${request.method} ${request.url} failed: ${error instanceof Error ? error.message : String(error)}`, err: error });
     }

@@ -14,21 +14,29 @@ export interface ProblemDetails {
 
 export const problemType = (slug: string): string => `/problems/${slug}`;
 
-/** An HTTP error whose body is already a problem document, with response headers if any (Retry-After). */
+/** What every 503 tells clients to wait before they retry, unless it names its own (Retry-After, seconds). */
+export const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * An HTTP error whose body is already a problem document, with response headers if any
+ * (Retry-After). `cause`: the failure behind it, for the log only.
+ */
 export class ProblemException extends HttpException {
   constructor(
     readonly problem: ProblemDetails,
     readonly headers: Record<string, string> = {},
+    cause?: unknown,
   ) {
-    super(problem, problem.status);
+    super(problem, problem.status, cause === undefined ? undefined : { cause });
   }
 
   static validation(errors: FieldError[], detail = 'The request is not valid: see errors[] for each failing field.'): ProblemException {
     return new ProblemException({ type: problemType('validation-error'), title: 'Invalid request', status: 400, detail, errors });
   }
 
-  static unavailable(detail: string): ProblemException {
-    return new ProblemException({ type: problemType('service-unavailable'), title: 'Service unavailable', status: 503, detail });
+  /** A 503 for a dependency that does not answer; `cause` is its error, which the log names. */
+  static unavailable(detail: string, cause?: unknown): ProblemException {
+    return new ProblemException({ type: problemType('service-unavailable'), title: 'Service unavailable', status: 503, detail }, {}, cause);
   }
 
   static unauthorized(detail: string): ProblemException {

@@ -3,6 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
+import { throttledLog } from '@taskq/observability';
 import { ProblemException, problemType } from '../errors/problem.exception';
 import { PRODUCER_REDIS } from '../infrastructure/tokens';
 import { NO_KEY, RequiresScope } from '../auth/requires-scope.decorator';
@@ -15,6 +16,8 @@ const CHECK_TIMEOUT_MS = 2_000;
 @ApiTags('health')
 export class HealthController {
   private readonly logger = new Logger('Health');
+  /** Probes repeat every few seconds while a dependency is away: one line per reason a minute. */
+  private readonly logNotReady = throttledLog((message) => this.logger.warn(message));
 
   constructor(
     private readonly health: HealthCheckService,
@@ -45,7 +48,7 @@ export class HealthController {
       if (!(error instanceof ServiceUnavailableException)) throw error;
       const details = (error.getResponse() as { details?: Record<string, { status: string; message?: unknown }> }).details ?? {};
       const down = Object.entries(details).filter(([, check]) => check.status !== 'up');
-      for (const [name, check] of down) this.logger.warn(`not ready: ${name} is ${check.status}: ${String(check.message ?? 'no reason given')}`);
+      for (const [name, check] of down) this.logNotReady(`not ready: ${name} is ${check.status}: ${String(check.message ?? 'no reason given')}`);
       throw new ProblemException({
         type: problemType('not-ready'),
         title: 'Not ready',

@@ -110,13 +110,11 @@ export class SchedulesService {
     } catch (error) {
       if (error instanceof ProblemException) throw error;
       if (error instanceof QueueUnavailableError) {
-        this.logger.error(error.message);
-        throw ProblemException.unavailable(`The queue (Redis) is unavailable; schedule "${name}" was not changed. Retry later.`);
+        throw ProblemException.unavailable(`The queue (Redis) is unavailable; schedule "${name}" was not changed. Retry later.`, error);
       }
       // PostgreSQL failed, maybe after Redis had changed (a lost COMMIT): put Redis back to what PostgreSQL says.
-      this.logger.error(`schedule store failed: ${(error as Error).message}`);
       await this.restoreScheduler(name);
-      throw ProblemException.unavailable(`The schedule store (PostgreSQL) is unavailable; schedule "${name}" was not changed. Retry later.`);
+      throw ProblemException.unavailable(`The schedule store (PostgreSQL) is unavailable; schedule "${name}" was not changed. Retry later.`, error);
     }
   }
 
@@ -134,8 +132,7 @@ export class SchedulesService {
     try {
       return await read();
     } catch (error) {
-      this.logger.error(`schedule store failed: ${(error as Error).message}`);
-      throw ProblemException.unavailable('The schedule store (PostgreSQL) is unavailable. Retry later.');
+      throw ProblemException.unavailable('The schedule store (PostgreSQL) is unavailable. Retry later.', error);
     }
   }
 
@@ -143,8 +140,7 @@ export class SchedulesService {
     try {
       return await read();
     } catch (error) {
-      this.logger.error((error as Error).message);
-      throw ProblemException.unavailable('The queue (Redis) is unavailable, so the next runs are unknown. Retry later.');
+      throw ProblemException.unavailable('The queue (Redis) is unavailable, so the next runs are unknown. Retry later.', error);
     }
   }
 }

@@ -118,9 +118,8 @@ export class TaskLifecycleService {
       await this.deadLetters.remove(tasks.map((task) => task.id)).catch((error: Error) => this.logger.warn(`dead-letter mirror: ${error.message}`));
     } catch (error) {
       if (error instanceof ProblemException) throw error;
-      this.logger.error(`could not queue ${tasks.length} requeued task(s): ${(error as Error).message}`);
       await this.store.restoreStatuses(tasks).catch((restore: Error) => this.logger.error(`could not restore statuses: ${restore.message}`));
-      throw ProblemException.unavailable('The queue (Redis) is unavailable; nothing was requeued. Retry later.');
+      throw ProblemException.unavailable('The queue (Redis) is unavailable; nothing was requeued. Retry later.', error);
     }
   }
 

@@ -153,12 +153,12 @@ export class TaskSubmissionService {
       const specs = tasks.map((task) => jobSpecFor({ ...task, attemptBase: 0 }, now));
       await (specs.length === 1 && specs[0] ? this.producer.enqueue(specs[0]) : this.producer.enqueueMany(specs));
     } catch (error) {
-      this.logger.error(`could not queue ${tasks.length} task(s): ${(error as Error).message}`);
       const ids = tasks.map((task) => task.id);
+      // Not withdrawn, they would run later all the same: the reconciler queues every unfinished task.
       await this.store.deleteUnstartedTasks(ids).catch((cleanup: Error) =>
-        this.logger.error(`tasks ${ids.join(', ')} stay stored but unqueued: ${cleanup.message}`),
+        this.logger.error(`tasks ${ids.join(', ')} were refused (Redis unavailable) but stay stored, and will run: ${cleanup.message}`),
       );
-      throw ProblemException.unavailable('The queue (Redis) is unavailable; nothing was accepted. Retry later.');
+      throw ProblemException.unavailable('The queue (Redis) is unavailable; nothing was accepted. Retry later.', error);
     }
   }
 
@@ -166,8 +166,7 @@ export class TaskSubmissionService {
     try {
       return await write();
     } catch (error) {
-      this.logger.error(`task store failed: ${(error as Error).message}`);
-      throw ProblemException.unavailable('The task store (PostgreSQL) is unavailable; nothing was stored. Retry later.');
+      throw ProblemException.unavailable('The task store (PostgreSQL) is unavailable; nothing was stored. Retry later.', error);
     }
   }
 }
