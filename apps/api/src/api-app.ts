@@ -6,7 +6,7 @@ import type { DataSource } from 'typeorm';
 import type { ApiConfig } from '@taskq/config';
 import { flattenValidationErrors } from '@taskq/contracts';
 import { startAppLogging, useAppLogger } from '@taskq/observability';
-import { openPreparedDataSource } from '@taskq/persistence';
+import { openPreparedDataSource, startupDatabaseOptions } from '@taskq/persistence';
 import { DeadLetterMirror, TaskProducer, checkRedis } from '@taskq/queue';
 import { ApiModule } from './api.module';
 import { BoardCredentials } from './board/board-credentials';
@@ -24,14 +24,14 @@ import { RouteMethods } from './http/route-methods';
 import { installUrlInputGuard } from './http/url-input-guard';
 
 /**
- * Checks Redis and PostgreSQL, creates and migrates the database, then builds the Nest app.
+ * Waits for Redis and PostgreSQL (up to STARTUP_CHECK_TIMEOUT_MS), creates and migrates the database, then builds the Nest app.
  * Used by main.ts and by tests, so both start the API the same way.
  */
 export async function createApiApp(config: ApiConfig): Promise<NestFastifyApplication> {
   // Start-up lines go through pino (JSON, LOG_LEVEL) before Nest exists.
   startAppLogging('api', config);
   await checkRedis(config.redisUrl, config.startupCheckTimeoutMs, (message) => new Logger('Redis').warn(message));
-  const dataSource = await openPreparedDataSource({ url: config.databaseUrl, connectTimeoutMs: config.startupCheckTimeoutMs }, (applied) =>
+  const dataSource = await openPreparedDataSource(startupDatabaseOptions(config), (applied) =>
     new Logger('Database').log(`applied migrations: ${applied.join(', ')}`),
   );
   try {

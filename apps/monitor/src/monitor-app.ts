@@ -2,18 +2,18 @@ import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { MonitorConfig } from '@taskq/config';
 import { startAppLogging, useAppLogger } from '@taskq/observability';
-import { openPreparedDataSource } from '@taskq/persistence';
+import { openPreparedDataSource, startupDatabaseOptions } from '@taskq/persistence';
 import { checkRedis } from '@taskq/queue';
 import { MonitorModule } from './monitor.module';
 
 /**
- * Checks Redis and PostgreSQL, creates and migrates the database (like the API: either may
+ * Waits for Redis and PostgreSQL (up to STARTUP_CHECK_TIMEOUT_MS), creates and migrates the database (like the API: either may
  * start first), then starts the monitor's watchers and maintenance jobs. No HTTP API.
  */
 export async function createMonitorApp(config: MonitorConfig): Promise<INestApplicationContext> {
   startAppLogging('monitor', config);
   await checkRedis(config.redisUrl, config.startupCheckTimeoutMs, (message) => new Logger('Redis').warn(message));
-  const dataSource = await openPreparedDataSource({ url: config.databaseUrl, connectTimeoutMs: config.startupCheckTimeoutMs }, (applied) =>
+  const dataSource = await openPreparedDataSource(startupDatabaseOptions(config), (applied) =>
     new Logger('Database').log(`applied migrations: ${applied.join(', ')}`),
   );
   try {

@@ -2,20 +2,20 @@ import { Logger, type INestApplicationContext, type Provider } from '@nestjs/com
 import { NestFactory } from '@nestjs/core';
 import type { WorkerConfig } from '@taskq/config';
 import { startAppLogging, useAppLogger } from '@taskq/observability';
-import { openMigratedDataSource } from '@taskq/persistence';
+import { openMigratedDataSource, startupDatabaseOptions } from '@taskq/persistence';
 import { checkRedis } from '@taskq/queue';
 
 import { WorkerModule } from './worker.module';
 
 /**
- * Checks Redis and PostgreSQL, waits for the API to have created and migrated the database, then starts
+ * Waits for Redis and PostgreSQL (up to STARTUP_CHECK_TIMEOUT_MS), then for the API to have created and migrated the database, then starts
  * one BullMQ worker per served task type. No HTTP API: an application context only.
  */
 export async function createWorkerApp(config: WorkerConfig, handlers?: Provider[]): Promise<INestApplicationContext> {
   // Start-up lines go through pino (JSON, LOG_LEVEL) before Nest exists.
   startAppLogging('worker', config);
   await checkRedis(config.redisUrl, config.startupCheckTimeoutMs, (message) => new Logger('Redis').warn(message));
-  const dataSource = await openMigratedDataSource({ url: config.databaseUrl, connectTimeoutMs: config.startupCheckTimeoutMs }, config.schemaWaitTimeoutMs, () =>
+  const dataSource = await openMigratedDataSource(startupDatabaseOptions(config), config.schemaWaitTimeoutMs, () =>
     new Logger('Database').log('waiting for the API to create and migrate the database'),
   );
   try {

@@ -4,3 +4,4 @@ export * from './api-config';
 export * from './worker-config';
 export * from './monitor-config';
 export * from './startup-failure';
+export * from './wait-at-startup';

@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
-import { StartupFailure } from '@taskq/config';
+import { Logger } from '@nestjs/common';
+import { StartupFailure, waitAtStartup, type CommonConfig } from '@taskq/config';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 
@@ -9,6 +10,20 @@ export interface DatabaseOptions {
   /** Pool size of this process. */
   poolSize?: number;
   connectTimeoutMs?: number;
+  /** How long start-up waits for a server that does not answer (yet); 0: one try. */
+  startupWaitMs?: number;
+  /** Hears, once, that start-up waits for the server. */
+  onWait?: (message: string) => void;
+}
+
+/** How an app opens its database at start-up: waiting up to STARTUP_CHECK_TIMEOUT_MS for the server, and saying so. */
+export function startupDatabaseOptions(config: Pick<CommonConfig, 'databaseUrl' | 'startupCheckTimeoutMs'>): DatabaseOptions {
+  return {
+    url: config.databaseUrl,
+    connectTimeoutMs: config.startupCheckTimeoutMs,
+    startupWaitMs: config.startupCheckTimeoutMs,
+    onWait: (message) => new Logger('Database').warn(message),
+  };
 }
 
 /** `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for messages and logs. */
@@ -30,29 +45,50 @@ export function databaseNameOf(url: string): string {
   return name;
 }
 
-function unreachable(url: string, error: unknown): StartupFailure {
-  const reason = error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
-  return new StartupFailure(
-    `cannot reach PostgreSQL at ${redactUrl(url)} (${reason}). Start it ` +
-      `(pg_ctlcluster --skip-systemctl-redirect 15 main start, or docker compose up -d postgres) or set DATABASE_URL.`,
-  );
+const reasonOf = (error: unknown): string => (error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error));
+
+/** The server did not answer: the one line start-up ends with. */
+class PostgresUnreachable extends StartupFailure {
+  readonly reason: string;
+
+  constructor(url: string, error: unknown, waitedMs = 0) {
+    super(
+      `cannot reach PostgreSQL at ${redactUrl(url)}${waitedMs > 0 ? ` within ${waitedMs} ms` : ''} (${reasonOf(error)}). Start it ` +
+        `(pg_ctlcluster --skip-systemctl-redirect 15 main start, or docker compose up -d postgres) or set DATABASE_URL.`,
+    );
+    this.reason = reasonOf(error);
+  }
 }
+
+const waitingLine = (options: DatabaseOptions, error: unknown): string =>
+  `waiting up to ${options.startupWaitMs} ms for PostgreSQL at ${redactUrl(options.url)}: ${error instanceof PostgresUnreachable ? error.reason : reasonOf(error)}`;
 
 /**
  * Connects to the server's maintenance database and creates the target database when it is
- * missing. Doubles as the start-up reachability check: fails within `connectTimeoutMs`.
+ * missing. Doubles as the start-up reachability check: tries again until the server answers
+ * or `startupWaitMs` has passed.
  */
 export async function ensureDatabase(options: DatabaseOptions): Promise<void> {
   const name = databaseNameOf(options.url);
   const maintenanceUrl = new URL(options.url);
   maintenanceUrl.pathname = '/postgres';
-  const client = new Client({ connectionString: maintenanceUrl.toString(), connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-  } catch (error) {
-    throw unreachable(options.url, error);
-  }
+  const waitMs = options.startupWaitMs ?? 0;
+  const client = await waitAtStartup(
+    async (remainingMs) => {
+      const connectTimeoutMs = Math.min(options.connectTimeoutMs ?? 5_000, waitMs > 0 ? remainingMs : Infinity);
+      const candidate = new Client({ connectionString: maintenanceUrl.toString(), connectionTimeoutMillis: connectTimeoutMs });
+      candidate.on('error', () => undefined);
+      try {
+        await candidate.connect();
+        return candidate;
+      } catch (error) {
+        await candidate.end().catch(() => undefined);
+        throw new PostgresUnreachable(options.url, error, waitMs);
+      }
+    },
+    waitMs,
+    { onWait: (error) => options.onWait?.(waitingLine(options, error)) },
+  );
   try {
     const existing = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (existing.rowCount === 0) {
@@ -93,7 +129,7 @@ export async function openDataSource(options: DatabaseOptions): Promise<DataSour
     return await dataSource.initialize();
   } catch (error) {
     if ((error as { code?: string }).code === '3D000') throw new DatabaseMissingError(`database ${databaseNameOf(options.url)} does not exist`);
-    throw unreachable(options.url, error);
+    throw new PostgresUnreachable(options.url, error, options.startupWaitMs);
   }
 }
 
@@ -153,21 +189,32 @@ export async function isSchemaCurrent(dataSource: DataSource): Promise<boolean> 
 }
 
 /**
- * Workers neither create the database nor migrate it: they wait for the API to have done
- * both, then return an open data source.
+ * Workers neither create the database nor migrate it: they wait for the server to answer
+ * (`startupWaitMs`), then for the API to have created and migrated the database
+ * (`timeoutMs`), and return an open data source.
  */
 export async function openMigratedDataSource(options: DatabaseOptions, timeoutMs: number, onWait?: () => void): Promise<DataSource> {
-  const deadline = Date.now() + timeoutMs;
+  const serverDeadline = Date.now() + (options.startupWaitMs ?? 0);
+  let deadline: number | undefined;
   let waited = false;
+  let waitedForServer = false;
   for (;;) {
     let dataSource: DataSource | undefined;
     try {
       dataSource = await openDataSource(options);
       if (await isSchemaCurrent(dataSource)) return dataSource;
     } catch (error) {
-      if (!(error instanceof DatabaseMissingError)) throw error;
+      if (!(error instanceof DatabaseMissingError)) {
+        if (!(error instanceof PostgresUnreachable) || Date.now() >= serverDeadline) throw error;
+        if (!waitedForServer) options.onWait?.(waitingLine(options, error));
+        waitedForServer = true;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        continue;
+      }
     }
     await dataSource?.destroy();
+    // The schema wait starts once the server answers.
+    deadline ??= Date.now() + timeoutMs;
     if (Date.now() >= deadline) {
       throw new StartupFailure(
         `the database schema is not migrated after ${timeoutMs} ms. Start the API (it creates and migrates the database) or raise SCHEMA_WAIT_TIMEOUT_MS.`,

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { StartupFailure } from '@taskq/config';
+import { StartupFailure, waitAtStartup } from '@taskq/config';
 import { withTimeout } from './with-timeout';
 
 /**
@@ -50,15 +50,33 @@ export function redactRedisUrl(url: string): string {
 }
 
 /**
- * Start-up check: PING within `timeoutMs`. Throws a StartupFailure naming the URL and how to
- * start Redis. An eviction policy other than noeviction is reported through `warn`: Redis
- * would silently drop queued jobs under memory pressure.
+ * Start-up check: PING, tried again until it answers or `timeoutMs` has passed. Throws a
+ * StartupFailure naming the URL and how to start Redis. An eviction policy other than
+ * noeviction is reported through `warn`: Redis would silently drop queued jobs under memory
+ * pressure. `warn` also hears, once, that start-up waits.
  */
 export async function checkRedis(url: string, timeoutMs: number, warn: (message: string) => void = () => undefined): Promise<void> {
+  await waitAtStartup((remainingMs) => pingRedis(url, remainingMs, warn), timeoutMs, {
+    onWait: (error) => warn(`waiting up to ${timeoutMs} ms for Redis at ${redactRedisUrl(url)}: ${reasonOf(error)}`),
+  }).catch((error: unknown) => {
+    throw new StartupFailure(
+      `cannot reach Redis at ${redactRedisUrl(url)} within ${timeoutMs} ms (${reasonOf(error)}). Start it ` +
+        `(redis-server --daemonize yes --maxmemory-policy noeviction, or docker compose up -d redis) or set REDIS_URL.`,
+    );
+  });
+}
+
+const reasonOf = (error: unknown): string => (error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error));
+
+async function pingRedis(url: string, timeoutMs: number, warn: (message: string) => void): Promise<void> {
   const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  client.on('error', () => undefined);
+  // connect() only says "Connection is closed": the socket's error says why (ECONNREFUSED, ENOTFOUND).
+  let socketError: Error | undefined;
+  client.on('error', (error: Error) => (socketError = error));
   try {
-    await withTimeout(client.connect(), timeoutMs);
+    await withTimeout(client.connect(), timeoutMs).catch((error: unknown) => {
+      throw socketError ?? error;
+    });
     await withTimeout(client.ping(), timeoutMs);
     // Managed Redis services may refuse CONFIG: then there is nothing to check.
     const policy = await client.config('GET', 'maxmemory-policy').catch(() => null);
@@ -66,12 +84,6 @@ export async function checkRedis(url: string, timeoutMs: number, warn: (message:
     if (value !== null && value !== 'noeviction') {
       warn(`Redis at ${redactRedisUrl(url)} runs with maxmemory-policy ${value}: set it to noeviction, or queued jobs may be evicted`);
     }
-  } catch (error) {
-    const reason = error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
-    throw new StartupFailure(
-      `cannot reach Redis at ${redactRedisUrl(url)} (${reason}). Start it ` +
-        `(redis-server --daemonize yes --maxmemory-policy noeviction, or docker compose up -d redis) or set REDIS_URL.`,
-    );
   } finally {
     client.disconnect();
   }
