@@ -44,7 +44,7 @@ describe('reconciler: Redis restarts empty under the running stack', () => {
 
   /** The counts of every "re-queued N tasks" line the monitor logged so far. */
   const requeuedByMonitor = (): number =>
-    [...(monitor?.output() ?? '').matchAll(/reconciler re-queued (\d+) tasks missing from Redis/g)].reduce((sum, match) => sum + Number(match[1]), 0);
+    [...(monitor?.output() ?? '').matchAll(/reconciler repaired .*; re-queued (\d+) tasks/g)].reduce((sum, match) => sum + Number(match[1]), 0);
 
   beforeAll(async () => {
     redis = await startPrivateRedis();

@@ -3,15 +3,18 @@ import { StartupFailure, waitAtStartup } from '@taskq/config';
 import { withTimeout } from './with-timeout';
 
 /**
- * `producer`: API-side. Fails fast (no offline queue) so a submission during a Redis outage
- * gets a 503 at once instead of hanging.
+ * `producer`: API-side. Fails fast (no offline queue, a command timeout) so a submission
+ * during a Redis outage gets a 503 at once instead of hanging.
  * `worker`: blocking commands must wait out outages, so requests never give up.
  */
 export type RedisRole = 'producer' | 'worker';
 
+/** A producer command that has no answer by then fails (a hung or partitioned Redis answers 503, not never). */
+export const PRODUCER_COMMAND_TIMEOUT_MS = 5_000;
+
 export function redisOptionsFor(role: RedisRole): RedisOptions {
   return role === 'producer'
-    ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 5_000 }
+    ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 5_000, commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS }
     : { maxRetriesPerRequest: null, enableReadyCheck: true, connectTimeout: 5_000 };
 }
 

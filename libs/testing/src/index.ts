@@ -5,3 +5,4 @@ export * from './redis-server';
 export * from './prometheus-text';
 export * from './api-key';
 export * from './postgres-server';
+export * from './tcp-proxy';
