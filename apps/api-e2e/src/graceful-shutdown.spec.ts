@@ -145,7 +145,7 @@ describe('graceful shutdown of a worker', () => {
   it('leaves the job of a worker killed outright to another worker once its lock expires', async () => {
     const lock = { WORKER_LOCK_DURATION_MS: '2000' };
     const doomed = await startWorker('shutdown-doomed', lock);
-    const id = await submit({ type: 'sleep', payload: { ms: 3_000 }, maxAttempts: 1 });
+    const id = await submit({ type: 'sleep', payload: { ms: 3_000 }, maxAttempts: 2 });
     await runningOn(id, 'shutdown-doomed');
     await startWorker('shutdown-survivor', lock);
 
@@ -154,8 +154,12 @@ describe('graceful shutdown of a worker', () => {
 
     const task = await finished(id, 30_000);
     expect(task.status).toBe('completed');
-    // The redelivered attempt keeps its number: the crash cost no attempt either.
-    expect(task.attempts.map((attempt) => [attempt.number, attempt.workerId, attempt.outcome])).toEqual([[1, 'shutdown-survivor', 'completed']]);
+    // The killed run is on record, as lost, and charged to the budget (one of two): unlike a
+    // shutdown, a crash may be the task's own doing, and a task that kills every worker must end.
+    expect(task.attempts.map((attempt) => [attempt.number, attempt.workerId, attempt.outcome])).toEqual([
+      [1, 'shutdown-doomed', 'lost'],
+      [2, 'shutdown-survivor', 'completed'],
+    ]);
   });
 });
 

@@ -22,11 +22,19 @@ describe(TaskqMetrics.name, () => {
       'taskq_postgres_write_batch_size',
       'taskq_task_attempt_duration_seconds',
       'taskq_task_attempts_failed_total',
+      'taskq_task_attempts_lost_total',
       'taskq_task_queue_wait_seconds',
       'taskq_tasks_completed_total',
       'taskq_tasks_dead_total',
     ]);
-    expect(await families('monitor')).toEqual(['taskq_postgres_write_batch_size', 'taskq_reconciler_requeued_total', 'taskq_reconciler_run_duration_seconds']);
+    expect(await families('monitor')).toEqual([
+      'taskq_postgres_write_batch_size',
+      'taskq_reconciler_repairs_total',
+      'taskq_reconciler_requeued_total',
+      'taskq_reconciler_run_duration_seconds',
+      'taskq_task_attempts_lost_total',
+      'taskq_tasks_dead_total',
+    ]);
     const worker = parsePrometheusText(await new TaskqMetrics('worker', { defaultMetrics: false }).text());
     expect(worker.select('taskq_tasks_completed_total').map((sample) => sample.labels['type'])).toEqual([...TASK_TYPE_NAMES]);
   });
