@@ -15,7 +15,7 @@ export async function createWorkerApp(config: WorkerConfig, handlers?: Provider[
   // Start-up lines go through pino (JSON, LOG_LEVEL) before Nest exists.
   startAppLogging('worker', config);
   await checkRedis(config.redisUrl, config.startupCheckTimeoutMs, (message) => new Logger('Redis').warn(message));
-  const dataSource = await openMigratedDataSource(startupDatabaseOptions(config), config.schemaWaitTimeoutMs, () =>
+  const dataSource = await openMigratedDataSource(startupDatabaseOptions(config, { genericPlans: true }), config.schemaWaitTimeoutMs, () =>
     new Logger('Database').log('waiting for the API to create and migrate the database'),
   );
   try {

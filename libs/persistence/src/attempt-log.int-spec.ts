@@ -114,7 +114,7 @@ describe(AttemptLog.name, () => {
     const start = { taskId: id, workerId: 'w-1', startedAt: new Date() };
     await sut.start(start);
 
-    await expect(sut.start(start)).resolves.toEqual({ kind: 'run', number: 1, attemptBase: 0, maxAttempts: 3, lostRuns: 0 });
+    await expect(sut.start({ ...start, retried: true })).resolves.toEqual({ kind: 'run', number: 1, attemptBase: 0, maxAttempts: 3, lostRuns: 0 });
     expect(await attemptsOf(id)).toEqual([{ number: 1, worker_id: 'w-1', outcome: 'running', error: null }]);
   });
 

@@ -1,13 +1,15 @@
 import type { DataSource } from 'typeorm';
 import type { AttemptOutcome, TaskStatus } from '@taskq/contracts';
 import { BatchWriter } from './batch-writer';
-import { rowsOf } from './rows-of';
+import { preparedRowsOf, rowsOf } from './rows-of';
 
 export interface AttemptStart {
   taskId: string;
   workerId: string;
   /** Also what makes a retried start recognise its own row: keep it across tries. */
   startedAt: Date;
+  /** A try after a failure, which may have committed: look for the row it may have written. */
+  retried?: boolean;
 }
 
 /** What PostgreSQL decided when a worker took a task's job. `lostRuns`: earlier runs found cut short. */
@@ -68,47 +70,50 @@ const TERMINAL = `('completed','dead','cancelled')`;
  * attempt_base). With the budget spent, the task is dead instead of running again.
  *
  * A start retried after its commit went through but its answer was lost (PostgreSQL went away
- * at that moment) finds its own row, the latest and `running` with the same worker and
- * start time, and runs as that attempt rather than marking it lost.
+ * at that moment) finds its own row, `running` with the same worker and start time, and runs
+ * as that attempt rather than marking it lost. Only retries look for it: a first try has none.
+ *
+ * No row lock is taken up front: the UPDATE of tasks locks each row and, if another
+ * transaction changed it meanwhile (a cancel, a requeue), re-checks it as it is now.
  */
 const START_ATTEMPTS = `
   WITH input AS (
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS i(task_id, worker_id, started_at)
-  ), task AS (
-    SELECT t.id, t.attempts_made, t.attempt_base, t.max_attempts, i.worker_id, i.started_at,
-           t.status IN ${TERMINAL} AS finished,
-           t.status NOT IN ${TERMINAL} AND EXISTS (
-             SELECT 1 FROM task_attempts a
-              WHERE a.task_id = t.id AND a.number = t.attempts_made AND a.outcome = 'running'
-                AND a.worker_id = i.worker_id AND a.started_at = i.started_at) AS resumed
-      FROM tasks t JOIN input i ON i.task_id = t.id
-       FOR UPDATE OF t
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::boolean[]) AS i(task_id, worker_id, started_at, retried)
+  ), own AS (
+    SELECT a.task_id, a.number FROM input i JOIN task_attempts a ON a.task_id = i.task_id
+     WHERE i.retried AND a.outcome = 'running' AND a.worker_id = i.worker_id AND a.started_at = i.started_at
   ), lost AS (
-    UPDATE task_attempts a SET outcome = 'lost', finished_at = k.started_at, error = $4::text
-      FROM task k
-     WHERE a.task_id = k.id AND a.outcome = 'running' AND NOT (k.resumed AND a.number = k.attempts_made)
+    -- A running row exists only while its task is active, or once the task was cancelled under it.
+    UPDATE task_attempts a SET outcome = 'lost', finished_at = i.started_at, error = $5::text
+      FROM input i JOIN tasks t ON t.id = i.task_id
+     WHERE t.status IN ('active', 'cancelled') AND a.task_id = i.task_id AND a.outcome = 'running'
+       AND NOT (a.worker_id = i.worker_id AND a.started_at = i.started_at AND t.status = 'active')
     RETURNING a.task_id
-  ), spent AS (
-    UPDATE tasks t SET status = 'dead', last_error = $4::text, finished_at = k.started_at, next_attempt_at = NULL, updated_at = k.started_at
-      FROM task k
-     WHERE t.id = k.id AND NOT k.finished AND NOT k.resumed AND k.attempts_made - k.attempt_base >= k.max_attempts
-    RETURNING t.id
   ), started AS (
     UPDATE tasks t
-       SET status = 'active', attempts_made = t.attempts_made + 1, started_at = COALESCE(t.started_at, k.started_at),
-           next_attempt_at = NULL, updated_at = k.started_at
-      FROM task k
-     WHERE t.id = k.id AND NOT k.finished AND NOT k.resumed AND k.attempts_made - k.attempt_base < k.max_attempts
-    RETURNING t.id, t.attempts_made
+       SET status = CASE WHEN t.attempts_made - t.attempt_base >= t.max_attempts THEN 'dead' ELSE 'active' END,
+           attempts_made = t.attempts_made + CASE WHEN t.attempts_made - t.attempt_base >= t.max_attempts THEN 0 ELSE 1 END,
+           last_error = CASE WHEN t.attempts_made - t.attempt_base >= t.max_attempts THEN $5::text ELSE t.last_error END,
+           finished_at = CASE WHEN t.attempts_made - t.attempt_base >= t.max_attempts THEN i.started_at END,
+           started_at = COALESCE(t.started_at, i.started_at), next_attempt_at = NULL, updated_at = i.started_at
+      FROM input i
+     WHERE t.id = i.task_id AND t.status NOT IN ${TERMINAL} AND NOT EXISTS (SELECT 1 FROM own o WHERE o.task_id = t.id)
+    RETURNING t.id, t.status, t.attempts_made, t.attempt_base, t.max_attempts
   ), attempt AS (
     INSERT INTO task_attempts (task_id, number, worker_id, started_at, outcome)
-    SELECT s.id, s.attempts_made, k.worker_id, k.started_at, 'running' FROM started s JOIN task k ON k.id = s.id
+    SELECT s.id, s.attempts_made, i.worker_id, i.started_at, 'running' FROM started s JOIN input i ON i.task_id = s.id WHERE s.status = 'active'
   )
-  SELECT k.id AS "taskId",
-         CASE WHEN k.finished THEN 'skip' WHEN k.resumed OR s.id IS NOT NULL THEN 'run' ELSE 'spent' END AS kind,
-         COALESCE(s.attempts_made, k.attempts_made) AS number, k.attempt_base AS "attemptBase", k.max_attempts AS "maxAttempts",
-         (SELECT count(*) FROM lost l WHERE l.task_id = k.id)::int AS "lostRuns"
-    FROM task k LEFT JOIN started s ON s.id = k.id`;
+  SELECT i.task_id AS "taskId",
+         CASE WHEN s.id IS NOT NULL THEN CASE WHEN s.status = 'dead' THEN 'spent' ELSE 'run' END
+              WHEN r.id IS NOT NULL THEN 'run'
+              ELSE 'skip' END AS kind,
+         COALESCE(s.attempts_made, o.number) AS number, COALESCE(s.attempt_base, r.attempt_base) AS "attemptBase",
+         COALESCE(s.max_attempts, r.max_attempts) AS "maxAttempts",
+         (SELECT count(*) FROM lost l WHERE l.task_id = i.task_id)::int AS "lostRuns"
+    FROM input i
+    LEFT JOIN started s ON s.id = i.task_id
+    LEFT JOIN own o ON o.task_id = i.task_id
+    LEFT JOIN tasks r ON r.id = o.task_id AND r.status = 'active'`;
 
 /*
  * Recording an outcome. Only a run still `running` is recorded, and the task follows only
@@ -234,10 +239,11 @@ export class AttemptLog {
   private async startAll(starts: AttemptStart[]): Promise<AttemptStartResult[]> {
     const decided = new Map<AttemptStart, AttemptStartResult>();
     for (const round of rounds(starts, (s) => s.taskId)) {
-      const rows = await rowsOf<{ taskId: string; kind: AttemptStartResult['kind']; number: number; attemptBase: number; maxAttempts: number; lostRuns: number }>(
+      const rows = await preparedRowsOf<{ taskId: string; kind: AttemptStartResult['kind']; number: number; attemptBase: number; maxAttempts: number; lostRuns: number }>(
         this.dataSource,
+        'taskq_start_attempts',
         START_ATTEMPTS,
-        [round.map((s) => s.taskId), round.map((s) => s.workerId), round.map((s) => s.startedAt), LOST_RUN_ERROR],
+        [round.map((s) => s.taskId), round.map((s) => s.workerId), round.map((s) => s.startedAt), round.map((s) => s.retried === true), LOST_RUN_ERROR],
       );
       const byTask = new Map(rows.map((row) => [row.taskId, row]));
       for (const start of round) {
@@ -253,7 +259,7 @@ export class AttemptLog {
   private async finishAll(finishes: AttemptFinish[]): Promise<boolean[]> {
     const recorded = new Set<AttemptFinish>();
     for (const round of rounds(finishes, (f) => f.taskId)) {
-      const rows = await rowsOf<{ taskId: string }>(this.dataSource, FINISH_ATTEMPTS, [
+      const rows = await preparedRowsOf<{ taskId: string }>(this.dataSource, 'taskq_finish_attempts', FINISH_ATTEMPTS, [
         round.map((f) => f.taskId),
         round.map((f) => f.attempt),
         round.map((f) => f.outcome),

@@ -14,11 +14,18 @@ export interface DatabaseOptions {
   startupWaitMs?: number;
   /** Hears, once, that start-up waits for the server. */
   onWait?: (message: string) => void;
+  /**
+   * Plan each prepared statement once per connection (plan_cache_mode=force_generic_plan).
+   * For a process whose queries are few and always of one shape (the worker's attempt log):
+   * PostgreSQL would otherwise plan them on every call, which costs as much as running them.
+   */
+  genericPlans?: boolean;
 }
 
 /** How an app opens its database at start-up: waiting up to STARTUP_CHECK_TIMEOUT_MS for the server, and saying so. */
-export function startupDatabaseOptions(config: Pick<CommonConfig, 'databaseUrl' | 'startupCheckTimeoutMs'>): DatabaseOptions {
+export function startupDatabaseOptions(config: Pick<CommonConfig, 'databaseUrl' | 'startupCheckTimeoutMs'>, extra: Partial<DatabaseOptions> = {}): DatabaseOptions {
   return {
+    ...extra,
     url: config.databaseUrl,
     connectTimeoutMs: config.startupCheckTimeoutMs,
     startupWaitMs: config.startupCheckTimeoutMs,
@@ -114,7 +121,11 @@ export function dataSourceOptions(options: DatabaseOptions): DataSourceOptions {
     migrationsTableName: 'migrations',
     synchronize: false,
     migrationsRun: false,
-    extra: { max: options.poolSize ?? 10, connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000 },
+    extra: {
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+      ...(options.genericPlans ? { options: '-c plan_cache_mode=force_generic_plan' } : {}),
+    },
   };
 }
 

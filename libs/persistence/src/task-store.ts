@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { TaskStatus, type BackoffPolicy } from '@taskq/contracts';
 import { BatchWriter } from './batch-writer';
-import { rowsOf } from './rows-of';
+import { preparedRowsOf, rowsOf } from './rows-of';
 import type { AbandonedRun, LostAttempt, UnfinishedTask } from './unfinished-task';
 import { UNFINISHED_TASK_COLUMNS, unfinishedTaskOf, type UnfinishedTaskRow } from './unfinished-task-row';
 
@@ -142,7 +142,7 @@ export class TaskStore {
   /** Commits many new tasks in one statement; for each, whether it was new. */
   async insertTasks(tasks: NewTask[]): Promise<boolean[]> {
     if (tasks.length === 0) return [];
-    const rows = await rowsOf<{ id: string }>(this.dataSource, INSERT_TASKS, [
+    const rows = await preparedRowsOf<{ id: string }>(this.dataSource, 'taskq_insert_tasks', INSERT_TASKS, [
       tasks.map((t) => t.id),
       tasks.map((t) => t.type),
       tasks.map((t) => t.status),

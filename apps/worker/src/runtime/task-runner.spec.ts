@@ -55,7 +55,7 @@ function runnerFor(scenario: Scenario) {
     deadLetters as unknown as DeadLetterMirror,
     { workerId: 'worker-1' } as WorkerConfig,
     metrics as unknown as TaskqMetrics,
-    { runInContext: (run: () => unknown) => run(), assign: () => undefined } as unknown as PinoLogger,
+    { runInContext: (run: () => unknown) => run() } as unknown as PinoLogger,
   );
   const job = {
     data: {

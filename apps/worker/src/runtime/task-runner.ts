@@ -27,8 +27,7 @@ type Run = Extract<AttemptStartResult, { kind: 'run' }>;
 
 /**
  * Runs one BullMQ job: records the attempt's start, runs the handler under its deadline,
- * and commits the outcome to PostgreSQL before BullMQ acknowledges the job. Every line
- * logged meanwhile (the handler's included) carries `taskId`, `type` and `attempt`.
+ * and commits the outcome to PostgreSQL before BullMQ acknowledges the job.
  *
  * PostgreSQL decides: it numbers every run, declares earlier runs whose worker vanished
  * `lost`, and keeps the attempt budget. While it is unreachable, a start or an outcome waits
@@ -52,24 +51,20 @@ export class TaskRunner {
   ) {}
 
   /** `token`: the worker's lock on the job, needed to hand it back to the queue. */
-  run(job: Job<TaskJobData>, token?: string): Promise<unknown> {
-    const { taskId, type } = job.data;
-    return this.pino.runInContext(() => this.runJob(job, token), { bindings: { taskId, type } });
-  }
-
-  private async runJob(job: Job<TaskJobData>, token: string | undefined): Promise<unknown> {
+  async run(job: Job<TaskJobData>, token?: string): Promise<unknown> {
     const pending = job.data.pendingRecord;
-    if (pending?.kind === 'finish') {
-      this.pino.assign({ attempt: pending.attempt });
-      return this.settle(job, token, finishOf(job.data.taskId, pending), true);
-    }
-    if (pending?.kind === 'release') {
-      await this.releaseOwed(job, token, pending);
-    }
-    return this.runAttempt(job, token);
+    if (pending?.kind === 'finish') return this.inContext(job, pending.attempt, () => this.settle(job, token, finishOf(job.data.taskId, pending), true));
+    if (pending?.kind === 'release') await this.releaseOwed(job, token, pending);
+    return this.startAttempt(job, token);
   }
 
-  private async runAttempt(job: Job<TaskJobData>, token: string | undefined): Promise<unknown> {
+  /** Every line logged while an attempt runs (the handler's included) carries its task id, type and number. */
+  private inContext<T>(job: Job<TaskJobData>, attempt: number, work: () => Promise<T>): Promise<T> {
+    const { taskId, type } = job.data;
+    return this.pino.runInContext(work, { bindings: { taskId, type, attempt } });
+  }
+
+  private async startAttempt(job: Job<TaskJobData>, token: string | undefined): Promise<unknown> {
     const { taskId, type } = job.data;
     const startedAt = new Date();
 
@@ -77,7 +72,7 @@ export class TaskRunner {
     const registration = this.running.start(taskId);
     let started: AttemptStartResult;
     try {
-      started = await this.record(() => this.attempts.start({ taskId, workerId: this.config.workerId, startedAt }));
+      started = await this.record((retried) => this.attempts.start({ taskId, workerId: this.config.workerId, startedAt, retried }));
     } catch (error) {
       registration.end();
       // Nothing was recorded: the job goes back as it came.
@@ -85,30 +80,31 @@ export class TaskRunner {
       throw error;
     }
     this.metrics.recordLostRuns(type, started.lostRuns, started.kind === 'spent');
-    if (started.lostRuns > 0) this.logger.warn(`task ${taskId} (${type}): ${started.lostRuns} earlier run(s) recorded as lost: ${LOST_RUN_ERROR}`);
-    if (started.kind !== 'run') {
-      registration.end();
-      if (started.kind === 'skip') {
-        this.logger.warn(`task ${taskId} (${type}) is finished, cancelled or unknown: job acknowledged without running`);
-        return null;
-      }
-      this.logger.warn({ msg: `task ${taskId} (${type}) is dead: lost runs spent its attempts`, dead: true });
-      await this.mirrorDead(taskId, type, LOST_RUN_ERROR);
-      throw new UnrecoverableError(LOST_RUN_ERROR);
+    if (started.lostRuns > 0) this.logger.warn({ msg: `task ${taskId} (${type}): ${started.lostRuns} earlier run(s) recorded as lost: ${LOST_RUN_ERROR}`, taskId, type });
+    if (started.kind === 'run') return this.inContext(job, started.number, () => this.runStarted(job, token, started, startedAt, registration));
+    registration.end();
+    if (started.kind === 'skip') {
+      this.logger.warn({ msg: `task ${taskId} (${type}) is finished, cancelled or unknown: job acknowledged without running`, taskId, type });
+      return null;
     }
+    this.logger.warn({ msg: `task ${taskId} (${type}) is dead: lost runs spent its attempts`, taskId, type, dead: true });
+    await this.mirrorDead(taskId, type, LOST_RUN_ERROR);
+    throw new UnrecoverableError(LOST_RUN_ERROR);
+  }
 
-    this.pino.assign({ attempt: started.number });
+  private async runStarted(job: Job<TaskJobData>, token: string | undefined, run: Run, startedAt: Date, registration: { signal: AbortSignal; end: () => void }): Promise<unknown> {
+    const { taskId, type } = job.data;
     const waitMs = queueWaitMs(job, startedAt);
     if (waitMs !== undefined) this.metrics.recordQueueWait(type, waitMs);
     this.logger.debug({ msg: 'attempt started', ...(waitMs === undefined ? {} : { queueWaitMs: waitMs }) });
 
-    const outcome = await this.execute(job, started, registration.signal).finally(registration.end);
+    const outcome = await this.execute(job, run, registration.signal).finally(registration.end);
     const finishedAt = new Date();
     const durationMs = finishedAt.getTime() - startedAt.getTime();
     if (outcome.kind === 'interrupted') {
-      return this.release(job, token, { taskId, attempt: started.number, error: outcome.error, finishedAt, durationMs });
+      return this.release(job, token, { taskId, attempt: run.number, error: outcome.error, finishedAt, durationMs });
     }
-    return this.settle(job, token, finishFor(taskId, started, outcome, job.data, finishedAt, durationMs), false);
+    return this.settle(job, token, finishFor(taskId, run, outcome, job.data, finishedAt, durationMs), false);
   }
 
   /**
@@ -184,7 +180,7 @@ export class TaskRunner {
       const result = await this.record(() =>
         this.attempts.release({ taskId: job.data.taskId, attempt: pending.attempt, error: pending.error, finishedAt: new Date(pending.finishedAt), durationMs: pending.durationMs }),
       );
-      this.logger.log(`attempt ${pending.attempt}: its interruption at a shutdown recorded (${result})`);
+      this.logger.log({ msg: `attempt ${pending.attempt}: its interruption at a shutdown recorded (${result})`, taskId: job.data.taskId, type: job.data.type });
     } catch (error) {
       if (error instanceof StoreUnavailableError) return this.handBack(job, token, pending, 'PostgreSQL did not answer before shutdown: job handed back with its owed record');
       throw error;
@@ -196,7 +192,7 @@ export class TaskRunner {
   private async handBack(job: Job<TaskJobData>, token: string | undefined, pending: PendingRecord | undefined, message: string): Promise<never> {
     if (pending) await job.updateData({ ...job.data, pendingRecord: pending });
     await job.moveToWait(token);
-    this.logger.warn(message);
+    this.logger.warn({ msg: message, taskId: job.data.taskId, type: job.data.type });
     throw new WaitingError();
   }
 
@@ -207,7 +203,7 @@ export class TaskRunner {
   }
 
   /** A PostgreSQL write that waits out outages (see {@link writeWhenStored}). */
-  private record<T>(write: () => Promise<T>): Promise<T> {
+  private record<T>(write: (retry: boolean) => Promise<T>): Promise<T> {
     return writeWhenStored(write, {
       isOutage: isStoreUnavailable,
       stopping: this.running.stopping,

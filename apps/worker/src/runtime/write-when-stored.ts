@@ -28,13 +28,13 @@ export const STORE_RETRY_DELAYS_MS: readonly number[] = [100, 250, 500, 1_000, 2
 export const STOPPING_GRACE_MS = 5_000;
 
 /**
- * Retries a PostgreSQL write until it goes through. An outage of any length is waited out
+ * Retries a PostgreSQL write until it goes through (`write` hears whether this is a retry). An outage of any length is waited out
  * (the caller keeps its job's lock meanwhile: BullMQ renews it), so a run's outcome is
  * committed late rather than spent or lost. Once the worker is stopping, it tries for
  * `graceMs` more and then throws a {@link StoreUnavailableError}: the caller hands its job back
  * to the queue with what it still owes. Any other error is tried a few times and then thrown.
  */
-export async function writeWhenStored<T>(write: () => Promise<T>, options: WriteWhenStoredOptions): Promise<T> {
+export async function writeWhenStored<T>(write: (retry: boolean) => Promise<T>, options: WriteWhenStoredOptions): Promise<T> {
   const delays = options.delaysMs ?? STORE_RETRY_DELAYS_MS;
   const graceMs = options.graceMs ?? STOPPING_GRACE_MS;
   const otherErrorTries = options.otherErrorTries ?? 5;
@@ -42,7 +42,7 @@ export async function writeWhenStored<T>(write: () => Promise<T>, options: Write
   let giveUpAt: number | undefined;
   for (let tries = 0; ; tries++) {
     try {
-      return await write();
+      return await write(tries > 0);
     } catch (error) {
       if (!options.isOutage(error) && ++otherErrors >= otherErrorTries) throw error;
       if (options.stopping.aborted) {
