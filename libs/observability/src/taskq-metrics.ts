@@ -25,9 +25,10 @@ export type ReconcilerRunResult = 'completed' | 'failed' | 'interrupted';
 /**
  * What the reconciler repaired: an unfinished task whose job was missing from Redis, or
  * finished there (failed or completed); a waiting job whose task was finished or gone; an
- * attempt row left `running` after its run ended.
+ * attempt row left `running` after its run ended; entries of the dead-letter mirror that
+ * Redis lost (type `dead-letter`).
  */
-export type ReconcilerRepair = 'missing_job' | 'finished_job' | 'stray_job' | 'lost_run';
+export type ReconcilerRepair = 'missing_job' | 'finished_job' | 'stray_job' | 'lost_run' | 'dead_letters';
 
 /**
  * Every taskq metric: names, labels and buckets live here and nowhere else. One instance
@@ -106,7 +107,7 @@ export class TaskqMetrics {
 
   readonly reconcilerRepairs = new Counter({
     name: 'taskq_reconciler_repairs_total',
-    help: 'Disagreements between PostgreSQL and Redis the reconciler repaired, by task type and repair (missing_job, finished_job, stray_job, lost_run).',
+    help: 'Disagreements between PostgreSQL and Redis the reconciler repaired, by task type and repair (missing_job, finished_job, stray_job, lost_run, dead_letters).',
     labelNames: ['type', 'repair'] as const,
     registers: [],
   });

@@ -8,6 +8,9 @@ import type { Redis } from 'ioredis';
  */
 export const DEAD_LETTER_QUEUE = '{dead-letter}';
 
+/** WARNING: stored in Redis. Set once the mirror matches PostgreSQL; gone with Redis's data, which is how a loss is noticed. */
+const syncedMarkerKey = (prefix: string): string => `${prefix}:${DEAD_LETTER_QUEUE}:synced`;
+
 export interface DeadLetterEntry {
   taskId: string;
   type: string;
@@ -22,7 +25,7 @@ export class DeadLetterMirror {
   /** `ownsConnection`: close() also closes the connection (it was made for this mirror). */
   constructor(
     private readonly connection: Redis,
-    prefix: string,
+    private readonly prefix: string,
     private readonly ownsConnection = false,
   ) {
     this.queue = new Queue<DeadLetterEntry>(DEAD_LETTER_QUEUE, { connection, prefix, skipWaitingForReady: true });
@@ -54,7 +57,17 @@ export class DeadLetterMirror {
     const extra = [...mirrored].filter((id) => !wanted.has(id));
     await this.add(missing);
     await this.remove(extra);
+    await this.connection.set(syncedMarkerKey(this.prefix), new Date().toISOString());
     return { added: missing.length, removed: extra.length };
+  }
+
+  /**
+   * Syncs the mirror (see {@link sync}) unless it has been synced since Redis last lost its
+   * data. `dead` is read only then. Null when there was nothing to do.
+   */
+  async syncIfLost(dead: () => Promise<Array<Omit<DeadLetterEntry, 'task'>>>): Promise<{ added: number; removed: number } | null> {
+    if ((await this.connection.exists(syncedMarkerKey(this.prefix))) === 1) return null;
+    return this.sync(await dead());
   }
 
   async close(): Promise<void> {

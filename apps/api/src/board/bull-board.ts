@@ -8,8 +8,9 @@ import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { TASK_TYPE_NAMES, getTaskType } from '@taskq/contracts';
 import { DEAD_LETTER_QUEUE, queueNameFor } from '@taskq/queue';
-import { ProblemException } from '../errors/problem.exception';
-import { sendProblem, toProblem } from '../errors/problem-details.filter';
+import { dependencyOutageOf } from '../errors/dependency-outage';
+import { ProblemException, RETRY_AFTER_SECONDS } from '../errors/problem.exception';
+import { PROBLEM_CONTENT_TYPE, problemForStatus, sendProblem, toProblem } from '../errors/problem-details.filter';
 import { boardAuthHook } from './board-auth.hook';
 import type { BoardCredentials } from './board-credentials';
 
@@ -69,7 +70,24 @@ function boardPlugin(queues: Queue[], readOnlyMode: boolean): ReturnType<Fastify
     serverAdapter,
     options: { uiConfig: { boardTitle: 'taskq' } },
   });
+  serverAdapter.setErrorHandler(boardErrorAnswer);
   return serverAdapter.registerPlugin();
+}
+
+const boardLogger = new Logger('Board');
+
+type BoardAnswer = ReturnType<Parameters<FastifyAdapter['setErrorHandler']>[0]>;
+// Bull Board's types list only the statuses it answers itself; Fastify sends any.
+const SERVICE_UNAVAILABLE = 503 as number as BoardAnswer['status'];
+
+/**
+ * The board's API reads Redis on every call: while Redis is away it answers 503 (the scope's
+ * onSend hook adds Retry-After), like the rest of the API, instead of Bull Board's 500.
+ */
+function boardErrorAnswer(error: Error): BoardAnswer {
+  if (dependencyOutageOf(error)) return { status: SERVICE_UNAVAILABLE, body: ProblemException.unavailable('Redis is unavailable: the dashboard cannot read the queues. Retry later.').problem };
+  boardLogger.error({ msg: `dashboard request failed: ${error.message}`, err: error });
+  return { status: 500, body: problemForStatus(500, error.message) };
 }
 
 /**
@@ -87,6 +105,14 @@ export function mountBullBoard(app: NestFastifyApplication, credentials: BoardCr
     async (scope) => {
       scope.addHook('onRequest', boardAuthHook(credentials, READ_ONLY_BOARD_PATH));
       scope.setNotFoundHandler((request, reply) => sendProblem(reply, toProblem(ProblemException.notFound(`${request.method} ${request.originalUrl} is not part of the dashboard.`), String(request.id))));
+      // Bull Board writes its own error answers (see boardErrorAnswer): make them problem documents with Retry-After.
+      scope.addHook('onSend', (_request, reply, payload, done) => {
+        if (reply.statusCode >= 500) {
+          void reply.header('content-type', PROBLEM_CONTENT_TYPE);
+          if (reply.statusCode === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+        }
+        done(null, payload);
+      });
       await scope.register(boardPlugin(queues, false));
       await scope.register(boardPlugin(queues, true), { prefix: READ_ONLY_BOARD_PATH.slice(BOARD_PATH.length) });
     },

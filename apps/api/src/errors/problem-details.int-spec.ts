@@ -81,6 +81,8 @@ function expectProblem(response: { statusCode: number; headers: Record<string, u
     expect(Object.keys(problem).sort()).toEqual(['detail', 'requestId', 'status', 'title', 'type']);
     expect(problem.requestId).toBe(response.headers['x-request-id']);
   }
+  // Every 503 tells the client when to come back.
+  if (status === 503) expect(response.headers['retry-after']).toMatch(/^\d+$/);
   return problem;
 }
 

@@ -8,7 +8,7 @@ let app: NestFastifyApplication;
 
 beforeAll(async () => {
   redis = await startPrivateRedis();
-  app = await startApi(db.url, uniquePrefix('outage'), { REDIS_URL: redis.url });
+  app = await startApi(db.url, uniquePrefix('outage'), { REDIS_URL: redis.url, BOARD_ADMIN_USER: 'admin', BOARD_ADMIN_PASSWORD: 'admin-secret' });
 });
 
 afterAll(async () => {
@@ -36,9 +36,24 @@ describe('when Redis goes away', () => {
     });
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('5');
+    expect(ready.headers['retry-after']).toBe('5');
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(response.json()).toMatchObject({ status: 503, type: '/problems/service-unavailable', requestId: expect.any(String) });
     expect(await queryDatabase(db.url, 'SELECT id FROM tasks')).toEqual([]);
+  });
+
+  it("answers the dashboard's API with a 503 and Retry-After, not Bull Board's 500", async () => {
+    const response = await app.inject({
+      method: 'GET',
+      url: '/admin/queues/api/queues?activeQueue=&page=1&jobsPerPage=10',
+      headers: { authorization: `Basic ${Buffer.from('admin:admin-secret').toString('base64')}` },
+    });
+
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('5');
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.json()).toMatchObject({ type: '/problems/service-unavailable', status: 503 });
   });
 
   it('still answers /metrics, without the queue depths, and says so', async () => {

@@ -4,7 +4,8 @@ import { DeadLetterMirror } from '@taskq/queue';
 
 /**
  * Rebuilds the dead-letter mirror queue from PostgreSQL at start-up, so Bull Board shows
- * the DLQ even after Redis lost its data. Failure only costs the mirror: it is logged.
+ * the DLQ even after Redis lost its data (the monitor's reconciler rebuilds it too, when it
+ * finds it lost). Failure only costs the mirror: it is logged.
  */
 @Injectable()
 export class DeadLetterSync implements OnApplicationBootstrap {

@@ -210,7 +210,8 @@ describe(Reconciler.name, () => {
       checked: 11,
       requeued: { queued: 2, delayed: 1, retrying: 2, active: 2 },
       requeuedByType: { noop: 3, sleep: 2, webhook: 1, email: 1 },
-      repairs: { missing_job: 6, finished_job: 1, stray_job: 0, lost_run: 0 },
+      // The dead-letter mirror was never synced in this Redis: F2, the dead task, is mirrored.
+      repairs: { missing_job: 6, finished_job: 1, stray_job: 0, lost_run: 0, dead_letters: 1 },
       dead: 0,
       unregistered: { fax: 1 },
       interrupted: false,
@@ -254,6 +255,8 @@ describe(Reconciler.name, () => {
     // Attempt 1 failed (spent), attempt 2 was lost (free): 2 of 3 left, numbered from 3.
     expect(m5?.data.attemptBase).toBe(2);
     expect(m5?.opts.attempts).toBe(2);
+
+    expect(await monitor?.app.get(DeadLetterMirror).queue.getJob(task('F2').id)).toBeDefined();
 
     // Jobs that wait or run are left alone.
     expect(await (await job('E3'))?.getState()).toBe('delayed');

@@ -59,7 +59,8 @@ const ITEMISED_REPAIRS = 100;
  *   if it was active, that run is recorded as lost and charged, and with its budget spent the
  *   task is dead instead;
  * - a job waiting for a task that is finished, or that PostgreSQL does not have, is removed;
- * - an attempt row left `running` after its run ended is recorded as lost.
+ * - an attempt row left `running` after its run ended is recorded as lost;
+ * - the dead-letter mirror, when Redis lost it, is rebuilt.
  *
  * PostgreSQL is walked in keyset pages per status; Redis is asked about a page at once (one
  * pipeline). Never touched: a task changed within RECONCILE_GRACE_MS (a submission between
@@ -89,7 +90,7 @@ export class Reconciler {
       checked: 0,
       requeued: { queued: 0, delayed: 0, retrying: 0, active: 0 },
       requeuedByType: {},
-      repairs: { missing_job: 0, finished_job: 0, stray_job: 0, lost_run: 0 },
+      repairs: { missing_job: 0, finished_job: 0, stray_job: 0, lost_run: 0, dead_letters: 0 },
       dead: 0,
       unregistered: {},
       interrupted: false,
@@ -97,6 +98,7 @@ export class Reconciler {
     };
     const repaired = this.repairLog(run);
     await this.recordStrayRuns(settledBefore, repaired);
+    await this.resyncDeadLetters(run);
     if (await this.checkUnfinishedTasks(settledBefore, run, repaired, signal)) {
       await this.removeStaleJobs(settledBefore, run, repaired, signal);
     }
@@ -208,6 +210,15 @@ export class Reconciler {
         }
       }
     }
+  }
+
+  /** The dead-letter mirror, rebuilt from PostgreSQL when Redis lost it (Bull Board shows it). */
+  private async resyncDeadLetters(run: ReconcileRun): Promise<void> {
+    const synced = await this.deadLetters.syncIfLost(() => this.queries.deadLetterEntries());
+    if (!synced || synced.added + synced.removed === 0) return;
+    run.repairs.dead_letters += synced.added + synced.removed;
+    this.metrics.recordRepair('dead-letter', 'dead_letters', synced.added + synced.removed);
+    this.logger.log(`dead-letter mirror rebuilt from PostgreSQL: ${synced.added} added, ${synced.removed} removed`);
   }
 
   /** Attempt rows left `running` after their run ended. */
