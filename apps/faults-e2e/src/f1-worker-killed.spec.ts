@@ -1,17 +1,12 @@
 import { waitFor } from '@taskq/testing';
-import { FaultStack, duplicateCompletions, recoveryBoundMs, reportFigures } from './support/fault-stack';
+import { duplicateCompletions, recoveryBoundMs, reportFigures, useFaultStack } from './support/fault-stack';
 
 /** F1: SIGKILL a worker in the middle of its jobs. Another worker takes them; the cut-short runs are on record. */
 describe('F1: a worker SIGKILLed mid-job', () => {
-  let stack: FaultStack;
-
-  beforeAll(async () => {
-    stack = await FaultStack.start('f1', { workers: 1 });
-  });
-
-  afterAll(() => stack?.stop());
+  const stackOf = useFaultStack('f1', { workers: 1 });
 
   it('every task completes on another worker, and each cut-short run is recorded as lost', async () => {
+    const stack = stackOf();
     const ids = await stack.submitBulk(Array.from({ length: 20 }, () => ({ type: 'sleep', payload: { ms: 2_000 }, maxAttempts: 3 })));
     await waitFor(async () => (await stack.attempts(ids)).filter((a) => a.outcome === 'running').length >= 10, {
       timeoutMs: 30_000,
@@ -21,9 +16,7 @@ describe('F1: a worker SIGKILLed mid-job', () => {
     const killedAt = Date.now();
     await stack.killWorker('w1');
     await stack.startWorker();
-    await stack.waitTerminal(ids, recoveryBoundMs(0, 2_000)).catch((error: Error) => {
-      throw new Error(`${error.message}\n${stack.output()}`);
-    });
+    await stack.waitTerminal(ids, recoveryBoundMs(0, 2_000));
     const recoveryMs = Date.now() - killedAt;
 
     const tasks = await stack.tasks(ids);

@@ -1,5 +1,5 @@
 import { waitFor } from '@taskq/testing';
-import { FaultStack, recoveryBoundMs, reportFigures } from './support/fault-stack';
+import { recoveryBoundMs, reportFigures, useFaultStack } from './support/fault-stack';
 
 /**
  * F2: the same job's worker SIGKILLed twice (a long task on a deploy that restarts twice).
@@ -7,15 +7,10 @@ import { FaultStack, recoveryBoundMs, reportFigures } from './support/fault-stac
  * lost run to the task's budget in PostgreSQL and runs it again while the budget lasts.
  */
 describe("F2: the same job's worker SIGKILLed twice", () => {
-  let stack: FaultStack;
-
-  beforeAll(async () => {
-    stack = await FaultStack.start('f2', { workers: 1 });
-  });
-
-  afterAll(() => stack?.stop());
+  const stackOf = useFaultStack('f2', { workers: 1 });
 
   it('the task completes within the bound, with both lost runs on record', async () => {
+    const stack = stackOf();
     const id = await stack.submit({ type: 'sleep', payload: { ms: 3_000 }, maxAttempts: 3 });
     const runningOn = (workerId: string) => async () =>
       (await stack.attempts([id])).some((a) => a.worker_id === workerId && a.outcome === 'running');
@@ -28,9 +23,7 @@ describe("F2: the same job's worker SIGKILLed twice", () => {
     const secondKill = Date.now();
     await stack.killWorker('w2');
     await stack.startWorker();
-    await stack.waitTerminal([id], recoveryBoundMs(0, 3_000)).catch((error: Error) => {
-      throw new Error(`${error.message}\n${stack.output()}`);
-    });
+    await stack.waitTerminal([id], recoveryBoundMs(0, 3_000));
 
     const [task] = await stack.tasks([id]);
     expect(task).toMatchObject({ status: 'completed', attempts_made: 3, attempt_base: 0 });

@@ -1,22 +1,16 @@
 import { waitFor } from '@taskq/testing';
-import { FaultStack, RECONCILE_GRACE_MS, RECONCILE_INTERVAL_MS, duplicateCompletions, recoveryBoundMs, reportFigures } from './support/fault-stack';
+import { RECONCILE_GRACE_MS, RECONCILE_INTERVAL_MS, duplicateCompletions, recoveryBoundMs, reportFigures, useFaultStack } from './support/fault-stack';
 
 /** Every "reconciler repaired N" the monitor logged. */
 const repairedByMonitor = (output: string): number => [...output.matchAll(/reconciler repaired (\d+) disagreement/g)].reduce((sum, match) => sum + Number(match[1]), 0);
 
 /** F3: FLUSHALL with about a thousand tasks queued, delayed and running. PostgreSQL is the record: all of them still run. */
 describe('F3: FLUSHALL under about a thousand queued, delayed and active tasks', () => {
-  let stack: FaultStack;
-
-  beforeAll(async () => {
-    stack = await FaultStack.start('f3', { workers: 0 });
-    // Only sleep tasks run before the flush: the noop ones wait in their queue.
-    await stack.startWorker({ WORKER_QUEUES: 'sleep' });
-  });
-
-  afterAll(() => stack?.stop());
+  // Only sleep tasks run before the flush: the noop ones wait in their queue.
+  const stackOf = useFaultStack('f3', { workers: 0, prepare: (stack) => stack.startWorker({ WORKER_QUEUES: 'sleep' }) });
 
   it('every accepted task completes', async () => {
+    const stack = stackOf();
     const ids = await stack.submitBulk([
       ...Array.from({ length: 600 }, () => ({ type: 'noop', payload: {} })),
       ...Array.from({ length: 200 }, () => ({ type: 'noop', payload: {}, delayMs: 4_000 })),
@@ -29,9 +23,7 @@ describe('F3: FLUSHALL under about a thousand queued, delayed and active tasks',
     await stack.flushRedis();
     expect(await stack.redisKeys('faults:*')).toEqual([]);
     await stack.startWorker();
-    await stack.waitTerminal(ids, recoveryBoundMs(0, 15_000)).catch((error: Error) => {
-      throw new Error(`${error.message}\n${stack.output()}`);
-    });
+    await stack.waitTerminal(ids, recoveryBoundMs(0, 15_000));
     const recoveryMs = Date.now() - flushedAt;
 
     const tasks = await stack.tasks(ids);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { waitFor } from '@taskq/testing';
-import { FaultStack, duplicateCompletions, recoveryBoundMs, reportFigures, type SubmitAnswer } from './support/fault-stack';
+import { duplicateCompletions, recoveryBoundMs, reportFigures, type SubmitAnswer, useFaultStack } from './support/fault-stack';
 
 /**
  * F4: redis-server killed, and started again on its port without any data. Every process
@@ -8,15 +8,10 @@ import { FaultStack, duplicateCompletions, recoveryBoundMs, reportFigures, type 
  * is stored for them; afterwards everything accepted before runs.
  */
 describe('F4: Redis killed and restarted empty', () => {
-  let stack: FaultStack;
-
-  beforeAll(async () => {
-    stack = await FaultStack.start('f4', { workers: 2 });
-  });
-
-  afterAll(() => stack?.stop());
+  const stackOf = useFaultStack('f4', { workers: 2 });
 
   it('processes reconnect by themselves, the gap answers 503 with Retry-After, and every accepted task completes', async () => {
+    const stack = stackOf();
     const ids = await stack.submitBulk([
       ...Array.from({ length: 100 }, () => ({ type: 'sleep', payload: { ms: 1_000 } })),
       ...Array.from({ length: 100 }, () => ({ type: 'noop', payload: {}, delayMs: 3_000 })),
@@ -43,9 +38,7 @@ describe('F4: Redis killed and restarted empty', () => {
     );
     const reconnectMs = Date.now() - restartedAt;
     const accepted = [...ids, String(after.body['id'])];
-    await stack.waitTerminal(accepted, recoveryBoundMs(0, 5_000)).catch((error: Error) => {
-      throw new Error(`${error.message}\n${stack.output()}`);
-    });
+    await stack.waitTerminal(accepted, recoveryBoundMs(0, 5_000));
     const recoveryMs = Date.now() - restartedAt;
 
     expect(during.map((answer) => [answer.status, answer.retryAfter])).toEqual(during.map(() => [503, '5']));

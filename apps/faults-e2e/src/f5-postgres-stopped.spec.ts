@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@taskq/testing';
-import { FaultStack, recoveryBoundMs, reportFigures, type SubmitAnswer } from './support/fault-stack';
+import { recoveryBoundMs, reportFigures, type SubmitAnswer, useFaultStack } from './support/fault-stack';
 
 const OUTAGE_MS = 30_000;
 
@@ -11,15 +11,10 @@ const OUTAGE_MS = 30_000;
  * accepted task completes with exactly one attempt.
  */
 describe('F5: PostgreSQL stopped for 30 s under load', () => {
-  let stack: FaultStack;
-
-  beforeAll(async () => {
-    stack = await FaultStack.start('f5', { workers: 2 });
-  });
-
-  afterAll(() => stack?.stop());
+  const stackOf = useFaultStack('f5', { workers: 2 });
 
   it('answers 503 with Retry-After meanwhile, spends no attempt, and completes everything it accepted', async () => {
+    const stack = stackOf();
     const answers: Array<SubmitAnswer & { at: number }> = [];
     const reads: SubmitAnswer[] = [];
     const accepted: string[] = [];
@@ -54,9 +49,7 @@ describe('F5: PostgreSQL stopped for 30 s under load', () => {
     submitting = false;
     await submitter;
 
-    await stack.waitTerminal(accepted, recoveryBoundMs(0, 5_000)).catch((error: Error) => {
-      throw new Error(`${error.message}\n${stack.output()}`);
-    });
+    await stack.waitTerminal(accepted, recoveryBoundMs(0, 5_000));
     const recoveryMs = Date.now() - restartedAt;
 
     const duringOutage = answers.filter((answer) => answer.at > stoppedAt && answer.at < restartedAt);

@@ -1,5 +1,5 @@
 import { startTcpProxy, waitFor, type TcpProxy } from '@taskq/testing';
-import { FaultStack, recoveryBoundMs, reportFigures } from './support/fault-stack';
+import { recoveryBoundMs, reportFigures, useFaultStack } from './support/fault-stack';
 
 const TASKS = 50;
 
@@ -10,25 +10,18 @@ const TASKS = 50;
  * while the test watches PostgreSQL for the commit, then kills the API.
  */
 describe('F6: the API SIGKILLed right after a bulk commit', () => {
-  let stack: FaultStack;
   let proxy: TcpProxy | undefined;
-
-  beforeAll(async () => {
-    stack = await FaultStack.start('f6', {
-      workers: 1,
-      apiRedisUrl: async (redisUrl) => {
-        proxy = await startTcpProxy(Number(new URL(redisUrl).port));
-        return `redis://127.0.0.1:${proxy.port}`;
-      },
-    });
-  });
-
-  afterAll(async () => {
-    await stack?.stop();
-    await proxy?.close();
+  const stackOf = useFaultStack('f6', {
+    workers: 1,
+    apiRedisUrl: async (redisUrl) => {
+      proxy = await startTcpProxy(Number(new URL(redisUrl).port));
+      return `redis://127.0.0.1:${proxy.port}`;
+    },
+    cleanup: async () => proxy?.close(),
   });
 
   it('the committed rows run: the reconciler queues them', async () => {
+    const stack = stackOf();
     const keys = Array.from({ length: TASKS }, (_, i) => `f6-${i}`);
     proxy?.freeze();
     const inFlight = stack.request('POST', '/tasks/bulk', { tasks: keys.map((idempotencyKey) => ({ type: 'noop', payload: {}, idempotencyKey })) }, 60_000).catch((error: Error) => error);
@@ -50,9 +43,7 @@ describe('F6: the API SIGKILLed right after a bulk commit', () => {
     const jobsAtKill = (await stack.redisKeys('faults:{noop}:*')).filter((key) => ids.some((id) => key.endsWith(id))).length;
     expect(jobsAtKill).toBe(0);
 
-    await stack.waitTerminal(ids, recoveryBoundMs(0, 2_000)).catch((error: Error) => {
-      throw new Error(`${error.message}\n${stack.output()}`);
-    });
+    await stack.waitTerminal(ids, recoveryBoundMs(0, 2_000));
     const recoveryMs = Date.now() - killedAt;
     expect((await stack.tasks(ids)).filter((task) => task.status !== 'completed')).toEqual([]);
     const attempts = await stack.attempts(ids);

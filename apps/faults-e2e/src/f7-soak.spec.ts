@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FaultStack, duplicateCompletions, recoveryBoundMs, reportFigures } from './support/fault-stack';
+import { duplicateCompletions, recoveryBoundMs, reportFigures, useFaultStack } from './support/fault-stack';
 
 const TASKS = 3_000;
 const BATCH = 100;
@@ -15,15 +15,10 @@ const TIMEOUT_MS = 5_000;
  * Pass: nothing accepted is lost, no task has two terminal states, none is stuck after the bound.
  */
 describe('F7: soak with a worker SIGKILLed every ~2 s, a Redis restart and a PostgreSQL restart', () => {
-  let stack: FaultStack;
-
-  beforeAll(async () => {
-    stack = await FaultStack.start('f7', { workers: 3 });
-  });
-
-  afterAll(() => stack?.stop());
+  const stackOf = useFaultStack('f7', { workers: 3 });
 
   it('loses nothing, finishes each task once, and leaves none stuck', async () => {
+    const stack = stackOf();
     const started = Date.now();
     const accepted = new Set<string>();
     let refusedBatches = 0;

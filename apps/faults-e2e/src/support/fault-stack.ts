@@ -203,7 +203,10 @@ export class FaultStack {
     return this.query<AttemptRow>('SELECT task_id, number, worker_id, outcome, error FROM task_attempts WHERE task_id = ANY($1::uuid[]) ORDER BY task_id, number', [ids]);
   }
 
-  /** Waits until every one of `ids` is completed, dead or cancelled; returns how long that took. */
+  /**
+   * Waits until every one of `ids` is completed, dead or cancelled; returns how long that took.
+   * Past `timeoutMs`, fails with what every process printed.
+   */
   async waitTerminal(ids: string[], timeoutMs: number): Promise<number> {
     const started = Date.now();
     await waitFor(
@@ -212,7 +215,9 @@ export class FaultStack {
         return rows[0]?.n === ids.length;
       },
       { timeoutMs, intervalMs: 250, description: `${ids.length} tasks finished` },
-    );
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${this.output()}`);
+    });
     return Date.now() - started;
   }
 
@@ -261,6 +266,29 @@ export class FaultStack {
     await this.redis?.stop();
     await this.postgres?.destroy();
   }
+}
+
+/**
+ * A stack for the tests of one file: started before them, stopped after. `prepare` runs once
+ * the stack is up (extra workers, say); `cleanup` after it stopped.
+ */
+export function useFaultStack(
+  name: string,
+  options: Parameters<typeof FaultStack.start>[1] & { prepare?: (stack: FaultStack) => Promise<unknown>; cleanup?: () => Promise<unknown> } = {},
+): () => FaultStack {
+  let stack: FaultStack | undefined;
+  beforeAll(async () => {
+    stack = await FaultStack.start(name, options);
+    await options.prepare?.(stack);
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await options.cleanup?.();
+  });
+  return () => {
+    if (!stack) throw new Error(`the ${name} stack did not start`);
+    return stack;
+  };
 }
 
 /** Prints a scenario's figures and keeps them in test-output/faults/<scenario>.json. */
