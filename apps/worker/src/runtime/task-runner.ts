@@ -154,7 +154,7 @@ export class TaskRunner {
   }
 
   /** Shutdown deadline: the attempt is recorded as interrupted (free) and its job goes back to the queue. */
-  private async release(job: Job<TaskJobData>, token: string | undefined, release: AttemptRelease): Promise<never> {
+  private async release(job: Job<TaskJobData>, token: string | undefined, release: AttemptRelease): Promise<unknown> {
     let result;
     try {
       result = await this.record(() => this.attempts.release(release));
@@ -170,6 +170,11 @@ export class TaskRunner {
       // rather than going back to the queue for another worker to drop.
       this.logger.log({ msg: 'attempt interrupted by shutdown; the task was cancelled meanwhile', outcome: 'interrupted', durationMs: release.durationMs });
       throw new UnrecoverableError(`task ${job.data.taskId} was cancelled`);
+    }
+    if (result === 'superseded') {
+      // Another run holds the job now: nothing of this one to hand back.
+      this.logger.warn({ msg: `attempt ${release.attempt} was superseded by a later run while it was being interrupted`, outcome: 'interrupted' });
+      return null;
     }
     return this.handBack(job, token, undefined, 'attempt interrupted by shutdown, handed back to the queue');
   }
