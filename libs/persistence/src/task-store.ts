@@ -3,7 +3,7 @@ import { TaskStatus, type BackoffPolicy } from '@taskq/contracts';
 import { BatchWriter } from './batch-writer';
 import { preparedRowsOf, rowsOf } from './rows-of';
 import type { AbandonedRun, LostAttempt, UnfinishedTask } from './unfinished-task';
-import { UNFINISHED_TASK_COLUMNS, unfinishedTaskOf, type UnfinishedTaskRow } from './unfinished-task-row';
+import { TERMINAL_STATUSES_SQL, UNFINISHED_TASK_COLUMNS, unfinishedTaskOf, type UnfinishedTaskRow } from './unfinished-task-row';
 
 export interface NewTask {
   id: string;
@@ -79,7 +79,7 @@ export interface TaskStoreOptions {
   onBatch?: (kind: 'insert', size: number) => void;
 }
 
-const TERMINAL = `('completed','dead','cancelled')`;
+const TERMINAL = TERMINAL_STATUSES_SQL;
 
 // An idempotency key already taken makes its row a no-op: RETURNING tells which rows were new.
 const INSERT_TASKS = `

@@ -7,6 +7,9 @@ export const UNFINISHED_TASK_COLUMNS =
 
 export const UNFINISHED_STATUSES_SQL = `('queued','delayed','retrying','active')`;
 
+/** The statuses a task ends in, for SQL: it keeps them for good. */
+export const TERMINAL_STATUSES_SQL = `('completed','dead','cancelled')`;
+
 export interface UnfinishedTaskRow {
   id: string; type: string; status: UnfinishedStatus; payload: unknown; priority: number | null; run_at: Date | null;
   next_attempt_at: Date | null; max_attempts: number; attempts_made: number; attempt_base: number; backoff: BackoffPolicy;
