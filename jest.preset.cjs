@@ -32,6 +32,7 @@ module.exports = function preset(projectDir, overrides = {}) {
     rootDir: projectDir,
     testEnvironment: 'node',
     setupFiles: ['reflect-metadata'],
+    setupFilesAfterEnv: [path.join(__dirname, 'jest.timeout.cjs')],
     testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/src/**/*.int-spec.ts'],
     transform: {
       '^.+\\.ts$': ['@swc/jest', { ...swcConfig, swcrc: false }],
