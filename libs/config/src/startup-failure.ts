@@ -6,6 +6,11 @@ export class StartupFailure extends Error {
   override readonly name = 'StartupFailure';
 }
 
+/** What a start-up failure line says of a connection error: its code (ECONNREFUSED) when it has one, else its message. */
+export function failureReason(error: unknown): string {
+  return error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
+}
+
 /** Runs an app's bootstrap; turns expected start-up failures into one clear line and exit code 1. */
 export function runMain(appName: string, bootstrap: () => Promise<void>): void {
   bootstrap().catch((error: unknown) => {

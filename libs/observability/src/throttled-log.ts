@@ -5,19 +5,9 @@
  * otherwise flood the logs.
  */
 export function throttledLog(write: (message: string) => void, intervalMs = 60_000, now: () => number = Date.now): (message: string) => void {
-  let last: { message: string; at: number } | undefined;
-  let held = 0;
-  return (message) => {
-    const at = now();
-    if (last?.message === message && at - last.at < intervalMs) {
-      held += 1;
-      return;
-    }
-    const sinceS = last ? Math.round((at - last.at) / 1000) : 0;
-    write(held > 0 ? `${message} (${held} repeat(s) held back in the last ${sinceS} s)` : message);
-    last = { message, at };
-    held = 0;
-  };
+  // The line is its own key, and only the last one is remembered.
+  const log = keyedThrottledLog(write, intervalMs, 1, now);
+  return (message) => log(message, message);
 }
 
 /**

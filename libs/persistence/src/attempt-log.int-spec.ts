@@ -169,13 +169,18 @@ describe(AttemptLog.name, () => {
   it('group-commits concurrent starts and finishes, the same task twice in a batch included', async () => {
     const ids = await Promise.all(Array.from({ length: 200 }, () => newTask()));
     batches.length = 0;
-    const twice = ids[0] ?? '';
+    // One statement at a time, so both starts of `twice` share a batch: the first flush takes
+    // ids[0] alone (an idle writer flushes at once), the second everything else. (Two starts
+    // of one task in statements running at once cannot see each other's rows: the earlier run
+    // stays `running` until the reconciler records it lost.)
+    const serial = new AttemptLog(dataSource, { maxConcurrentFlushes: 1, onBatch: (kind, size) => batches.push({ kind, size }) });
+    const twice = ids[1] ?? '';
 
     const started = await Promise.all([
-      ...ids.map((taskId) => sut.start({ taskId, workerId: 'w', startedAt: new Date() })),
-      sut.start({ taskId: twice, workerId: 'w-again', startedAt: new Date() }),
+      ...ids.map((taskId) => serial.start({ taskId, workerId: 'w', startedAt: new Date() })),
+      serial.start({ taskId: twice, workerId: 'w-again', startedAt: new Date() }),
     ]);
-    await Promise.all(ids.map((taskId, index) => sut.finish(finish(taskId, (started[index] as { number: number }).number))));
+    await Promise.all(ids.map((taskId, index) => serial.finish(finish(taskId, (started[index] as { number: number }).number))));
 
     const starts = batches.filter((batch) => batch.kind === 'start');
     expect(starts.reduce((sum, batch) => sum + batch.size, 0)).toBe(201);

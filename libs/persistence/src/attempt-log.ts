@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { AttemptOutcome, TaskStatus } from '@taskq/contracts';
 import { BatchWriter } from './batch-writer';
 import { preparedRowsOf, rowsOf } from './rows-of';
-import { TERMINAL_STATUSES_SQL } from './unfinished-task-row';
+import { TERMINAL_STATUSES_SQL as TERMINAL } from './unfinished-task-row';
 
 export interface AttemptStart {
   taskId: string;
@@ -60,8 +60,6 @@ export interface AttemptLogOptions {
 
 /** Recorded on a run found cut short, and as the last error of a task whose budget such runs spent. */
 export const LOST_RUN_ERROR = 'its worker stopped before recording an outcome (killed, crashed, or its lock on the job expired)';
-
-const TERMINAL = TERMINAL_STATUSES_SQL;
 
 /*
  * Starting a run, in one statement per batch. Every run gets its own attempt row, numbered

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { Logger } from '@nestjs/common';
-import { StartupFailure, waitAtStartup, type CommonConfig } from '@taskq/config';
+import { StartupFailure, failureReason, waitAtStartup, type CommonConfig } from '@taskq/config';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 
@@ -52,23 +52,21 @@ export function databaseNameOf(url: string): string {
   return name;
 }
 
-const reasonOf = (error: unknown): string => (error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error));
-
 /** The server did not answer: the one line start-up ends with. */
 class PostgresUnreachable extends StartupFailure {
   readonly reason: string;
 
   constructor(url: string, error: unknown, waitedMs = 0) {
     super(
-      `cannot reach PostgreSQL at ${redactUrl(url)}${waitedMs > 0 ? ` within ${waitedMs} ms` : ''} (${reasonOf(error)}). Start it ` +
+      `cannot reach PostgreSQL at ${redactUrl(url)}${waitedMs > 0 ? ` within ${waitedMs} ms` : ''} (${failureReason(error)}). Start it ` +
         `(pg_ctlcluster --skip-systemctl-redirect 15 main start, or docker compose up -d postgres) or set DATABASE_URL.`,
     );
-    this.reason = reasonOf(error);
+    this.reason = failureReason(error);
   }
 }
 
 const waitingLine = (options: DatabaseOptions, error: unknown): string =>
-  `waiting up to ${options.startupWaitMs} ms for PostgreSQL at ${redactUrl(options.url)}: ${error instanceof PostgresUnreachable ? error.reason : reasonOf(error)}`;
+  `waiting up to ${options.startupWaitMs} ms for PostgreSQL at ${redactUrl(options.url)}: ${error instanceof PostgresUnreachable ? error.reason : failureReason(error)}`;
 
 /**
  * Connects to the server's maintenance database and creates the target database when it is
@@ -205,24 +203,11 @@ export async function isSchemaCurrent(dataSource: DataSource): Promise<boolean> 
  * (`timeoutMs`), and return an open data source.
  */
 export async function openMigratedDataSource(options: DatabaseOptions, timeoutMs: number, onWait?: () => void): Promise<DataSource> {
-  const serverDeadline = Date.now() + (options.startupWaitMs ?? 0);
   let deadline: number | undefined;
   let waited = false;
-  let waitedForServer = false;
   for (;;) {
-    let dataSource: DataSource | undefined;
-    try {
-      dataSource = await openDataSource(options);
-      if (await isSchemaCurrent(dataSource)) return dataSource;
-    } catch (error) {
-      if (!(error instanceof DatabaseMissingError)) {
-        if (!(error instanceof PostgresUnreachable) || Date.now() >= serverDeadline) throw error;
-        if (!waitedForServer) options.onWait?.(waitingLine(options, error));
-        waitedForServer = true;
-        await new Promise((resolve) => setTimeout(resolve, 250));
-        continue;
-      }
-    }
+    const dataSource = await openWhenServerAnswers(options);
+    if (dataSource && (await isSchemaCurrent(dataSource))) return dataSource;
     await dataSource?.destroy();
     // The schema wait starts once the server answers.
     deadline ??= Date.now() + timeoutMs;
@@ -235,4 +220,17 @@ export async function openMigratedDataSource(options: DatabaseOptions, timeoutMs
     waited = true;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+}
+
+/** Opens the database, waiting up to `startupWaitMs` for the server; undefined when the server answers but the database does not exist (yet). */
+function openWhenServerAnswers(options: DatabaseOptions): Promise<DataSource | undefined> {
+  return waitAtStartup(
+    () =>
+      openDataSource(options).catch((error: unknown) => {
+        if (error instanceof DatabaseMissingError) return undefined;
+        throw error;
+      }),
+    options.startupWaitMs ?? 0,
+    { retryable: (error) => error instanceof PostgresUnreachable, onWait: (error) => options.onWait?.(waitingLine(options, error)) },
+  );
 }

@@ -3,7 +3,7 @@ import { TaskStatus, type BackoffPolicy } from '@taskq/contracts';
 import { BatchWriter } from './batch-writer';
 import { preparedRowsOf, rowsOf } from './rows-of';
 import type { AbandonedRun, LostAttempt, UnfinishedTask } from './unfinished-task';
-import { TERMINAL_STATUSES_SQL, UNFINISHED_TASK_COLUMNS, unfinishedTaskOf, type UnfinishedTaskRow } from './unfinished-task-row';
+import { TERMINAL_STATUSES_SQL as TERMINAL, UNFINISHED_TASK_COLUMNS, unfinishedTaskOf, type UnfinishedTaskRow } from './unfinished-task-row';
 
 export interface NewTask {
   id: string;
@@ -79,8 +79,6 @@ export interface TaskStoreOptions {
   onBatch?: (kind: 'insert', size: number) => void;
 }
 
-const TERMINAL = TERMINAL_STATUSES_SQL;
-
 // An idempotency key already taken makes its row a no-op: RETURNING tells which rows were new.
 const INSERT_TASKS = `
   INSERT INTO tasks (id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, schedule_name, created_at, updated_at, tenant)
@@ -89,6 +87,26 @@ const INSERT_TASKS = `
     AS i(id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, schedule_name, created_at, tenant)
   ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id`;
+
+/**
+ * The reconciler's repairs of active tasks touch only those unchanged since it read them (still
+ * active, same attempt, same updated_at), so a worker that wrote meanwhile wins. Two CTEs: the
+ * input ($1 ids, $2 attempts_made, $3 updated_at, see {@link lostAttemptParams}) and `name`,
+ * those tasks locked, with the columns `select` lists.
+ */
+const unchangedActiveTasks = (name: string, select: string): string => `input AS (
+         SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamptz[]) AS i(task_id, attempts_made, updated_at)
+       ), ${name} AS (
+         SELECT ${select}
+           FROM tasks t JOIN input i ON i.task_id = t.id
+          WHERE t.status = 'active' AND t.attempts_made = i.attempts_made AND date_trunc('milliseconds', t.updated_at) = i.updated_at
+            FOR UPDATE OF t
+       )`;
+
+const lostAttemptParams = (runs: LostAttempt[]): unknown[] => [runs.map((r) => r.taskId), runs.map((r) => r.attemptsMade), runs.map((r) => r.updatedAt)];
+
+/** An UnfinishedTask's columns, as an UPDATE of `tasks t` returns them. */
+const RETURNED_TASK_COLUMNS = UNFINISHED_TASK_COLUMNS.split(', ').map((column) => `t.${column}`).join(', ');
 
 function selectionSql(selection: TaskSelection): { where: string; params: unknown[] } {
   const params: unknown[] = [selection.statuses];
@@ -117,8 +135,9 @@ function selectionSql(selection: TaskSelection): { where: string; params: unknow
 }
 
 /**
- * The only write path for tasks and attempts. Concurrent calls are group-committed:
- * under load, hundreds of submissions or attempt records share one statement.
+ * The write path for tasks: submissions, lifecycle changes (requeue, cancel, delete),
+ * retention and the reconciler's repairs. Concurrent submissions are group-committed: under
+ * load, hundreds share one statement. The worker's attempt records go through AttemptLog.
  */
 export class TaskStore {
   private readonly inserts: BatchWriter<NewTask, boolean>;
@@ -262,24 +281,16 @@ export class TaskStore {
    * The reconciler found these active tasks without their job in Redis (lost with Redis's
    * data, worker gone): each goes back to `queued`, and its running attempt is recorded as
    * `interrupted` with `error`, outside the task's budget (attempt_base + 1, as
-   * AttemptLog.release does): Redis losing data is not the task's failure. Only tasks unchanged since the reconciler read them
-   * (still active, same attempt, same updated_at) are touched, so a worker that wrote
-   * meanwhile wins. Returns the released tasks as they are now.
+   * AttemptLog.release does): Redis losing data is not the task's failure. Only tasks
+   * unchanged since the reconciler read them are touched. Returns them as they are now.
    */
   async releaseLostAttempts(lost: LostAttempt[], release: { error: string; at: Date }): Promise<UnfinishedTask[]> {
     if (lost.length === 0) return [];
-    const columns = UNFINISHED_TASK_COLUMNS.split(', ').map((column) => `t.${column}`).join(', ');
     const rows = await rowsOf<UnfinishedTaskRow>(
       this.dataSource,
-      `WITH input AS (
-         SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamptz[]) AS i(task_id, attempts_made, updated_at)
-       ), lost AS (
-         SELECT t.id, t.attempts_made,
-                EXISTS (SELECT 1 FROM task_attempts a WHERE a.task_id = t.id AND a.number = t.attempts_made AND a.outcome = 'running') AS running
-           FROM tasks t JOIN input i ON i.task_id = t.id
-          WHERE t.status = 'active' AND t.attempts_made = i.attempts_made AND date_trunc('milliseconds', t.updated_at) = i.updated_at
-            FOR UPDATE OF t
-       ), attempt AS (
+      `WITH ${unchangedActiveTasks('lost', `t.id, t.attempts_made,
+                EXISTS (SELECT 1 FROM task_attempts a WHERE a.task_id = t.id AND a.number = t.attempts_made AND a.outcome = 'running') AS running`)},
+       attempt AS (
          UPDATE task_attempts a SET finished_at = $4, duration_ms = NULL, outcome = 'interrupted', error = $5
            FROM lost l WHERE a.task_id = l.id AND a.number = l.attempts_made AND l.running
        )
@@ -287,8 +298,8 @@ export class TaskStore {
           SET status = 'queued', attempt_base = t.attempt_base + CASE WHEN l.running THEN 1 ELSE 0 END, next_attempt_at = NULL, updated_at = $4
          FROM lost l
         WHERE t.id = l.id
-       RETURNING ${columns}`,
-      [lost.map((l) => l.taskId), lost.map((l) => l.attemptsMade), lost.map((l) => l.updatedAt), release.at, release.error],
+       RETURNING ${RETURNED_TASK_COLUMNS}`,
+      [...lostAttemptParams(lost), release.at, release.error],
     );
     return rows.map(unfinishedTaskOf);
   }
@@ -302,17 +313,10 @@ export class TaskStore {
    */
   async abandonRuns(runs: LostAttempt[], abandon: { error: string; at: Date }): Promise<AbandonedRun[]> {
     if (runs.length === 0) return [];
-    const columns = UNFINISHED_TASK_COLUMNS.split(', ').map((column) => `t.${column}`).join(', ');
     const rows = await rowsOf<UnfinishedTaskRow & { dead: boolean }>(
       this.dataSource,
-      `WITH input AS (
-         SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamptz[]) AS i(task_id, attempts_made, updated_at)
-       ), task AS (
-         SELECT t.id, t.attempts_made - t.attempt_base >= t.max_attempts AS spent
-           FROM tasks t JOIN input i ON i.task_id = t.id
-          WHERE t.status = 'active' AND t.attempts_made = i.attempts_made AND date_trunc('milliseconds', t.updated_at) = i.updated_at
-            FOR UPDATE OF t
-       ), lost AS (
+      `WITH ${unchangedActiveTasks('task', 't.id, t.attempts_made - t.attempt_base >= t.max_attempts AS spent')},
+       lost AS (
          UPDATE task_attempts a SET finished_at = $4, outcome = 'lost', error = $5
            FROM task k WHERE a.task_id = k.id AND a.outcome = 'running'
        )
@@ -323,8 +327,8 @@ export class TaskStore {
               next_attempt_at = NULL, updated_at = $4
          FROM task k
         WHERE t.id = k.id
-       RETURNING ${columns}, k.spent AS dead`,
-      [runs.map((r) => r.taskId), runs.map((r) => r.attemptsMade), runs.map((r) => r.updatedAt), abandon.at, abandon.error],
+       RETURNING ${RETURNED_TASK_COLUMNS}, k.spent AS dead`,
+      [...lostAttemptParams(runs), abandon.at, abandon.error],
     );
     return rows.map((row) => (row.dead ? { dead: true, id: row.id, type: row.type } : { dead: false, task: unfinishedTaskOf(row) }));
   }

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { StartupFailure, waitAtStartup } from '@taskq/config';
+import { StartupFailure, failureReason, waitAtStartup } from '@taskq/config';
 import { withTimeout } from './with-timeout';
 
 /**
@@ -60,16 +60,14 @@ export function redactRedisUrl(url: string): string {
  */
 export async function checkRedis(url: string, timeoutMs: number, warn: (message: string) => void = () => undefined): Promise<void> {
   await waitAtStartup((remainingMs) => pingRedis(url, remainingMs, warn), timeoutMs, {
-    onWait: (error) => warn(`waiting up to ${timeoutMs} ms for Redis at ${redactRedisUrl(url)}: ${reasonOf(error)}`),
+    onWait: (error) => warn(`waiting up to ${timeoutMs} ms for Redis at ${redactRedisUrl(url)}: ${failureReason(error)}`),
   }).catch((error: unknown) => {
     throw new StartupFailure(
-      `cannot reach Redis at ${redactRedisUrl(url)} within ${timeoutMs} ms (${reasonOf(error)}). Start it ` +
+      `cannot reach Redis at ${redactRedisUrl(url)} within ${timeoutMs} ms (${failureReason(error)}). Start it ` +
         `(redis-server --daemonize yes --maxmemory-policy noeviction, or docker compose up -d redis) or set REDIS_URL.`,
     );
   });
 }
-
-const reasonOf = (error: unknown): string => (error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error));
 
 async function pingRedis(url: string, timeoutMs: number, warn: (message: string) => void): Promise<void> {
   const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });

@@ -9,8 +9,8 @@ import type { FastifyInstance } from 'fastify';
 import { TASK_TYPE_NAMES, getTaskType } from '@taskq/contracts';
 import { DEAD_LETTER_QUEUE, queueNameFor } from '@taskq/queue';
 import { dependencyOutageOf } from '../errors/dependency-outage';
-import { ProblemException, RETRY_AFTER_SECONDS } from '../errors/problem.exception';
-import { PROBLEM_CONTENT_TYPE, problemForStatus, sendProblem, toProblem } from '../errors/problem-details.filter';
+import { ProblemException } from '../errors/problem.exception';
+import { problemForStatus, sendProblem, setProblemHeaders, toProblem } from '../errors/problem-details.filter';
 import { boardAuthHook } from './board-auth.hook';
 import type { BoardCredentials } from './board-credentials';
 
@@ -107,10 +107,7 @@ export function mountBullBoard(app: NestFastifyApplication, credentials: BoardCr
       scope.setNotFoundHandler((request, reply) => sendProblem(reply, toProblem(ProblemException.notFound(`${request.method} ${request.originalUrl} is not part of the dashboard.`), String(request.id))));
       // Bull Board writes its own error answers (see boardErrorAnswer): make them problem documents with Retry-After.
       scope.addHook('onSend', (_request, reply, payload, done) => {
-        if (reply.statusCode >= 500) {
-          void reply.header('content-type', PROBLEM_CONTENT_TYPE);
-          if (reply.statusCode === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-        }
+        if (reply.statusCode >= 500) setProblemHeaders(reply, reply.statusCode);
         done(null, payload);
       });
       await scope.register(boardPlugin(queues, false));

@@ -55,7 +55,7 @@ export const RETRY_AFTER_HEADER: ResponseHeaders = { 'Retry-After': { descriptio
 export function ApiProblems(problems: Partial<Record<400 | 404 | 409 | 413 | 422 | 503, string>>): MethodDecorator {
   return applyDecorators(
     ...Object.entries(problems).map(([status, description]) =>
-      ApiResponse({ status: Number(status), ...problemResponse(description) }),
+      ApiResponse({ status: Number(status), ...problemResponse(description, status === '503' ? RETRY_AFTER_HEADER : undefined) }),
     ),
   );
 }

@@ -42,7 +42,7 @@ const COMMON_PROBLEMS: Record<number, ResponseObject> = {
   415: problemResponse('The body is not application/json.'),
   429: problemResponse('This API key made too many requests: retry after Retry-After seconds.', RETRY_AFTER_HEADER),
   500: problemResponse('Unexpected error: the body carries only the request id; the details are in the server log.'),
-  503: problemResponse('A dependency (PostgreSQL or Redis) is unavailable; nothing was changed. Retry later.'),
+  503: problemResponse('A dependency (PostgreSQL or Redis) is unavailable; nothing was changed. Retry after Retry-After seconds.', RETRY_AFTER_HEADER),
 };
 
 const ACCESS_TEXT: Record<string, string> = {

@@ -63,10 +63,16 @@ function detailOf(error: unknown): string {
   return error instanceof Error ? error.message : 'The request could not be processed.';
 }
 
-/** Every error leaves through here; every 503 tells the client when to retry. */
+/** The headers of every problem answer: its content type, and for a 503 when to retry (unless the answer names its own). */
+export function setProblemHeaders(reply: FastifyReply, status: number): void {
+  void reply.header('content-type', PROBLEM_CONTENT_TYPE);
+  if (status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+}
+
+/** Every error leaves through here. */
 export function sendProblem(reply: FastifyReply, problem: ProblemDetails): void {
-  if (problem.status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-  void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+  setProblemHeaders(reply, problem.status);
+  void reply.status(problem.status).send(JSON.stringify(problem));
 }
 
 /** The message of the failure behind a 503: the cause a ProblemException carries, or the outage error itself. */

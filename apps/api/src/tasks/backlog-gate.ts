@@ -6,7 +6,6 @@ import { ProblemException, problemType } from '../errors/problem.exception';
 
 /** A queue's backlog is read at most this often per type: a submission does not pay a Redis round trip. */
 const BACKLOG_CACHE_MS = 1_000;
-const RETRY_AFTER_SECONDS = 5;
 
 /** `100000,email=5000` → the limit of every type (0 = none). */
 export function parseBacklogLimits(value: string): Map<TaskType, number> {
@@ -43,15 +42,13 @@ export class BacklogGate {
       if (limit <= 0) continue;
       const backlog = await this.backlog(type);
       if (backlog + count > limit) {
-        throw new ProblemException(
-          {
-            type: problemType('backlog-full'),
-            title: 'Queue backlog full',
-            status: 503,
-            detail: `The ${type} queue holds ${backlog} waiting tasks (limit ${limit}): submit again later.`,
-          },
-          { 'retry-after': String(RETRY_AFTER_SECONDS) },
-        );
+        // Its Retry-After is every 503's (see sendProblem).
+        throw new ProblemException({
+          type: problemType('backlog-full'),
+          title: 'Queue backlog full',
+          status: 503,
+          detail: `The ${type} queue holds ${backlog} waiting tasks (limit ${limit}): submit again later.`,
+        });
       }
     }
   }
