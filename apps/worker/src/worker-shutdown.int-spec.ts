@@ -94,7 +94,7 @@ describe(`${QueueWorkersService.name} shutdown`, () => {
       backoff: TINY_BACKOFF, timeoutMs: definition.timeoutMs, idempotencyKey: null, requestHash: null, tenant: 'default', createdAt: new Date(),
     });
     await producer.enqueue({
-      data: { taskId, type: 'webhook', payload, backoff: TINY_BACKOFF, timeoutMs: definition.timeoutMs, attemptBase: 0 },
+      data: { taskId, type: 'webhook' },
       maxAttempts: definition.attempts,
       priority: null,
       delayMs: 0,

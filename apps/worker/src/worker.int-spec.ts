@@ -168,7 +168,7 @@ describe(createWorkerApp.name, () => {
       backoff, timeoutMs, idempotencyKey: null, requestHash: null, tenant: 'default', createdAt: new Date(),
     });
     await producer.enqueue({
-      data: { taskId, type, payload, backoff, timeoutMs, attemptBase: 0 },
+      data: { taskId, type },
       maxAttempts: definition.attempts,
       priority: null,
       delayMs: 0,

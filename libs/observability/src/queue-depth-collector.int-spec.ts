@@ -39,7 +39,7 @@ async function fixture(redisUrl: string, prefix: string): Promise<Fixture> {
 function enqueue(producer: TaskProducer, type: TaskType, delayMs = 0): Promise<void> {
   const definition = getTaskType(type);
   return producer.enqueue({
-    data: { taskId: randomUUID(), type, payload: {}, backoff: definition.backoff, timeoutMs: definition.timeoutMs, attemptBase: 0 },
+    data: { taskId: randomUUID(), type },
     maxAttempts: definition.attempts,
     priority: null,
     delayMs,

@@ -14,10 +14,14 @@ let queries: TaskQueries;
 let batches: Array<{ kind: string; size: number }>;
 let sut: AttemptLog;
 
+const BACKOFF = { type: 'fixed', delayMs: 10, maxDelayMs: 10, jitter: 'none' } as const;
+/** What a run reads of a task made by {@link newTask}: jobs carry only the task's id. */
+const TASK = { payload: {}, backoff: BACKOFF, timeoutMs: 1_000 };
+
 async function newTask(overrides: Partial<NewTask> = {}): Promise<string> {
   const task: NewTask = {
     id: randomUUID(), type: 'noop', status: TaskStatus.Queued, payload: {}, priority: null, runAt: null, maxAttempts: 3,
-    backoff: { type: 'fixed', delayMs: 10, maxDelayMs: 10, jitter: 'none' }, timeoutMs: 1_000, idempotencyKey: null, requestHash: null,
+    backoff: BACKOFF, timeoutMs: 1_000, idempotencyKey: null, requestHash: null,
     tenant: 'default', createdAt: new Date(), ...overrides,
   };
   await store.createTask(task);
@@ -56,7 +60,7 @@ describe(AttemptLog.name, () => {
   it('records a run from start to success', async () => {
     const id = await newTask();
     const startedAt = new Date();
-    await expect(sut.start({ taskId: id, workerId: 'w-1', startedAt })).resolves.toEqual({ kind: 'run', number: 1, attemptBase: 0, maxAttempts: 3, lostRuns: 0 });
+    await expect(sut.start({ taskId: id, workerId: 'w-1', startedAt })).resolves.toEqual({ kind: 'run', number: 1, attemptBase: 0, maxAttempts: 3, lostRuns: 0, task: TASK });
     expect((await queries.findTask(id))?.status).toBe(TaskStatus.Active);
 
     await expect(sut.finish(finish(id, 1, { finishedAt: new Date(startedAt.getTime() + 42), durationMs: 42 }))).resolves.toBe(true);
@@ -98,7 +102,7 @@ describe(AttemptLog.name, () => {
     const id = await newTask({ maxAttempts: 2 });
     await sut.start({ taskId: id, workerId: 'killed-1', startedAt: new Date() });
 
-    await expect(sut.start({ taskId: id, workerId: 'killed-2', startedAt: new Date() })).resolves.toEqual({ kind: 'run', number: 2, attemptBase: 0, maxAttempts: 2, lostRuns: 1 });
+    await expect(sut.start({ taskId: id, workerId: 'killed-2', startedAt: new Date() })).resolves.toEqual({ kind: 'run', number: 2, attemptBase: 0, maxAttempts: 2, lostRuns: 1, task: TASK });
     // Two runs lost of a budget of two: the task is dead rather than run a third time.
     await expect(sut.start({ taskId: id, workerId: 'w-3', startedAt: new Date() })).resolves.toEqual({ kind: 'spent', lostRuns: 1 });
 
@@ -114,7 +118,7 @@ describe(AttemptLog.name, () => {
     const start = { taskId: id, workerId: 'w-1', startedAt: new Date() };
     await sut.start(start);
 
-    await expect(sut.start({ ...start, retried: true })).resolves.toEqual({ kind: 'run', number: 1, attemptBase: 0, maxAttempts: 3, lostRuns: 0 });
+    await expect(sut.start({ ...start, retried: true })).resolves.toEqual({ kind: 'run', number: 1, attemptBase: 0, maxAttempts: 3, lostRuns: 0, task: TASK });
     expect(await attemptsOf(id)).toEqual([{ number: 1, worker_id: 'w-1', outcome: 'running', error: null }]);
   });
 

@@ -3,7 +3,7 @@ import { TASK_BACKOFF, UNPRIORITISED, jobOptionsFor, jobSpecFor, taskBackoffStra
 import { queueNameFor } from './queue-names';
 
 const backoff: BackoffPolicy = { type: 'exponential', delayMs: 100, maxDelayMs: 10_000, jitter: 'none' };
-const data: TaskJobData = { taskId: '6f1c1b9e-1b1a-4a4e-9c55-0d8f1e2a3b4c', type: 'noop', payload: {}, backoff, timeoutMs: 1_000, attemptBase: 0 };
+const data: TaskJobData = { taskId: '6f1c1b9e-1b1a-4a4e-9c55-0d8f1e2a3b4c', type: 'noop' };
 
 describe('jobOptionsFor', () => {
   it('uses the task id as job id so a task is queued at most once', () => {
@@ -32,8 +32,9 @@ describe('jobOptionsFor', () => {
 });
 
 describe('taskBackoffStrategy', () => {
-  it("follows the task's own policy", () => {
-    expect(taskBackoffStrategy(3, TASK_BACKOFF, undefined, { data })).toBe(400);
+  it("follows the policy in a job queued by an earlier version, else waits 1 s", () => {
+    expect(taskBackoffStrategy(3, TASK_BACKOFF, undefined, { data: { ...data, backoff } })).toBe(400);
+    expect(taskBackoffStrategy(3, TASK_BACKOFF, undefined, { data })).toBe(1_000);
   });
 });
 
@@ -46,8 +47,8 @@ describe('queueNameFor', () => {
 describe('jobSpecFor', () => {
   const task = { id: data.taskId, type: 'noop', payload: { note: 'x' }, priority: 4, maxAttempts: 3, backoff, timeoutMs: 1_000, attemptBase: 2, runAt: null };
 
-  it('carries what the worker needs, delayed until runAt', () => {
-    expect(jobSpecFor(task)).toEqual({ data: { ...data, payload: { note: 'x' }, attemptBase: 2 }, maxAttempts: 3, priority: 4, delayMs: 0 });
+  it('carries only the task id and type (the worker reads the rest from PostgreSQL), delayed until runAt', () => {
+    expect(jobSpecFor(task)).toEqual({ data, maxAttempts: 3, priority: 4, delayMs: 0 });
     expect(jobSpecFor({ ...task, runAt: new Date(10_500) }, 10_000).delayMs).toBe(500);
   });
 

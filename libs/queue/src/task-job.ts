@@ -2,21 +2,16 @@ import type { JobsOptions } from 'bullmq';
 import { MAX_PRIORITY, computeBackoffDelay, isTaskType, type AttemptOutcome, type BackoffPolicy, type TaskStatus, type TaskType } from '@taskq/contracts';
 
 /**
- * What a BullMQ job carries. The payload rides along so workers need no PostgreSQL read to
- * start; PostgreSQL stays the record.
- * WARNING: stored in Redis; keep changes backward compatible with jobs already queued.
+ * What a BullMQ job carries: the task's id and type, no more. Redis dispatches; the worker
+ * reads the payload, timeout and backoff from PostgreSQL as it records the attempt's start,
+ * so the task has one source of truth and a queued job costs Redis little memory.
+ * WARNING: stored in Redis; keep changes backward compatible with jobs already queued (jobs
+ * queued by earlier versions also carry `payload`, `backoff`, `timeoutMs` and `attemptBase`,
+ * which workers now ignore).
  */
 export interface TaskJobData {
   taskId: string;
   type: TaskType;
-  payload: unknown;
-  backoff: BackoffPolicy;
-  timeoutMs: number;
-  /**
-   * Attempts recorded before this job existed (manual retries append to the same history).
-   * Workers number attempts from PostgreSQL now; kept for workers of earlier versions.
-   */
-  attemptBase: number;
   /** A record of the last run that its worker could not commit before it stopped: see {@link PendingRecord}. */
   pendingRecord?: PendingRecord;
 }
@@ -55,12 +50,8 @@ export interface TaskJobSpec {
 export interface QueueableTask {
   id: string;
   type: string;
-  payload: unknown;
   priority: number | null;
   maxAttempts: number;
-  backoff: BackoffPolicy;
-  timeoutMs: number;
-  attemptBase: number;
   runAt: Date | null;
 }
 
@@ -68,7 +59,7 @@ export interface QueueableTask {
 export function jobSpecFor(task: QueueableTask, now = Date.now()): TaskJobSpec {
   if (!isTaskType(task.type)) throw new Error(`task ${task.id} has an unregistered type "${task.type}"`);
   return {
-    data: { taskId: task.id, type: task.type, payload: task.payload, backoff: task.backoff, timeoutMs: task.timeoutMs, attemptBase: task.attemptBase },
+    data: { taskId: task.id, type: task.type },
     maxAttempts: task.maxAttempts,
     priority: task.priority,
     delayMs: task.runAt ? task.runAt.getTime() - now : 0,
@@ -97,9 +88,13 @@ export function jobOptionsFor(spec: TaskJobSpec): JobsOptions {
   };
 }
 
-/** Worker `settings.backoffStrategy`: the task's own policy, read from its job data. */
+/**
+ * Worker `settings.backoffStrategy` for a failure the runner did not record (it records every
+ * outcome with its delay and retries with that): the policy in a job queued by an earlier
+ * version, else 1 s.
+ */
 export function taskBackoffStrategy(attemptsMade: number, _type?: string, _error?: Error, job?: { data: unknown }): number {
-  const data = job?.data as Partial<TaskJobData> | undefined;
+  const data = job?.data as { backoff?: BackoffPolicy } | undefined;
   if (!data?.backoff) return 1_000;
   return computeBackoffDelay(data.backoff, attemptsMade);
 }

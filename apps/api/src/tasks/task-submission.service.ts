@@ -150,7 +150,7 @@ export class TaskSubmissionService {
   private async enqueueOrWithdraw(tasks: PreparedTask[]): Promise<void> {
     try {
       const now = Date.now();
-      const specs = tasks.map((task) => jobSpecFor({ ...task, attemptBase: 0 }, now));
+      const specs = tasks.map((task) => jobSpecFor(task, now));
       await (specs.length === 1 && specs[0] ? this.producer.enqueue(specs[0]) : this.producer.enqueueMany(specs));
     } catch (error) {
       const ids = tasks.map((task) => task.id);

@@ -50,9 +50,8 @@ describe('monitor health and metrics listener', () => {
   });
 
   it('exports the depth of the queues in Redis', async () => {
-    const definition = getTaskType('email');
     await producer.enqueue({
-      data: { taskId: randomUUID(), type: 'email', payload: {}, backoff: definition.backoff, timeoutMs: definition.timeoutMs, attemptBase: 0 },
+      data: { taskId: randomUUID(), type: 'email' },
       maxAttempts: 1,
       priority: 3,
       delayMs: 0,

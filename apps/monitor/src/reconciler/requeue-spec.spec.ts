@@ -14,24 +14,24 @@ function task(overrides: Partial<UnfinishedTask>): UnfinishedTask {
 }
 
 describe(requeueSpecFor.name, () => {
-  it('queues a task that never ran as it was submitted: whole budget, its priority, payload and policies', () => {
+  it('queues a task that never ran as it was submitted: whole budget and its priority (the worker reads payload and policies from PostgreSQL)', () => {
     expect(requeueSpecFor(task({}), NOW)).toEqual({
-      data: { taskId: task({}).id, type: 'webhook', payload: { url: 'https://example.com/h' }, backoff, timeoutMs: 2_000, attemptBase: 0 },
+      data: { taskId: task({}).id, type: 'webhook' },
       maxAttempts: 5,
       priority: 7,
       delayMs: 0,
     });
   });
 
-  it('numbers the next attempt after every recorded one and gives it only what is left of the budget', () => {
-    // Two attempts failed: the worker will number the next one 3 and declare the task dead after attempt 5.
+  it('gives the new job only what is left of the budget', () => {
+    // Two attempts failed: PostgreSQL numbers the next one 3 and declares the task dead after attempt 5.
     const sut = requeueSpecFor(task({ status: TaskStatus.Retrying, attemptsMade: 2, nextAttemptAt: new Date(NOW - 1) }), NOW);
-    expect(sut).toMatchObject({ data: { attemptBase: 2 }, maxAttempts: 3, delayMs: -1 });
+    expect(sut).toMatchObject({ maxAttempts: 3, delayMs: -1 });
   });
 
   it('counts only the attempts of the current budget (after a manual retry or an interruption)', () => {
-    // 4 attempts before a retry gave a fresh budget of 5, then 1 more: 4 left, numbered from 6.
-    expect(requeueSpecFor(task({ attemptsMade: 5, attemptBase: 4 }), NOW)).toMatchObject({ data: { attemptBase: 5 }, maxAttempts: 4 });
+    // 4 attempts before a retry gave a fresh budget of 5, then 1 more: 4 left.
+    expect(requeueSpecFor(task({ attemptsMade: 5, attemptBase: 4 }), NOW)).toMatchObject({ maxAttempts: 4 });
   });
 
   it('never asks for fewer than one attempt', () => {

@@ -72,7 +72,7 @@ export class ScheduleRunner {
   /** Without its job the task would never run: take it back, and let the run job retry. */
   private async enqueueOrWithdraw(task: PreparedTask): Promise<void> {
     try {
-      await this.producer.enqueue(jobSpecFor({ ...task, attemptBase: 0 }));
+      await this.producer.enqueue(jobSpecFor(task));
     } catch (error) {
       await this.store.deleteUnstartedTasks([task.id]).catch((cleanup: Error) =>
         this.logger.error(`task ${task.id} stays stored but unqueued: ${cleanup.message}`),

@@ -22,7 +22,7 @@ export async function submitSleepTask(store: TaskStore, producer: TaskProducer, 
     id, type: 'sleep', status: TaskStatus.Queued, payload, priority: null, runAt: null, maxAttempts: options.maxAttempts,
     backoff, timeoutMs: options.timeoutMs, idempotencyKey: null, requestHash: null, tenant: 'default', createdAt: new Date(),
   });
-  await producer.enqueue({ data: { taskId: id, type: 'sleep', payload, backoff, timeoutMs: options.timeoutMs, attemptBase: 0 }, maxAttempts: options.maxAttempts, priority: null, delayMs: 0 });
+  await producer.enqueue({ data: { taskId: id, type: 'sleep' }, maxAttempts: options.maxAttempts, priority: null, delayMs: 0 });
   return id;
 }
 

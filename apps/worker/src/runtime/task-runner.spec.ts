@@ -4,11 +4,14 @@ import type { PinoLogger } from 'nestjs-pino';
 import type { WorkerConfig } from '@taskq/config';
 import { AttemptOutcome, TaskStatus } from '@taskq/contracts';
 import type { TaskqMetrics } from '@taskq/observability';
-import type { AttemptFinish, AttemptLog, AttemptReleaseResult, AttemptStartResult } from '@taskq/persistence';
+import type { AttemptFinish, AttemptLog, AttemptReleaseResult, AttemptStartResult, TaskToRun } from '@taskq/persistence';
 import type { DeadLetterMirror, PendingRecord, TaskJobData } from '@taskq/queue';
 import type { HandlerRegistry } from './handler-registry';
 import { RunningAttempts } from './running-attempts';
 import { RetryableAttemptError, TaskRunner } from './task-runner';
+
+/** The task as PostgreSQL hands it to a starting run. */
+const task: TaskToRun = { payload: {}, backoff: { type: 'fixed', delayMs: 10, maxDelayMs: 10, jitter: 'none' }, timeoutMs: 60_000 };
 
 const refused = (): Error => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
 
@@ -37,7 +40,7 @@ function runnerFor(scenario: Scenario) {
   const attempts = {
     start: jest.fn(async () => {
       if (outages-- > 0) throw refused();
-      return scenario.start ?? { kind: 'run', number: 1, attemptBase: 0, maxAttempts: 3, lostRuns: 0 };
+      return scenario.start ?? { kind: 'run', number: 1, attemptBase: 0, maxAttempts: 3, lostRuns: 0, task };
     }),
     finish: jest.fn(async (_finish: AttemptFinish) => {
       if (scenario.finishDown) throw refused();
@@ -59,7 +62,7 @@ function runnerFor(scenario: Scenario) {
   );
   const job = {
     data: {
-      taskId: 'task-1', type: 'noop', payload: {}, backoff: { type: 'fixed', delayMs: 10 }, timeoutMs: 60_000, attemptBase: 0,
+      taskId: 'task-1', type: 'noop',
       ...(scenario.pendingRecord ? { pendingRecord: scenario.pendingRecord } : {}),
     } as TaskJobData,
     opts: { attempts: 3 },
@@ -83,7 +86,7 @@ describe(TaskRunner.name, () => {
   beforeAll(() => Logger.overrideLogger(false));
 
   it('runs the attempt PostgreSQL numbered and commits its result before answering BullMQ', async () => {
-    const { result, attempts } = runnerFor({ start: { kind: 'run', number: 4, attemptBase: 3, maxAttempts: 2, lostRuns: 1 } });
+    const { result, attempts } = runnerFor({ start: { kind: 'run', number: 4, attemptBase: 3, maxAttempts: 2, lostRuns: 1, task } });
 
     await expect(result).resolves.toEqual({ done: true });
     expect(attempts.finish).toHaveBeenCalledWith(expect.objectContaining({ taskId: 'task-1', attempt: 4, outcome: AttemptOutcome.Completed, taskStatus: TaskStatus.Completed }));
@@ -99,12 +102,12 @@ describe(TaskRunner.name, () => {
 
   it('charges a failure to the budget PostgreSQL keeps: a retry while runs are left, dead (and mirrored) once they are spent', async () => {
     const failing = (): Promise<never> => Promise.reject(new Error('boom'));
-    const retried = runnerFor({ handle: failing, start: { kind: 'run', number: 5, attemptBase: 3, maxAttempts: 3, lostRuns: 0 } });
+    const retried = runnerFor({ handle: failing, start: { kind: 'run', number: 5, attemptBase: 3, maxAttempts: 3, lostRuns: 0, task } });
     await expect(retried.result).rejects.toBeInstanceOf(RetryableAttemptError);
     expect(retried.attempts.finish).toHaveBeenCalledWith(expect.objectContaining({ attempt: 5, taskStatus: TaskStatus.Retrying }));
 
     // Two runs of this budget were lost before: this failure is the third of three.
-    const dead = runnerFor({ handle: failing, start: { kind: 'run', number: 3, attemptBase: 0, maxAttempts: 3, lostRuns: 2 } });
+    const dead = runnerFor({ handle: failing, start: { kind: 'run', number: 3, attemptBase: 0, maxAttempts: 3, lostRuns: 2, task } });
     await expect(dead.result).rejects.toBeInstanceOf(UnrecoverableError);
     expect(dead.attempts.finish).toHaveBeenCalledWith(expect.objectContaining({ attempt: 3, taskStatus: TaskStatus.Dead, error: 'boom' }));
     expect(dead.deadLetters.add).toHaveBeenCalledWith([{ taskId: 'task-1', type: 'noop', error: 'boom' }]);

@@ -39,6 +39,8 @@ type Run = Extract<AttemptStartResult, { kind: 'run' }>;
 export class TaskRunner {
   private readonly logger = new Logger('TaskRunner');
   private readonly logStoreWait = throttledLog((message) => this.logger.warn(message));
+  /** Completed and cancelled attempts are logged at info: at warn, their lines are not even built. */
+  private readonly logsInfo: boolean;
 
   constructor(
     private readonly handlers: HandlerRegistry,
@@ -48,14 +50,39 @@ export class TaskRunner {
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
     private readonly metrics: TaskqMetrics,
     private readonly pino: PinoLogger,
-  ) {}
+  ) {
+    this.logsInfo = pino.logger?.isLevelEnabled('info') ?? true;
+  }
 
-  /** `token`: the worker's lock on the job, needed to hand it back to the queue. */
+  /**
+   * One job, as a short pipeline: pay what a stopped worker owed, start (PostgreSQL decides
+   * whether and as which attempt it runs), execute, settle the outcome.
+   * `token`: the worker's lock on the job, needed to hand it back to the queue.
+   */
   async run(job: Job<TaskJobData>, token?: string): Promise<unknown> {
     const pending = job.data.pendingRecord;
     if (pending?.kind === 'finish') return this.inContext(job, pending.attempt, () => this.settle(job, token, finishOf(job.data.taskId, pending), true));
     if (pending?.kind === 'release') await this.releaseOwed(job, token, pending);
-    return this.startAttempt(job, token);
+
+    // Registered before the start is committed, so a cancellation that lands in between still aborts it.
+    const registration = this.running.start(job.data.taskId);
+    const startedAt = new Date();
+    let run: Run | undefined;
+    try {
+      run = await this.start(job, token, startedAt);
+    } finally {
+      if (!run) registration.end();
+    }
+    if (!run) return null;
+    const started = run;
+    return this.inContext(job, started.number, async () => {
+      this.recordQueueWait(job, startedAt);
+      const outcome = await this.execute(job, started, registration.signal).finally(registration.end);
+      const finishedAt = new Date();
+      const durationMs = finishedAt.getTime() - startedAt.getTime();
+      if (outcome.kind === 'interrupted') return this.release(job, token, { taskId: job.data.taskId, attempt: started.number, error: outcome.error, finishedAt, durationMs });
+      return this.settle(job, token, finishFor(job.data.taskId, started, outcome, finishedAt, durationMs), false);
+    });
   }
 
   /** Every line logged while an attempt runs (the handler's included) carries its task id, type and number. */
@@ -64,53 +91,35 @@ export class TaskRunner {
     return this.pino.runInContext(work, { bindings: { taskId, type, attempt } });
   }
 
-  private async startAttempt(job: Job<TaskJobData>, token: string | undefined): Promise<unknown> {
+  /** Records the start; undefined when there is nothing to run (the job is then acknowledged, failed or handed back). */
+  private async start(job: Job<TaskJobData>, token: string | undefined, startedAt: Date): Promise<Run | undefined> {
     const { taskId, type } = job.data;
-    const startedAt = new Date();
-
-    // Registered before the start is committed, so a cancellation that lands in between still aborts it.
-    const registration = this.running.start(taskId);
     let started: AttemptStartResult;
     try {
       started = await this.record((retried) => this.attempts.start({ taskId, workerId: this.config.workerId, startedAt, retried }));
     } catch (error) {
-      registration.end();
       // Nothing was recorded: the job goes back as it came.
       if (error instanceof StoreUnavailableError) return this.handBack(job, token, undefined, 'PostgreSQL did not answer before shutdown: job handed back unstarted');
       throw error;
     }
-    this.metrics.recordLostRuns(type, started.lostRuns, started.kind === 'spent');
-    if (started.lostRuns > 0) this.logger.warn({ msg: `task ${taskId} (${type}): ${started.lostRuns} earlier run(s) recorded as lost: ${LOST_RUN_ERROR}`, taskId, type });
-    if (started.kind === 'run') return this.inContext(job, started.number, () => this.runStarted(job, token, started, startedAt, registration));
-    registration.end();
+    if (started.lostRuns > 0) {
+      this.metrics.recordLostRuns(type, started.lostRuns, started.kind === 'spent');
+      this.logger.warn({ msg: `task ${taskId} (${type}): ${started.lostRuns} earlier run(s) recorded as lost: ${LOST_RUN_ERROR}`, taskId, type });
+    }
+    if (started.kind === 'run') return started;
     if (started.kind === 'skip') {
       this.logger.warn({ msg: `task ${taskId} (${type}) is finished, cancelled or unknown: job acknowledged without running`, taskId, type });
-      return null;
+      return undefined;
     }
+    this.metrics.recordLostRuns(type, 0, true);
     this.logger.warn({ msg: `task ${taskId} (${type}) is dead: lost runs spent its attempts`, taskId, type, dead: true });
     await this.mirrorDead(taskId, type, LOST_RUN_ERROR);
     throw new UnrecoverableError(LOST_RUN_ERROR);
   }
 
-  private async runStarted(job: Job<TaskJobData>, token: string | undefined, run: Run, startedAt: Date, registration: { signal: AbortSignal; end: () => void }): Promise<unknown> {
-    const { taskId, type } = job.data;
-    const waitMs = queueWaitMs(job, startedAt);
-    if (waitMs !== undefined) this.metrics.recordQueueWait(type, waitMs);
-    this.logger.debug({ msg: 'attempt started', ...(waitMs === undefined ? {} : { queueWaitMs: waitMs }) });
-
-    const outcome = await this.execute(job, run, registration.signal).finally(registration.end);
-    const finishedAt = new Date();
-    const durationMs = finishedAt.getTime() - startedAt.getTime();
-    if (outcome.kind === 'interrupted') {
-      return this.release(job, token, { taskId, attempt: run.number, error: outcome.error, finishedAt, durationMs });
-    }
-    return this.settle(job, token, finishFor(taskId, run, outcome, job.data, finishedAt, durationMs), false);
-  }
-
   /**
-   * Commits a run's outcome, then answers BullMQ the way it says: complete, retry after the
-   * recorded delay, or fail for good (dead, cancelled). `owed`: it came with the job, from a
-   * worker that stopped before it could commit it.
+   * Commits a run's outcome, then answers BullMQ the way {@link ENDINGS} says for the task's
+   * new status. `owed`: it came with the job, from a worker that stopped before it could commit it.
    */
   private async settle(job: Job<TaskJobData>, token: string | undefined, finish: AttemptFinish, owed: boolean): Promise<unknown> {
     const { taskId, type } = job.data;
@@ -129,28 +138,34 @@ export class TaskRunner {
       return null;
     }
     const { outcome, durationMs, taskStatus } = finish;
-    const dead = taskStatus === TaskStatus.Dead;
-    this.metrics.recordAttempt(type, outcome, durationMs, dead);
-    const late = owed ? ' (recorded by the next worker to take the job)' : '';
-    if (outcome === AttemptOutcome.Completed) {
-      this.logger.log({ msg: `attempt completed${late}`, outcome, durationMs });
-      return finish.result;
-    }
-    if (outcome === AttemptOutcome.Cancelled) {
-      this.logger.log({ msg: `attempt cancelled${late}`, outcome, durationMs });
-      throw new UnrecoverableError(`task ${taskId} was cancelled`);
-    }
+    const ending = ENDINGS[taskStatus];
+    this.metrics.recordAttempt(type, outcome, durationMs, taskStatus === TaskStatus.Dead);
     const error = finish.error ?? outcome;
-    if (dead) {
-      this.logger.warn({ msg: `attempt ${outcome}, task dead${late}`, outcome, error, durationMs, dead: true });
-      await this.mirrorDead(taskId, type, error);
-      throw new UnrecoverableError(error);
+    const retryInMs = ending.answer === 'retry' ? Math.max(0, (finish.nextAttemptAt?.getTime() ?? Date.now()) - Date.now()) : 0;
+    if (ending.level === 'warn' || this.logsInfo) {
+      const late = owed ? ' (recorded by the next worker to take the job)' : '';
+      const line = { msg: `attempt ${outcome}${ending.says(retryInMs)}${late}`, outcome, durationMs };
+      if (ending.level === 'log') this.logger.log(line);
+      else this.logger.warn({ ...line, error, ...(ending.answer === 'bury' ? { dead: true } : { retryInMs }) });
     }
-    const retryInMs = Math.max(0, (finish.nextAttemptAt?.getTime() ?? Date.now()) - Date.now());
-    this.logger.warn({ msg: `attempt ${outcome}, retry in ${retryInMs} ms${late}`, outcome, error, durationMs, retryInMs });
-    // The owed record is paid: the retry must not commit it again.
-    if (owed) await job.updateData(withoutPendingRecord(job.data));
-    throw new RetryableAttemptError(error, retryInMs);
+    switch (ending.answer) {
+      case 'complete':
+        return finish.result;
+      case 'cancel':
+        throw new UnrecoverableError(`task ${taskId} was cancelled`);
+      case 'bury':
+        await this.mirrorDead(taskId, type, error);
+        throw new UnrecoverableError(error);
+      case 'retry':
+        // The owed record is paid: the retry must not commit it again.
+        if (owed) await job.updateData(withoutPendingRecord(job.data));
+        throw new RetryableAttemptError(error, retryInMs);
+    }
+  }
+
+  private recordQueueWait(job: Job<TaskJobData>, startedAt: Date): void {
+    const waitMs = queueWaitMs(job, startedAt);
+    if (waitMs !== undefined) this.metrics.recordQueueWait(job.data.type, waitMs);
   }
 
   /** Shutdown deadline: the attempt is recorded as interrupted (free) and its job goes back to the queue. */
@@ -218,13 +233,14 @@ export class TaskRunner {
 
   private async execute(job: Job<TaskJobData>, run: Run, cancel: AbortSignal): Promise<AttemptResult> {
     const { type } = job.data;
-    const validation = await validatePayload(type, job.data.payload);
+    // The API validated the payload too; checked again because the handler trusts its type.
+    const validation = await validatePayload(type, run.task.payload);
     if (!validation.valid) {
       const fields = validation.errors.map((e) => `${e.field}: ${e.messages.join(', ')}`).join('; ');
       return { kind: 'failed', error: `invalid payload: ${fields}`, permanent: true };
     }
     const handler = this.handlers.get(type);
-    return executeWithDeadline((signal) => handler.handle(validation.payload, this.context(job, run, signal)), job.data.timeoutMs, cancel);
+    return executeWithDeadline((signal) => handler.handle(validation.payload, this.context(job, run, signal)), run.task.timeoutMs, cancel);
   }
 
   private context(job: Job<TaskJobData>, run: Run, signal: AbortSignal): TaskContext {
@@ -247,7 +263,7 @@ export class TaskRunner {
  * after `attemptBase` (runs handed back for free moved it on): once that holds `maxAttempts`
  * charged runs, or the error is permanent, the task is dead.
  */
-function finishFor(taskId: string, run: Run, outcome: Exclude<AttemptResult, { kind: 'interrupted' }>, data: TaskJobData, finishedAt: Date, durationMs: number): AttemptFinish {
+function finishFor(taskId: string, run: Run, outcome: Exclude<AttemptResult, { kind: 'interrupted' }>, finishedAt: Date, durationMs: number): AttemptFinish {
   const base = { taskId, attempt: run.number, finishedAt, durationMs };
   if (outcome.kind === 'completed') {
     return { ...base, outcome: AttemptOutcome.Completed, taskStatus: TaskStatus.Completed, result: outcome.result, error: null, nextAttemptAt: null };
@@ -259,7 +275,7 @@ function finishFor(taskId: string, run: Run, outcome: Exclude<AttemptResult, { k
   const charged = run.number - run.attemptBase;
   const dead = (outcome.kind === 'failed' && outcome.permanent) || charged >= run.maxAttempts;
   const failure = outcome.kind === 'timed_out' ? AttemptOutcome.TimedOut : AttemptOutcome.Failed;
-  const nextAttemptAt = dead ? null : new Date(finishedAt.getTime() + computeBackoffDelay(data.backoff, charged));
+  const nextAttemptAt = dead ? null : new Date(finishedAt.getTime() + computeBackoffDelay(run.task.backoff, charged));
   return { ...base, outcome: failure, taskStatus: dead ? TaskStatus.Dead : TaskStatus.Retrying, result: null, error: outcome.error, nextAttemptAt };
 }
 
@@ -306,3 +322,19 @@ function queueWaitMs(job: Job<TaskJobData>, startedAt: Date): number | undefined
   if (job.attemptsMade > 0 || job.attemptsStarted > 1) return undefined;
   return startedAt.getTime() - (job.timestamp + (job.opts.delay ?? 0));
 }
+
+type Ending = {
+  /** How the job ends in BullMQ: completed, failed for good (cancelled; dead, mirrored), or retried after the recorded delay. */
+  answer: 'complete' | 'cancel' | 'bury' | 'retry';
+  level: 'log' | 'warn';
+  /** Completes the log line `attempt <outcome>…`. */
+  says: (retryInMs: number) => string;
+};
+
+/** What each status an outcome leaves the task in means for the job and the log. */
+const ENDINGS: Record<AttemptFinish['taskStatus'], Ending> = {
+  [TaskStatus.Completed]: { answer: 'complete', level: 'log', says: () => '' },
+  [TaskStatus.Cancelled]: { answer: 'cancel', level: 'log', says: () => '' },
+  [TaskStatus.Dead]: { answer: 'bury', level: 'warn', says: () => ', task dead' },
+  [TaskStatus.Retrying]: { answer: 'retry', level: 'warn', says: (retryInMs) => `, retry in ${retryInMs} ms` },
+};
