@@ -94,6 +94,18 @@ export class ApiConfig extends CommonConfig {
   @Max(86_400_000)
   rateLimitWindowMs = 60_000;
 
+  /**
+   * Most requests of a key one API replica claims from Redis at once and then counts locally
+   * (0: a hundredth of RATE_LIMIT_REQUESTS, from 1 to 1,000). Replicas never admit more than
+   * the limit together; a key may be refused up to (replicas − 1) × this many requests early.
+   */
+  @Env('RATE_LIMIT_CLAIM_SIZE')
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  rateLimitClaimSize = 0;
+
   /** On SIGTERM, how long in-flight requests may finish before their connections are closed. */
   @Env('SHUTDOWN_TIMEOUT_MS')
   @Type(() => Number)

@@ -1,14 +1,10 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
-import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
-import { ApiConfig } from '@taskq/config';
 import { ApiKeyStore } from '@taskq/persistence';
-import { PRODUCER_REDIS } from '../infrastructure/tokens';
 import { KeysController } from '../keys/keys.controller';
 import { ApiKeyAuthenticator } from './api-key-authenticator';
-import { rateLimitOptions } from './api-key-throttler.guard';
+import { RateLimitGuard } from './rate-limit.guard';
 import { ScopeGuard } from './scope.guard';
 
 /**
@@ -22,19 +18,13 @@ export class AuthModule {
   static forRoot(bootstrapKey: string | undefined): DynamicModule {
     return {
       module: AuthModule,
-      imports: [
-        ThrottlerModule.forRootAsync({
-          inject: [ApiConfig, PRODUCER_REDIS],
-          useFactory: (config: ApiConfig, redis: Redis) => rateLimitOptions(config, redis),
-        }),
-      ],
       controllers: [KeysController],
       providers: [
         { provide: ApiKeyStore, useFactory: (ds: DataSource) => new ApiKeyStore(ds), inject: [DataSource] },
         { provide: ApiKeyAuthenticator, useFactory: (store: ApiKeyStore) => new ApiKeyAuthenticator(store, { bootstrapKey }), inject: [ApiKeyStore] },
         // In this order: a key without the route's scope is refused before it counts against its limit.
         { provide: APP_GUARD, useClass: ScopeGuard },
-        { provide: APP_GUARD, useClass: ThrottlerGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
       ],
       exports: [ApiKeyStore, ApiKeyAuthenticator],
     };
