@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { PinoLogger } from 'nestjs-pino';
+import pino from 'pino';
 import type { WorkerConfig } from '@taskq/config';
 import { AttemptOutcome, TaskStatus } from '@taskq/contracts';
 import type { TaskqMetrics } from '@taskq/observability';
@@ -58,7 +59,7 @@ function runnerFor(scenario: Scenario) {
     deadLetters as unknown as DeadLetterMirror,
     { workerId: 'worker-1' } as WorkerConfig,
     metrics as unknown as TaskqMetrics,
-    { runInContext: (run: () => unknown) => run() } as unknown as PinoLogger,
+    { logger: pino({ level: 'silent' }) } as unknown as PinoLogger,
   );
   const job = {
     data: {

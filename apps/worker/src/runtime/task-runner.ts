@@ -8,6 +8,7 @@ import { AttemptLog, LOST_RUN_ERROR, isStoreUnavailable, type AttemptFinish, typ
 import { DeadLetterMirror, type PendingRecord, type TaskJobData } from '@taskq/queue';
 import type { TaskContext } from '../handlers/task-handler';
 import { executeWithDeadline, type AttemptResult } from './attempt-execution';
+import { attemptLogger, type AttemptBindings } from './attempt-logger';
 import { HandlerRegistry } from './handler-registry';
 import { RunningAttempts } from './running-attempts';
 import { StoreUnavailableError, writeWhenStored } from './write-when-stored';
@@ -61,7 +62,7 @@ export class TaskRunner {
    */
   async run(job: Job<TaskJobData>, token?: string): Promise<unknown> {
     const pending = job.data.pendingRecord;
-    if (pending?.kind === 'finish') return this.inContext(job, pending.attempt, () => this.settle(job, token, finishOf(job.data.taskId, pending), true));
+    if (pending?.kind === 'finish') return this.settle(job, token, finishOf(job.data.taskId, pending), true);
     if (pending?.kind === 'release') await this.releaseOwed(job, token, pending);
 
     // Registered before the start is committed, so a cancellation that lands in between still aborts it.
@@ -74,21 +75,12 @@ export class TaskRunner {
       if (!run) registration.end();
     }
     if (!run) return null;
-    const started = run;
-    return this.inContext(job, started.number, async () => {
-      this.recordQueueWait(job, startedAt);
-      const outcome = await this.execute(job, started, registration.signal).finally(registration.end);
-      const finishedAt = new Date();
-      const durationMs = finishedAt.getTime() - startedAt.getTime();
-      if (outcome.kind === 'interrupted') return this.release(job, token, { taskId: job.data.taskId, attempt: started.number, error: outcome.error, finishedAt, durationMs });
-      return this.settle(job, token, finishFor(job.data.taskId, started, outcome, finishedAt, durationMs), false);
-    });
-  }
-
-  /** Every line logged while an attempt runs (the handler's included) carries its task id, type and number. */
-  private inContext<T>(job: Job<TaskJobData>, attempt: number, work: () => Promise<T>): Promise<T> {
-    const { taskId, type } = job.data;
-    return this.pino.runInContext(work, { bindings: { taskId, type, attempt } });
+    this.recordQueueWait(job, startedAt);
+    const outcome = await this.execute(job, run, registration.signal).finally(registration.end);
+    const finishedAt = new Date();
+    const durationMs = finishedAt.getTime() - startedAt.getTime();
+    if (outcome.kind === 'interrupted') return this.release(job, token, { taskId: job.data.taskId, attempt: run.number, error: outcome.error, finishedAt, durationMs });
+    return this.settle(job, token, finishFor(job.data.taskId, run, outcome, finishedAt, durationMs), false);
   }
 
   /** Records the start; undefined when there is nothing to run (the job is then acknowledged, failed or handed back). */
@@ -134,7 +126,7 @@ export class TaskRunner {
     }
     if (!recorded) {
       // Another run has taken over (this one's lock expired); it decides the task's fate.
-      this.logger.warn({ msg: `attempt ${finish.attempt} was superseded by a later run: its outcome (${finish.outcome}) is discarded`, outcome: finish.outcome });
+      this.logger.warn({ msg: `attempt ${finish.attempt} was superseded by a later run: its outcome (${finish.outcome}) is discarded`, ...bindingsOf(job, finish.attempt), outcome: finish.outcome });
       return null;
     }
     const { outcome, durationMs, taskStatus } = finish;
@@ -144,7 +136,7 @@ export class TaskRunner {
     const retryInMs = ending.answer === 'retry' ? Math.max(0, (finish.nextAttemptAt?.getTime() ?? Date.now()) - Date.now()) : 0;
     if (ending.level === 'warn' || this.logsInfo) {
       const late = owed ? ' (recorded by the next worker to take the job)' : '';
-      const line = { msg: `attempt ${outcome}${ending.says(retryInMs)}${late}`, outcome, durationMs };
+      const line = { msg: `attempt ${outcome}${ending.says(retryInMs)}${late}`, ...bindingsOf(job, finish.attempt), outcome, durationMs };
       if (ending.level === 'log') this.logger.log(line);
       else this.logger.warn({ ...line, error, ...(ending.answer === 'bury' ? { dead: true } : { retryInMs }) });
     }
@@ -183,12 +175,12 @@ export class TaskRunner {
     if (result === 'finished') {
       // Cancelled meanwhile: the attempt is recorded, and the job ends as a cancelled one does
       // rather than going back to the queue for another worker to drop.
-      this.logger.log({ msg: 'attempt interrupted by shutdown; the task was cancelled meanwhile', outcome: 'interrupted', durationMs: release.durationMs });
+      this.logger.log({ msg: 'attempt interrupted by shutdown; the task was cancelled meanwhile', ...bindingsOf(job, release.attempt), outcome: 'interrupted', durationMs: release.durationMs });
       throw new UnrecoverableError(`task ${job.data.taskId} was cancelled`);
     }
     if (result === 'superseded') {
       // Another run holds the job now: nothing of this one to hand back.
-      this.logger.warn({ msg: `attempt ${release.attempt} was superseded by a later run while it was being interrupted`, outcome: 'interrupted' });
+      this.logger.warn({ msg: `attempt ${release.attempt} was superseded by a later run while it was being interrupted`, ...bindingsOf(job, release.attempt), outcome: 'interrupted' });
       return null;
     }
     return this.handBack(job, token, undefined, 'attempt interrupted by shutdown, handed back to the queue');
@@ -252,8 +244,7 @@ export class TaskRunner {
       progress: async (value) => {
         await job.updateProgress(value);
       },
-      // taskId, type and attempt are bound to every line of this attempt (see run()).
-      logger: new Logger(`task:${job.data.type}`),
+      logger: attemptLogger(() => this.pino.logger, bindingsOf(job, run.number)),
     };
   }
 }
@@ -277,6 +268,11 @@ function finishFor(taskId: string, run: Run, outcome: Exclude<AttemptResult, { k
   const failure = outcome.kind === 'timed_out' ? AttemptOutcome.TimedOut : AttemptOutcome.Failed;
   const nextAttemptAt = dead ? null : new Date(finishedAt.getTime() + computeBackoffDelay(run.task.backoff, charged));
   return { ...base, outcome: failure, taskStatus: dead ? TaskStatus.Dead : TaskStatus.Retrying, result: null, error: outcome.error, nextAttemptAt };
+}
+
+/** Every line about an attempt carries these (see {@link attemptLogger} for the handler's lines). */
+function bindingsOf(job: Job<TaskJobData>, attempt: number): AttemptBindings {
+  return { taskId: job.data.taskId, type: job.data.type, attempt };
 }
 
 function pendingRecordOf(finish: AttemptFinish): PendingRecord {
