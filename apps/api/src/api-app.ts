@@ -5,7 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { DataSource } from 'typeorm';
 import type { ApiConfig } from '@taskq/config';
 import { flattenValidationErrors } from '@taskq/contracts';
-import { startAppLogging, useAppLogger } from '@taskq/observability';
+import { rootAppLogger, startAppLogging, useAppLogger } from '@taskq/observability';
 import { openPreparedDataSource, startupDatabaseOptions } from '@taskq/persistence';
 import { DeadLetterMirror, TaskProducer, checkRedis } from '@taskq/queue';
 import { ApiModule } from './api.module';
@@ -20,6 +20,7 @@ import { ProblemException } from './errors/problem.exception';
 import { answerClientError, installShutdownAnswer, sendFrameworkError } from './errors/framework-errors';
 import { ProblemDetailsFilter } from './errors/problem-details.filter';
 import { installJsonBodyParser } from './http/json-body-parser';
+import { installRequestLogging } from './http/request-logging';
 import { RouteMethods } from './http/route-methods';
 import { installUrlInputGuard } from './http/url-input-guard';
 
@@ -74,6 +75,8 @@ async function buildApp(config: ApiConfig, dataSource: DataSource, bootstrapKey:
     }),
   );
   const fastify = app.getHttpAdapter().getInstance();
+  // First: every later hook, and the route, run inside the request's id.
+  installRequestLogging(fastify, rootAppLogger());
   const routes = RouteMethods.collect(fastify);
   app.useGlobalFilters(new ProblemDetailsFilter({ allowedMethods: (path) => routes.allowedFor(path) }));
   installJsonBodyParser(fastify, {

@@ -1,5 +1,6 @@
 import { Logger as NestLogger, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { Logger as PinoNestLogger, LoggerModule, PinoLogger } from 'nestjs-pino';
+import type { Logger as Pino } from 'pino';
 import type { CommonConfig } from '@taskq/config';
 import { loggerParams } from './logger-params';
 import type { TaskqApp } from './taskq-metrics';
@@ -17,7 +18,7 @@ export function startAppLogging(app: TaskqApp, config: LoggingConfig): void {
   NestLogger.overrideLogger(new PinoNestLogger(new PinoLogger(params), params));
 }
 
-/** The nestjs-pino module of an app (the API's request logging middleware included). */
+/** The nestjs-pino module of an app: Nest's LoggerService and PinoLogger (no request middleware: see loggerParams). */
 export function appLoggerModule(app: TaskqApp, config: LoggingConfig): DynamicModule {
   return LoggerModule.forRoot(loggerParams(app, config));
 }
@@ -25,4 +26,11 @@ export function appLoggerModule(app: TaskqApp, config: LoggingConfig): DynamicMo
 /** Hands Nest's logging to nestjs-pino once the app exists (replays the buffered lines). */
 export function useAppLogger(app: INestApplicationContext): void {
   app.useLogger(app.get(PinoNestLogger));
+}
+
+/** The process's root pino logger (the one every Nest `Logger` writes through), once logging has started. */
+export function rootAppLogger(): Pino {
+  const root = PinoLogger.root as Pino | undefined;
+  if (!root) throw new Error('logging has not started: call startAppLogging first');
+  return root;
 }

@@ -1,8 +1,8 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
-import { RequestMethod } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
-import { stdTimeFunctions, type DestinationStream, type LevelWithSilent } from 'pino';
+import { stdTimeFunctions, type DestinationStream, type Level, type Logger } from 'pino';
 import type { Options } from 'pino-http';
 import pretty from 'pino-pretty';
 import type { CommonConfig } from '@taskq/config';
@@ -20,11 +20,60 @@ export const REDACTED_PATHS = [
 /** Liveness probes and scrapes would drown the request log at info. */
 const PROBE = /^\/(health|metrics)(\/|\?|$)/;
 
-const requestPath = (request: IncomingMessage): string => (request as IncomingMessage & { originalUrl?: string }).originalUrl ?? request.url ?? '';
+/**
+ * The id of the HTTP request being served: the API runs each request inside it (see its
+ * request-logging hooks), and every line logged meanwhile carries it as `reqId`. pino asks
+ * for it only when it writes a line, so nothing is made per request for lines not written.
+ */
+export const requestIds = new AsyncLocalStorage<string>();
 
-/** A 503 answered on purpose, not an error the request hit (pino-http then synthesises one without `res.err`). */
-const isRefusal = (response: ServerResponse, error: Error | undefined): boolean =>
-  response.statusCode === 503 && (error === undefined || /^failed with status code 503$/.test(error.message));
+const withRequestId = (): Record<string, unknown> => {
+  const reqId = requestIds.getStore();
+  return reqId === undefined ? {} : { reqId };
+};
+
+/** What an API request line shows of the request (a Fastify request fits). */
+export interface RequestLogSubject {
+  id: string;
+  method: string;
+  /** The URL as the client sent it. */
+  originalUrl: string;
+}
+
+/** What it shows of the answer (a Fastify reply fits: `statusCode`, `getHeaders()`). */
+export interface ResponseLogSubject {
+  statusCode: number;
+}
+
+export interface RequestLogLine {
+  level: Level;
+  fields: Record<string, unknown>;
+  msg: string;
+}
+
+/**
+ * The line the API writes for each request once it is answered, or null when its level is
+ * not written (at `LOG_LEVEL=warn` a 2xx costs one level check). `info` with method, URL,
+ * status and `responseTime` (probes: `debug`); a 503 is a planned refusal (a dependency away,
+ * a full queue) whose reason is logged where it was decided, so its line is a `warn`
+ * without an error; any other 5xx is an `error` line with `err`. `req` and `res` go through
+ * the logger's serializers (pino-http's: id, method, URL, query, headers, remote address;
+ * status code and headers), credentials redacted.
+ */
+export function requestLogLine(logger: Pick<Logger, 'isLevelEnabled'>, request: RequestLogSubject, response: ResponseLogSubject, responseTimeMs: number): RequestLogLine | null {
+  const status = response.statusCode;
+  const level: Level = status === 503 ? 'warn' : status >= 500 ? 'error' : PROBE.test(request.originalUrl) ? 'debug' : 'info';
+  if (!logger.isLevelEnabled(level)) return null;
+  const responseTime = Math.round(responseTimeMs);
+  const fields = { reqId: request.id, req: request, res: response, responseTime };
+  const route = `${request.method} ${request.originalUrl}`;
+  if (status === 503) return { level, fields, msg: `${route} 503` };
+  if (status >= 500) {
+    const err = new Error(`failed with status code ${status}`);
+    return { level, fields: { ...fields, err }, msg: `${route} ${status}: ${err.message}` };
+  }
+  return { level, fields, msg: `${route} ${status} in ${responseTime} ms` };
+}
 
 type LoggingConfig = Pick<CommonConfig, 'logLevel' | 'logFormat' | 'nodeEnv'>;
 
@@ -38,8 +87,9 @@ export function wantsPrettyLogs(config: Omit<LoggingConfig, 'logLevel'>): boolea
  * nestjs-pino parameters shared by api, worker and monitor: one JSON object per line on
  * stdout (ISO time, level name, `app`, `context`), credentials redacted. In the API every
  * line logged while a request runs carries its `reqId` (Fastify's request id, which
- * honours an incoming `x-request-id`); the request's own line adds method, URL, status
- * and `responseTime`.
+ * honours an incoming `x-request-id`), and each request has its own line
+ * ({@link requestLogLine}), written from Fastify hooks: nestjs-pino's per-request
+ * middleware (a pino-http child logger for every request) is not mounted.
  */
 export function loggerParams(app: TaskqApp, config: LoggingConfig): Params {
   const prettyLogs = wantsPrettyLogs(config);
@@ -50,33 +100,14 @@ export function loggerParams(app: TaskqApp, config: LoggingConfig): Params {
     // pino-pretty reads numeric levels; JSON readers prefer names.
     ...(prettyLogs ? {} : { formatters: { level: (label: string) => ({ level: label }) } }),
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    // Lines logged during a request carry only its id; the request line has the details.
-    quietReqLogger: true,
-    customLogLevel: (request, response, error): LevelWithSilent => {
-      // A 503 is a planned refusal (a dependency away, a full queue): its reason is logged
-      // where it was decided, once a minute; the request line stays, as a warning.
-      if (isRefusal(response, error)) return 'warn';
-      if (error || response.statusCode >= 500) return 'error';
-      return PROBE.test(requestPath(request)) ? 'debug' : 'info';
-    },
-    customSuccessMessage: (request, response, responseTime) => `${request.method} ${requestPath(request)} ${response.statusCode} in ${responseTime} ms`,
-    customErrorMessage: (request, response, error) =>
-      isRefusal(response, error) ? `${request.method} ${requestPath(request)} 503` : `${request.method} ${requestPath(request)} ${response.statusCode}: ${error.message}`,
-    // pino-http makes up an error (with a stack) for every 5xx: not for a refusal.
-    customErrorObject: (_request, response, error, value: Record<string, unknown>) => {
-      if (!isRefusal(response, error)) return value;
-      const { err: _synthetic, ...rest } = value;
-      return rest;
-    },
+    mixin: withRequestId,
   };
   // process.stdout, not a file descriptor: writes to pipes and files are synchronous on
   // Linux, so a process.exit() right after a line loses nothing.
   const destination: DestinationStream = prettyLogs
     ? pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,app,context', messageFormat: '{if context}[{context}] {end}{msg}', destination: process.stdout })
     : process.stdout;
-  return {
-    pinoHttp: [options, destination],
-    // nestjs-pino's default route, "{/*splat}", matches no request on @nestjs/platform-fastify 12.
-    forRoutes: [{ path: '/{*splat}', method: RequestMethod.ALL }],
-  };
+  // The root logger is pino-http's (nestjs-pino builds it), so `req`, `res` and `err` fields go
+  // through its serializers; no route gets its middleware.
+  return { pinoHttp: [options, destination], forRoutes: [] };
 }
