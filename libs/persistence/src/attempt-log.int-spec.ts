@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { AttemptOutcome, TaskStatus } from '@taskq/contracts';
-import { queryDatabase, testDatabase } from '@taskq/testing';
-import { AttemptLog, LOST_RUN_ERROR, type AttemptFinish } from './attempt-log';
+import { queryDatabase, startTcpProxy, testDatabase, waitFor } from '@taskq/testing';
+import { AttemptLog, LOST_RUN_ERROR, type AttemptFinish, type AttemptStartResult } from './attempt-log';
 import { ensureDatabase, openDataSource, runMigrations } from './database';
 import { TaskQueries } from './task-queries';
 import { TaskStore, type NewTask } from './task-store';
@@ -192,5 +192,84 @@ describe(AttemptLog.name, () => {
     // The second start of the same task came after the first, in a later round: the first run was lost.
     expect(started.at(-1)).toMatchObject({ kind: 'run', number: 2, lostRuns: 1 });
     expect((await attemptsOf(twice)).map((a) => a.outcome)).toEqual(['lost', 'running']);
+  });
+
+  describe('a batch whose connection fails in flight', () => {
+    const tasks = 30;
+
+    /** An AttemptLog whose statements go through a proxy that can lose their answers. */
+    async function throughProxy() {
+      const proxy = await startTcpProxy(Number(new URL(db.url).port || 5432));
+      const url = new URL(db.url);
+      url.port = String(proxy.port);
+      const proxied = await openDataSource({ url: url.toString(), poolSize: 2 });
+      return { proxy, log: new AttemptLog(proxied), close: async () => {
+        await proxied.destroy().catch(() => undefined);
+        await proxy.close();
+      } };
+    }
+
+    const runningAttempts = async (ids: string[]): Promise<number> =>
+      Number((await queryDatabase<{ n: string }>(db.url, "SELECT count(*) AS n FROM task_attempts WHERE task_id = ANY($1) AND outcome = 'running'", [ids]))[0]?.n);
+
+    it('fails the start of every caller in the broken batch, and a retry finds what committed: no attempt lost, none twice', async () => {
+      const ids = await Promise.all(Array.from({ length: tasks }, () => newTask()));
+      const startedAt = new Date();
+      const { proxy, log, close } = await throughProxy();
+      let settled: Array<PromiseSettledResult<AttemptStartResult>>;
+      try {
+        // The first flush (one start: an idle writer flushes at once) commits but its answer
+        // is lost; the others gather behind it. Then the connection breaks: the first fails,
+        // the others go out in the next batch, on a new connection.
+        proxy.dropAnswers();
+        const tries = ids.map((taskId) => log.start({ taskId, workerId: 'w-cut', startedAt }));
+        await waitFor(async () => (await runningAttempts(ids)) === 1, { timeoutMs: 10_000, description: 'the first start to commit' });
+        proxy.cut();
+        settled = await Promise.allSettled(tries);
+      } finally {
+        await close();
+      }
+      expect(settled[0]?.status).toBe('rejected');
+
+      // The runner retries a failed start with `retried`, as after any failure that may have committed.
+      const outcomes = await Promise.all(
+        ids.map((taskId, index) => {
+          const first = settled[index];
+          return first?.status === 'fulfilled' ? first.value : sut.start({ taskId, workerId: 'w-cut', startedAt, retried: true });
+        }),
+      );
+      expect(outcomes).toEqual(ids.map(() => expect.objectContaining({ kind: 'run', number: 1, lostRuns: 0 })));
+      for (const id of ids) expect(await attemptsOf(id)).toEqual([{ number: 1, worker_id: 'w-cut', outcome: 'running', error: null }]);
+    });
+
+    it('fails the outcome of every caller in the broken batch, and a retry records each exactly once', async () => {
+      const ids = await Promise.all(Array.from({ length: tasks }, () => newTask()));
+      await Promise.all(ids.map((taskId) => sut.start({ taskId, workerId: 'w', startedAt: new Date() })));
+      const outcomes = ids.map((taskId) => finish(taskId, 1));
+      const { proxy, log, close } = await throughProxy();
+      let settled: Array<PromiseSettledResult<boolean>>;
+      try {
+        proxy.dropAnswers();
+        const tries = outcomes.map((outcome) => log.finish(outcome));
+        await waitFor(async () => (await runningAttempts(ids)) === tasks - 1, { timeoutMs: 10_000, description: 'the first outcome to commit' });
+        proxy.cut();
+        settled = await Promise.allSettled(tries);
+      } finally {
+        await close();
+      }
+      expect(settled[0]?.status).toBe('rejected');
+
+      const recorded = await Promise.all(
+        outcomes.map((outcome, index) => {
+          const first = settled[index];
+          return first?.status === 'fulfilled' ? first.value : sut.finish(outcome);
+        }),
+      );
+      expect(recorded).toEqual(ids.map(() => true));
+      for (const id of ids) {
+        expect((await attemptsOf(id)).map((a) => a.outcome)).toEqual(['completed']);
+        expect(await taskRow(id)).toMatchObject({ status: 'completed', attempts_made: 1 });
+      }
+    });
   });
 });

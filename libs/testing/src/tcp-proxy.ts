@@ -4,6 +4,10 @@ export interface TcpProxy {
   port: number;
   /** From now on, nothing passes in either direction: connections stay open, answers never come (a hung server, a partition). */
   freeze(): void;
+  /** From now on, requests still reach the server but its answers are dropped (a commit whose answer is lost). */
+  dropAnswers(): void;
+  /** Closes every open connection (new ones pass again, both ways): the client sees its requests fail. */
+  cut(): void;
   close(): Promise<void>;
 }
 
@@ -13,6 +17,7 @@ export interface TcpProxy {
  */
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let frozen = false;
+  let answersDropped = false;
   const sockets = new Set<Socket>();
   const track = (socket: Socket): void => {
     sockets.add(socket);
@@ -24,7 +29,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     track(client);
     track(upstream);
     client.on('data', (chunk) => frozen || upstream.write(chunk));
-    upstream.on('data', (chunk) => frozen || client.write(chunk));
+    upstream.on('data', (chunk) => frozen || answersDropped || client.write(chunk));
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
@@ -35,6 +40,14 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     port: address.port,
     freeze: () => {
       frozen = true;
+    },
+    dropAnswers: () => {
+      answersDropped = true;
+    },
+    cut: () => {
+      for (const socket of sockets) socket.destroy();
+      frozen = false;
+      answersDropped = false;
     },
     async close() {
       for (const socket of sockets) socket.destroy();
