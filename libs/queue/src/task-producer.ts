@@ -17,9 +17,29 @@ export type JobPresence = 'missing' | 'finished' | 'present';
 const WAITING_LISTS = ['wait', 'paused'] as const;
 const WAITING_SETS = ['prioritized', 'delayed'] as const;
 
-/** Adds task jobs to their type's queue. One Queue object per type, sharing one connection. */
+/** Most jobs one `addBulk` of {@link TaskProducer.enqueue} carries. */
+const MAX_ENQUEUE_BATCH = 1_000;
+
+interface PendingJob {
+  spec: TaskJobSpec;
+  resolve: () => void;
+  reject: (error: QueueUnavailableError) => void;
+}
+
+/**
+ * Adds task jobs to their type's queue. One Queue object per type, sharing one connection.
+ * Single jobs are batched: jobs enqueued together (the submissions of one group-committed
+ * insert) go out as one pipelined `addBulk` per queue, and while a queue's `addBulk` is in
+ * flight the next batch gathers, so batches grow with load and a lone job waits for nothing.
+ */
 export class TaskProducer {
   private readonly queues = new Map<TaskType, Queue>();
+  /** Jobs waiting for their queue's next `addBulk`. */
+  private readonly gathering = new Map<TaskType, PendingJob[]>();
+  /** Queues with an `addBulk` in flight. */
+  private readonly sending = new Set<TaskType>();
+  private readonly flights = new Set<Promise<void>>();
+  private flushScheduled = false;
 
   constructor(
     private readonly connection: Redis,
@@ -40,11 +60,52 @@ export class TaskProducer {
     return TASK_TYPE_NAMES.map((type) => this.queue(type));
   }
 
-  async enqueue(spec: TaskJobSpec): Promise<void> {
+  /**
+   * Queues one task's job, in one `addBulk` with the jobs enqueued at the same time. Rejects
+   * with QueueUnavailableError when that `addBulk` failed: every job of the batch is refused
+   * alike (some may have reached Redis all the same; the reconciler removes jobs of tasks
+   * that do not exist).
+   */
+  enqueue(spec: TaskJobSpec): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const type = spec.data.type;
+      const pending = this.gathering.get(type);
+      if (pending) pending.push({ spec, resolve, reject });
+      else this.gathering.set(type, [{ spec, resolve, reject }]);
+      // After the current I/O callbacks: the other submissions of the same insert join the batch.
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => {
+          this.flushScheduled = false;
+          this.sendGathered();
+        });
+      }
+    });
+  }
+
+  /** Sends each queue's gathered jobs, unless its previous batch is still in flight (then they go after it). */
+  private sendGathered(): void {
+    for (const [type, pending] of this.gathering) {
+      if (this.sending.has(type)) continue;
+      const batch = pending.length <= MAX_ENQUEUE_BATCH ? pending : pending.splice(0, MAX_ENQUEUE_BATCH);
+      if (batch === pending) this.gathering.delete(type);
+      this.sending.add(type);
+      const flight = this.sendBatch(type, batch);
+      this.flights.add(flight);
+      void flight.finally(() => this.flights.delete(flight));
+    }
+  }
+
+  private async sendBatch(type: TaskType, batch: PendingJob[]): Promise<void> {
     try {
-      await this.queue(spec.data.type).add(spec.data.type, spec.data, jobOptionsFor(spec));
+      await this.queue(type).addBulk(batch.map(({ spec }) => ({ name: type, data: spec.data, opts: jobOptionsFor(spec) })));
+      for (const job of batch) job.resolve();
     } catch (error) {
-      throw new QueueUnavailableError(`could not queue task ${spec.data.taskId}: ${(error as Error).message}`);
+      const refused = new QueueUnavailableError(`could not queue ${batch.length === 1 ? `task ${batch[0]?.spec.data.taskId}` : `${batch.length} tasks`}: ${(error as Error).message}`);
+      for (const job of batch) job.reject(refused);
+    } finally {
+      this.sending.delete(type);
+      if (this.gathering.has(type)) this.sendGathered();
     }
   }
 
@@ -153,6 +214,9 @@ export class TaskProducer {
   }
 
   async close(): Promise<void> {
+    // Jobs already handed over go out first.
+    this.sendGathered();
+    while (this.flights.size > 0) await Promise.all(this.flights);
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
   }
 }

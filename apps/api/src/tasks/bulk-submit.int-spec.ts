@@ -86,7 +86,7 @@ describe(`${TasksController.name} POST /tasks/bulk`, () => {
     expect(byId.get(idAt(5))).toMatchObject({ type: 'noop', payload: { note: 'n5' } });
     expect(byId.get(idAt(997))).toMatchObject({ type: 'sleep', priority: 4 });
     expect(byId.get(idAt(999))).toMatchObject({ type: 'webhook', max_attempts: 2 });
-    expect((await producer.queue('noop').getJob(idAt(5)))?.data).toMatchObject({ taskId: idAt(5), payload: { note: 'n5' } });
+    expect((await producer.queue('noop').getJob(idAt(5)))?.data).toEqual({ taskId: idAt(5), type: 'noop' });
     expect(await producer.queue('report').getJobState(idAt(998))).toBe('delayed');
     expect((await producer.queue('webhook').getJob(idAt(999)))?.opts.attempts).toBe(2);
   });

@@ -62,7 +62,7 @@ export class TaskSubmissionService {
       if (earlier) return this.replay(earlier, request);
     }
     // After the replay check: a full queue refuses new work, not the answer to work already accepted.
-    await this.backlog.admit(new Map([[task.type, 1]]));
+    await this.backlog.admit(task.type);
     const inserted = await this.guard(() => this.store.createTask(task));
     if (!inserted) {
       // A concurrent request with the same key won the insert.
@@ -117,7 +117,7 @@ export class TaskSubmissionService {
     const fresh = answers.flatMap((answer) => (answer.kind === 'new' ? [answer.task] : []));
     const adding = new Map<TaskType, number>();
     for (const task of fresh) adding.set(task.type, (adding.get(task.type) ?? 0) + 1);
-    await this.backlog.admit(adding);
+    await this.backlog.admitAll(adding);
     const inserted = await this.guard(() => this.store.insertTasks(fresh));
     const created = fresh.filter((_, index) => inserted[index]);
     await this.enqueueOrWithdraw(created);
