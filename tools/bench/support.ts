@@ -6,7 +6,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -15,7 +15,13 @@ import { Client } from 'pg';
 /** Repository root: this file runs from dist/tools/bench/. */
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 
+/** The sections `BENCH_ONLY` can pick, in the order they run. */
+export const SECTIONS = ['api', 'worker', 'bulk', 'sustain', 'memory'] as const;
+export type Section = (typeof SECTIONS)[number];
+
 export interface BenchConfig {
+  /** Sections to run (BENCH_ONLY; default all). */
+  sections: ReadonlySet<Section>;
   jobs: number;
   durationS: number;
   connections: number;
@@ -27,6 +33,19 @@ export interface BenchConfig {
   redisUrl: string;
   /** Any database of the server; used to create and drop the bench database. */
   postgresUrl: string;
+  /** Bulk intake: tasks measured (rounded up to whole requests), tasks per request. */
+  bulkTasks: number;
+  bulkSize: number;
+  /** Sustained end to end: load time of the whole section, length of one rate step, first rate. */
+  sustainS: number;
+  sustainStepS: number;
+  sustainStartRate: number;
+  /** Most connections (and 4× as many requests in flight) the paced client of the sustained section uses. */
+  sustainConnections: number;
+  /** Jobs queued for the Redis-bytes-per-job measure. */
+  memoryJobs: number;
+  /** `--profile` or BENCH_PROFILE=1: every child app runs with --cpu-prof. */
+  profile: boolean;
 }
 
 function intFromEnv(name: string, fallback: number, min: number, max: number): number {
@@ -39,8 +58,28 @@ function intFromEnv(name: string, fallback: number, min: number, max: number): n
   return value;
 }
 
-export function readConfig(): BenchConfig {
+function sectionsFromEnv(): Set<Section> {
+  const raw = process.env['BENCH_ONLY']?.trim();
+  if (!raw) return new Set(SECTIONS);
+  const names = raw.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+  const unknown = names.filter((name) => !(SECTIONS as readonly string[]).includes(name));
+  if (unknown.length > 0 || names.length === 0) throw new Error(`BENCH_ONLY takes a comma-separated list of ${SECTIONS.join(', ')} (got "${raw}")`);
+  return new Set(names as Section[]);
+}
+
+function flagFromEnv(name: string): boolean {
+  const raw = (process.env[name] ?? '').trim().toLowerCase();
+  if (raw === '' || raw === '0' || raw === 'false' || raw === 'no') return false;
+  if (raw === '1' || raw === 'true' || raw === 'yes') return true;
+  throw new Error(`${name} must be 1 or 0 (got "${process.env[name]}")`);
+}
+
+export function readConfig(argv: string[] = process.argv.slice(2)): BenchConfig {
+  const unknownArgs = argv.filter((arg) => arg !== '--profile');
+  if (unknownArgs.length > 0) throw new Error(`unknown argument(s) ${unknownArgs.join(' ')}; the only one is --profile (everything else is set by BENCH_* variables)`);
+  const sustainS = intFromEnv('BENCH_SUSTAIN_S', 60, 10, 3_600);
   return {
+    sections: sectionsFromEnv(),
     jobs: intFromEnv('BENCH_JOBS', 20_000, 1, 10_000_000),
     durationS: intFromEnv('BENCH_DURATION_S', 10, 1, 3_600),
     connections: intFromEnv('BENCH_CONNECTIONS', 50, 1, 10_000),
@@ -49,10 +88,30 @@ export function readConfig(): BenchConfig {
     quietWaitS: intFromEnv('BENCH_QUIET_WAIT_S', 60, 0, 3_600),
     redisUrl: process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379',
     postgresUrl: process.env['BENCH_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    bulkTasks: intFromEnv('BENCH_BULK_TASKS', 50_000, 1, 10_000_000),
+    bulkSize: intFromEnv('BENCH_BULK_SIZE', 1_000, 1, 1_000),
+    sustainS,
+    sustainStepS: intFromEnv('BENCH_SUSTAIN_STEP_S', 4, 2, Math.max(2, Math.floor(sustainS / 3))),
+    sustainStartRate: intFromEnv('BENCH_SUSTAIN_START_RATE', 500, 10, 1_000_000),
+    sustainConnections: intFromEnv('BENCH_SUSTAIN_CONNECTIONS', 64, 1, 10_000),
+    memoryJobs: intFromEnv('BENCH_MEMORY_JOBS', 20_000, 100, 10_000_000),
+    profile: argv.includes('--profile') || flagFromEnv('BENCH_PROFILE'),
   };
 }
 
 export const randomSuffix = (): string => randomBytes(4).toString('hex');
+
+/**
+ * Microseconds on the monotonic clock. V8 stamps .cpuprofile samples on the same clock
+ * (CLOCK_MONOTONIC on Linux), so a child's profile can be cut to a window the bench measured.
+ */
+export const monotonicUs = (): number => Number(process.hrtime.bigint() / 1_000n);
+
+/** A measured window on the {@link monotonicUs} clock. */
+export interface Window {
+  fromUs: number;
+  toUs: number;
+}
 
 export const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
@@ -106,13 +165,56 @@ export interface ChildApp {
   hasExited(): string | undefined;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with how it ended: `code 0`, `signal SIGTERM`… */
   stop(graceMs?: number): Promise<string>;
+  /** Resident memory in KB: the highest VmRSS sampled every 100 ms, and the kernel's own peak (VmHWM). */
+  memory(): ProcessMemory;
+  /** The .cpuprofile it writes when it exits, when profiling is on. */
+  readonly profileFile: string | undefined;
+}
+
+export interface ProcessMemory {
+  peakSampledKb: number;
+  hwmKb: number;
 }
 
 const OUTPUT_LIMIT = 64 * 1024;
+const RSS_SAMPLE_MS = 100;
 
-/** Starts a built script the way package.json starts the apps: `node -r ./runtime-paths.cjs <script>`. */
-export function startNode(name: string, script: string, env: Record<string, string>): ChildApp {
-  const child = spawn(process.execPath, ['-r', join(REPO_ROOT, 'runtime-paths.cjs'), join(REPO_ROOT, script)], {
+let profileDir: string | undefined;
+const profileNames = new Set<string>();
+
+/** From now on every child started by {@link startNode} runs with `--cpu-prof`, writing into `dir`. */
+export function enableChildProfiles(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  profileDir = dir;
+}
+
+/** VmRSS and VmHWM of a process in KB, or undefined once it is gone. */
+export function readProcessMemory(pid: number): { rssKb: number; hwmKb: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+    return { rssKb: field('VmRSS'), hwmKb: field('VmHWM') };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts a built script the way package.json starts the apps: `node -r ./runtime-paths.cjs <script>`.
+ * `profileName` names its .cpuprofile when profiling is on (see {@link enableChildProfiles}).
+ */
+export function startNode(name: string, script: string, env: Record<string, string>, profileName?: string): ChildApp {
+  let profileFile: string | undefined;
+  const profileArgs: string[] = [];
+  if (profileDir) {
+    const base = (profileName ?? name).replace(/[^A-Za-z0-9_.-]+/g, '-');
+    let file = `${base}.cpuprofile`;
+    for (let n = 2; profileNames.has(file); n++) file = `${base}-${n}.cpuprofile`;
+    profileNames.add(file);
+    profileFile = join(profileDir, file);
+    profileArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${file}`);
+  }
+  const child = spawn(process.execPath, [...profileArgs, '-r', join(REPO_ROOT, 'runtime-paths.cjs'), join(REPO_ROOT, script)], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -128,16 +230,30 @@ export function startNode(name: string, script: string, env: Record<string, stri
   const ending = (): string => (child.signalCode !== null ? `signal ${child.signalCode}` : `code ${child.exitCode}`);
   if (child.pid === undefined) throw new Error(`could not start ${name} (${script})`);
   const pid = child.pid;
+  const memory: ProcessMemory = { peakSampledKb: 0, hwmKb: 0 };
+  const sampleMemory = (): void => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const now = readProcessMemory(pid);
+    if (!now) return;
+    memory.peakSampledKb = Math.max(memory.peakSampledKb, now.rssKb);
+    memory.hwmKb = Math.max(memory.hwmKb, now.hwmKb);
+  };
+  const sampler = setInterval(sampleMemory, RSS_SAMPLE_MS);
+  sampler.unref();
+  child.once('exit', () => clearInterval(sampler));
   return {
     name,
     child,
     pid,
+    profileFile,
+    memory: () => ({ ...memory }),
     output: () => log,
     exited: () => exit,
     hasExited: () =>
       child.exitCode !== null || child.signalCode !== null ? `${name} exited (code ${child.exitCode}, signal ${child.signalCode})` : undefined,
     async stop(graceMs = 15_000) {
       if (child.exitCode !== null || child.signalCode !== null) return `already exited (${ending()})`;
+      sampleMemory();
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       try {
@@ -265,6 +381,26 @@ export function postgresPids(): number[] {
   return pidsNamed('postgres');
 }
 
+/**
+ * The PostgreSQL processes whose CPU a bench window should count: the server's own
+ * (postmaster, checkpointer, WAL writer…) and the backends connected to `database`.
+ * Backends of other databases (someone else's tests) are left to "other processes".
+ * A backend's title reads `postgres: 15/main: <user> <database> <host>(<port)> <state>`.
+ */
+export function postgresPidsFor(database: string): () => number[] {
+  return () =>
+    postgresPids().filter((pid) => {
+      let title: string;
+      try {
+        title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      } catch {
+        return false;
+      }
+      const backend = /^postgres: [^:]+: \S+ (\S+) (?:\[local\]|\S+\(\d+\))/.exec(title);
+      return !backend || backend[1] === database;
+    });
+}
+
 /** Label under which snapshots carry the whole machine's busy CPU seconds (/proc/stat). */
 export const SYSTEM = 'whole machine';
 
@@ -326,6 +462,23 @@ export function cpuDelta(before: CpuSnapshot, after: CpuSnapshot): Record<string
 
 // ---------------------------------------------------------------------------------------
 // Formatting
+
+/** The p-th percentile (0–100) of already sorted values, nearest rank; NaN when empty. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] ?? NaN;
+}
+
+/** CPU seconds spent for `count` items, as µs per item; '–' when either is unknown. */
+export function microsPer(cpuSeconds: number | undefined, count: number): string {
+  if (cpuSeconds === undefined || !Number.isFinite(cpuSeconds) || count <= 0) return '–';
+  return fmtInt((cpuSeconds * 1e6) / count);
+}
+
+export function fmtMb(kb: number): string {
+  return kb > 0 ? fmt(kb / 1024, 0) : 'n/a';
+}
 
 export function fmtInt(value: number): string {
   return Math.round(value).toLocaleString('en-US');

@@ -4,28 +4,14 @@
  * Both drain the same number of jobs, added beforehand with the job options taskq uses;
  * each side's clock runs from the first job taken to the last job done.
  */
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Queue, Worker } from 'bullmq';
 import { Client } from 'pg';
-import { TaskStatus, getTaskType } from '@taskq/contracts';
-import { TaskStore, openDataSource, type NewTask } from '@taskq/persistence';
-import { createRedisConnection, jobOptionsFor, queueNameFor, taskBackoffStrategy, type TaskJobData } from '@taskq/queue';
-import {
-  cpuDelta,
-  cpuSnapshot,
-  deleteRedisPrefix,
-  sleep,
-  startNode,
-  waitFor,
-  withClient,
-  type BenchConfig,
-  type ChildApp,
-  type CpuGroups,
-} from './support';
-
-const NOOP = getTaskType('noop');
-const CHUNK = 1_000;
+import { createRedisConnection, queueNameFor, taskBackoffStrategy, type TaskJobData } from '@taskq/queue';
+import { NOOP_CONCURRENCY, databaseCounters, walBytesBetween, type BenchContext } from './context';
+import { inProcessProfile, type InProcessProfile } from './profile';
+import { CHUNK, bullJobsFor, type BullJob, enqueueTasks, insertTaskRows, jobsInQueue, openProducer, prepareNoopTasks } from './task-jobs';
+import { cpuDelta, cpuSnapshot, monotonicUs, sleep, waitFor, type ChildApp, type CpuGroups, type ProcessMemory, type Window } from './support';
 
 export interface WorkerRunResult {
   jobs: number;
@@ -38,6 +24,8 @@ export interface WorkerRunResult {
   /** Time from creating the worker (or spawning its process) to its first job. */
   startupSeconds: number;
   notes: string[];
+  /** The bench process's own profile of the raw run (with --profile). */
+  profile?: InProcessProfile;
 }
 
 export interface TaskqWorkerResult extends WorkerRunResult {
@@ -56,23 +44,10 @@ export interface TaskqWorkerResult extends WorkerRunResult {
   /** How the worker process ended on SIGTERM. */
   workerExit: string;
   workerOutput: string;
-}
-
-/** The job data and options TasksService.submit produces for a `noop` task with an empty payload. */
-function noopJob(taskId: string): { name: string; data: TaskJobData; opts: ReturnType<typeof jobOptionsFor> } {
-  const data: TaskJobData = { taskId, type: 'noop', payload: {}, backoff: NOOP.backoff, timeoutMs: NOOP.timeoutMs, attemptBase: 0 };
-  return { name: 'noop', data, opts: jobOptionsFor({ data, maxAttempts: NOOP.attempts, priority: null, delayMs: 0 }) };
-}
-
-async function enqueueNoopJobs(queue: Queue<TaskJobData>, taskIds: string[]): Promise<void> {
-  for (let start = 0; start < taskIds.length; start += CHUNK) {
-    await queue.addBulk(taskIds.slice(start, start + CHUNK).map(noopJob));
-  }
-}
-
-async function jobsInQueue(queue: Queue<TaskJobData>): Promise<number> {
-  const counts = await queue.getJobCounts('wait', 'prioritized', 'delayed', 'active');
-  return Object.values(counts).reduce((sum, count) => sum + count, 0);
+  workerMemory: ProcessMemory;
+  profileFile: string | undefined;
+  /** First job seen taken → all done, for cutting the worker's profile. */
+  window: Window;
 }
 
 /** A queue on its own connection; `close` also closes the connection (BullMQ leaves given ones open). */
@@ -89,17 +64,22 @@ function newQueue(redisUrl: string, prefix: string): { queue: Queue<TaskJobData>
   };
 }
 
-/** Raw BullMQ: enqueue N jobs, then time a plain Worker (same concurrency) draining them. */
-export async function benchRawWorker(config: BenchConfig, prefix: string, cpuGroups: CpuGroups): Promise<WorkerRunResult> {
+async function addInChunks(queue: Queue<TaskJobData>, jobs: BullJob[]): Promise<void> {
+  for (let start = 0; start < jobs.length; start += CHUNK) await queue.addBulk(jobs.slice(start, start + CHUNK));
+}
+
+/**
+ * Raw BullMQ: enqueue N jobs with taskq's job data and options (`jobSpecFor`/`jobOptionsFor`
+ * of prepared noop tasks), then time a plain Worker (same concurrency) draining them.
+ */
+export async function benchRawWorker(ctx: BenchContext, prefix: string): Promise<WorkerRunResult> {
+  const { config } = ctx;
   const n = config.jobs;
   const { queue, close } = newQueue(config.redisUrl, prefix);
   const workerConnection = createRedisConnection(config.redisUrl, 'worker');
   let worker: Worker<TaskJobData> | undefined;
   try {
-    await enqueueNoopJobs(
-      queue,
-      Array.from({ length: n }, () => randomUUID()),
-    );
+    await addInChunks(queue, bullJobsFor(await prepareNoopTasks(n)));
     const queued = await jobsInQueue(queue);
     if (queued !== n) throw new Error(`raw bench: ${queued} jobs in the queue after adding ${n}`);
 
@@ -114,7 +94,7 @@ export async function benchRawWorker(config: BenchConfig, prefix: string, cpuGro
     worker = new Worker<TaskJobData>(queueNameFor('noop'), async () => null, {
       connection: workerConnection,
       prefix,
-      concurrency: NOOP.concurrency,
+      concurrency: NOOP_CONCURRENCY,
       autorun: false,
       settings: { backoffStrategy: taskBackoffStrategy },
     });
@@ -131,18 +111,19 @@ export async function benchRawWorker(config: BenchConfig, prefix: string, cpuGro
       finish();
     });
 
-    const before = cpuSnapshot(cpuGroups);
+    const profiler = ctx.profileDir ? await inProcessProfile.start() : undefined;
+    const before = cpuSnapshot(ctx.cpuGroups);
     created = performance.now();
     void worker.run().catch(() => undefined);
-    await waitFor(() => lastDone > 0, { timeoutMs: config.timeoutS * 1_000, intervalMs: 10, description: `the raw worker to finish ${n} jobs` });
-    const cpu = cpuDelta(before, cpuSnapshot(cpuGroups));
+    await waitFor(() => lastDone > 0, { timeoutMs: ctx.waitMs, intervalMs: 10, description: `the raw worker to finish ${n} jobs` });
+    const cpu = cpuDelta(before, cpuSnapshot(ctx.cpuGroups));
+    const profile = profiler && ctx.profileDir ? await profiler.stop(ctx.profileDir, 'worker-raw-bullmq') : undefined;
     const seconds = (lastDone - firstActive) / 1_000;
-    return { jobs: n, seconds, jobsPerSecond: n / seconds, failed, cpu, startupSeconds: (firstActive - created) / 1_000, notes: [] };
+    return { jobs: n, seconds, jobsPerSecond: n / seconds, failed, cpu, startupSeconds: (firstActive - created) / 1_000, notes: [], profile };
   } finally {
     await worker?.close().catch(() => undefined);
     workerConnection.disconnect();
     await close();
-    await deleteRedisPrefix(config.redisUrl, prefix).catch(() => undefined);
   }
 }
 
@@ -169,64 +150,24 @@ async function finalCounts(client: Client): Promise<{ completed: number; other: 
   return rows[0] ?? { completed: 0, other: 0 };
 }
 
-/** Commits of the bench database; WAL position and WAL flushes (fsyncs) of the whole server. */
-async function databaseCounters(databaseUrl: string): Promise<{ commits: number; walLsn: string; walSyncs: number }> {
-  return withClient(databaseUrl, async (client) => {
-    await client.query('SELECT pg_stat_clear_snapshot()');
-    const { rows } = await client.query<{ commits: string; lsn: string; syncs: string }>(
-      `SELECT xact_commit::text AS commits, pg_current_wal_lsn()::text AS lsn, (SELECT wal_sync FROM pg_stat_wal)::text AS syncs
-         FROM pg_stat_database WHERE datname = current_database()`,
-    );
-    return { commits: Number(rows[0]?.commits ?? NaN), walLsn: rows[0]?.lsn ?? '0/0', walSyncs: Number(rows[0]?.syncs ?? NaN) };
-  });
-}
-
-async function walBytesBetween(databaseUrl: string, from: string, to: string): Promise<number> {
-  return withClient(databaseUrl, async (client) => {
-    const { rows } = await client.query<{ bytes: string }>(`SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::text AS bytes`, [to, from]);
-    return Number(rows[0]?.bytes ?? NaN);
-  });
-}
-
 /**
- * taskq: N `noop` tasks committed through TaskStore and queued with the same job data and
- * options the API uses, while no worker runs; then the real worker process starts and the
- * clock runs until PostgreSQL says every task is completed.
+ * taskq: N `noop` tasks prepared as the API prepares them, committed through TaskStore and
+ * queued through TaskProducer while no worker runs; then the real worker process starts and
+ * the clock runs until PostgreSQL says every task is completed.
  */
-export async function benchTaskqWorker(
-  config: BenchConfig,
-  options: { databaseUrl: string; prefix: string; cpuGroups: CpuGroups; register: (app: ChildApp) => void },
-): Promise<TaskqWorkerResult> {
+export async function benchTaskqWorker(ctx: BenchContext, prefix: string): Promise<TaskqWorkerResult> {
+  const { config, databaseUrl } = ctx;
   const n = config.jobs;
-  const { databaseUrl, prefix } = options;
   const notes: string[] = [];
-  const taskIds = Array.from({ length: n }, () => randomUUID());
 
   // Pre-fill: rows first (a 202 means the row is committed), then jobs, as TaskSubmissionService does.
-  const dataSource = await openDataSource({ url: databaseUrl, poolSize: 2 });
+  const tasks = await prepareNoopTasks(n);
+  await insertTaskRows(databaseUrl, tasks);
+  const { producer, close: closeProducer } = await openProducer(config.redisUrl, prefix);
   try {
-    const store = new TaskStore(dataSource);
-    const createdAt = new Date();
-    for (let start = 0; start < n; start += CHUNK) {
-      const rows: NewTask[] = taskIds.slice(start, start + CHUNK).map((id) => ({
-        id,
-        type: 'noop',
-        status: TaskStatus.Queued,
-        payload: {},
-        priority: null,
-        runAt: null,
-        maxAttempts: NOOP.attempts,
-        backoff: NOOP.backoff,
-        timeoutMs: NOOP.timeoutMs,
-        idempotencyKey: null,
-        requestHash: null,
-        tenant: 'default',
-        createdAt,
-      }));
-      await store.insertTasks(rows);
-    }
+    await enqueueTasks(producer, tasks);
   } finally {
-    await dataSource.destroy();
+    await closeProducer();
   }
   const { queue, close } = newQueue(config.redisUrl, prefix);
   const poller = await openClient(databaseUrl).catch(async (error: unknown) => {
@@ -237,7 +178,6 @@ export async function benchTaskqWorker(
   let polls = 0;
   let worker: ChildApp | undefined;
   try {
-    await enqueueNoopJobs(queue, taskIds);
     const queued = await jobsInQueue(queue);
     if (queued !== n) throw new Error(`taskq bench: ${queued} jobs in the queue after adding ${n}`);
     const initial = await taskProgress(poller);
@@ -246,32 +186,26 @@ export async function benchTaskqWorker(
     const countersBefore = await databaseCounters(databaseUrl);
 
     const spawnedAt = Date.now();
-    worker = startNode('taskq worker', 'dist/apps/worker/src/main.js', {
-      REDIS_URL: config.redisUrl,
-      DATABASE_URL: databaseUrl,
-      QUEUE_PREFIX: prefix,
-      LOG_LEVEL: 'warn',
-      WORKER_QUEUES: 'noop',
-      WORKER_CONCURRENCY: `noop=${NOOP.concurrency}`,
-      METRICS_PORT: '-1',
-      WORKER_ID: 'bench-worker',
-    });
-    options.register(worker);
+    worker = ctx.startWorker('worker', prefix);
     const running = worker;
-    const groups: CpuGroups = { ...options.cpuGroups, 'taskq worker': [running.pid] };
+    const groups: CpuGroups = { ...ctx.cpuGroups, 'taskq worker': [running.pid] };
 
     // Progress is watched in Redis (a few cheap counters) so the bench adds next to no load to
     // PostgreSQL; once Redis holds no waiting or active job, PostgreSQL is asked whether every
     // task is completed (the worker commits the outcome before it acknowledges the job, so by
     // then it should be). CPU is counted from the first poll that sees a job taken.
     let cpuAtStart: ReturnType<typeof cpuSnapshot> | undefined;
+    let windowFrom = 0;
     let pollMs = 0;
     await waitFor(
       async () => {
         redisPolls++;
         const counts = await queue.getJobCounts('wait', 'prioritized', 'active', 'delayed');
         const waiting = (counts['wait'] ?? 0) + (counts['prioritized'] ?? 0);
-        if (!cpuAtStart && waiting < n) cpuAtStart = cpuSnapshot(groups);
+        if (!cpuAtStart && waiting < n) {
+          cpuAtStart = cpuSnapshot(groups);
+          windowFrom = monotonicUs();
+        }
         if (waiting + (counts['active'] ?? 0) + (counts['delayed'] ?? 0) > 0) return false;
         polls++;
         const pollStart = performance.now();
@@ -280,7 +214,7 @@ export async function benchTaskqWorker(
         return progress.unfinished === 0;
       },
       {
-        timeoutMs: config.timeoutS * 1_000,
+        timeoutMs: ctx.waitMs,
         intervalMs: 20,
         description: `PostgreSQL to show all ${n} noop tasks finished`,
         abort: () => running.hasExited(),
@@ -289,6 +223,7 @@ export async function benchTaskqWorker(
       throw new Error(`${(error as Error).message}\n--- worker output ---\n${running.output()}`);
     });
     const doneAt = Date.now();
+    const window: Window = { fromUs: windowFrom, toUs: monotonicUs() };
     const cpu = cpuDelta(cpuAtStart ?? new Map(), cpuSnapshot(groups));
     const final = await finalCounts(poller);
     if (final.completed + final.other !== n) notes.push(`${final.completed + final.other} task rows for ${n} tasks`);
@@ -336,6 +271,9 @@ export async function benchTaskqWorker(
       pollAverageMs,
       workerExit,
       workerOutput: running.output(),
+      workerMemory: running.memory(),
+      profileFile: running.profileFile,
+      window,
     };
   } finally {
     await poller.end().catch(() => undefined);
