@@ -59,4 +59,42 @@ describe(BatchWriter.name, () => {
     await sut.drain();
     expect(written.sort()).toEqual([1, 2]);
   });
+
+  it('lets a write that finds it idle wait lingerMs for company, but never a write that finds a flush in flight', async () => {
+    const batches: number[][] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const sut = new BatchWriter<number, number>(
+      async (items) => {
+        batches.push(items);
+        if (batches.length === 1) await gate;
+        return items;
+      },
+      { maxBatchSize: 100, maxConcurrentFlushes: 1, lingerMs: 30 },
+    );
+    const first = [1, 2, 3].map((n) => sut.write(n));
+    expect(batches).toEqual([]);
+    await waitUntil(() => batches.length === 1);
+    expect(batches).toEqual([[1, 2, 3]]);
+
+    const behind = sut.write(4);
+    release();
+    await expect(Promise.all([...first, behind])).resolves.toEqual([1, 2, 3, 4]);
+    expect(batches).toEqual([[1, 2, 3], [4]]);
+  });
+
+  it('does not linger once a batch is full', async () => {
+    const batches: number[][] = [];
+    const sut = new BatchWriter<number, number>(async (items) => (batches.push(items), items), { maxBatchSize: 2, maxConcurrentFlushes: 1, lingerMs: 60_000 });
+    await expect(Promise.all([sut.write(1), sut.write(2)])).resolves.toEqual([1, 2]);
+    expect(batches).toEqual([[1, 2]]);
+  });
 });
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met within 5 s');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
