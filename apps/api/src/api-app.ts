@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Logger, ValidationPipe } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DataSource } from 'typeorm';
@@ -19,6 +19,7 @@ import { mountApiDocs } from './docs/mount-docs';
 import { ProblemException } from './errors/problem.exception';
 import { answerClientError, installShutdownAnswer, sendFrameworkError } from './errors/framework-errors';
 import { ProblemDetailsFilter } from './errors/problem-details.filter';
+import { FastValidationPipe } from './http/fast-validation.pipe';
 import { installJsonBodyParser } from './http/json-body-parser';
 import { installRequestLogging } from './http/request-logging';
 import { RouteMethods } from './http/route-methods';
@@ -67,7 +68,7 @@ async function buildApp(config: ApiConfig, dataSource: DataSource, bootstrapKey:
   });
   useAppLogger(app);
   app.useGlobalPipes(
-    new ValidationPipe({
+    new FastValidationPipe({
       whitelist: true,
       forbidNonWhitelisted: true,
       transform: true,

@@ -5,6 +5,7 @@ export * from './permanent-task-error';
 export * from './field-error';
 export * from './task-registry';
 export * from './payload-validation';
+export * from './fast-validation';
 export * from './schedule-rules';
 export * from './task-types/email.payload';
 export * from './task-types/webhook.payload';
