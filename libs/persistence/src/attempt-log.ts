@@ -67,7 +67,7 @@ export interface AttemptLogOptions {
    */
   maxConcurrentFlushes?: number;
   /**
-   * How long a write that finds its writer idle waits for others (default 2 ms): at moderate
+   * How long a write that finds its writer idle waits for others (default 5 ms): at moderate
    * rates a statement then carries a few attempts instead of one (see {@link BatchWriter}).
    */
   lingerMs?: number;
@@ -236,7 +236,7 @@ export class AttemptLog {
     private readonly dataSource: DataSource,
     options: AttemptLogOptions = {},
   ) {
-    const batching = { maxBatchSize: options.maxBatchSize ?? 500, maxConcurrentFlushes: options.maxConcurrentFlushes ?? 1, lingerMs: options.lingerMs ?? 2 };
+    const batching = { maxBatchSize: options.maxBatchSize ?? 500, maxConcurrentFlushes: options.maxConcurrentFlushes ?? 1, lingerMs: options.lingerMs ?? 5 };
     this.starts = new BatchWriter((rows) => this.startAll(rows), { ...batching, onFlush: (n) => options.onBatch?.('start', n) });
     this.finishes = new BatchWriter((rows) => this.finishAll(rows), { ...batching, onFlush: (n) => options.onBatch?.('finish', n) });
   }

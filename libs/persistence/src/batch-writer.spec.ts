@@ -60,7 +60,7 @@ describe(BatchWriter.name, () => {
     expect(written.sort()).toEqual([1, 2]);
   });
 
-  it('lets a write that finds it idle wait lingerMs for company, but never a write that finds a flush in flight', async () => {
+  it('flushes the first write after a quiet spell at once, never delays a write that finds a flush in flight, and lets a write that finds it idle after recent work wait lingerMs for company', async () => {
     const batches: number[][] = [];
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -72,29 +72,26 @@ describe(BatchWriter.name, () => {
       },
       { maxBatchSize: 100, maxConcurrentFlushes: 1, lingerMs: 30 },
     );
-    const first = [1, 2, 3].map((n) => sut.write(n));
-    expect(batches).toEqual([]);
-    await waitUntil(() => batches.length === 1);
-    expect(batches).toEqual([[1, 2, 3]]);
-
-    const behind = sut.write(4);
+    const quiet = sut.write(0);
+    expect(batches).toEqual([[0]]);
+    const behind = [1, 2].map((n) => sut.write(n));
     release();
-    await expect(Promise.all([...first, behind])).resolves.toEqual([1, 2, 3, 4]);
-    expect(batches).toEqual([[1, 2, 3], [4]]);
+    await expect(Promise.all([quiet, ...behind])).resolves.toEqual([0, 1, 2]);
+    expect(batches).toEqual([[0], [1, 2]]);
+
+    // Busy a moment ago, idle now: these linger together.
+    const recent = [3, 4, 5].map((n) => sut.write(n));
+    expect(batches).toHaveLength(2);
+    await expect(Promise.all(recent)).resolves.toEqual([3, 4, 5]);
+    expect(batches).toEqual([[0], [1, 2], [3, 4, 5]]);
   });
 
   it('does not linger once a batch is full', async () => {
     const batches: number[][] = [];
     const sut = new BatchWriter<number, number>(async (items) => (batches.push(items), items), { maxBatchSize: 2, maxConcurrentFlushes: 1, lingerMs: 60_000 });
+    await sut.write(0);
     await expect(Promise.all([sut.write(1), sut.write(2)])).resolves.toEqual([1, 2]);
-    expect(batches).toEqual([[1, 2]]);
+    expect(batches).toEqual([[0], [1, 2]]);
   });
 });
 
-async function waitUntil(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met within 5 s');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}

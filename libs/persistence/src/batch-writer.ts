@@ -4,14 +4,18 @@ export interface BatchWriterOptions {
   /** Statements in flight at once; further writes queue up and go out together. */
   maxConcurrentFlushes: number;
   /**
-   * How long a write that finds the writer idle waits for company before it goes out (0: at
-   * once). Under load batches form anyway, behind the statement in flight; at moderate rates
-   * this gathers a few writes per statement instead of one, for a bounded delay.
+   * How long a write that finds the writer idle, but busy a moment ago, waits for company
+   * before it goes out (0: at once). Under load batches form anyway, behind the statement in
+   * flight; at moderate rates this gathers a few writes per statement instead of one, for a
+   * bounded delay. A write after a quiet spell (no flush for {@link QUIET_MS}) goes at once.
    */
   lingerMs?: number;
   /** Observes each flushed batch's size (metrics). */
   onFlush?: (size: number) => void;
 }
+
+/** A writer that flushed nothing for this long is quiet: its next write does not linger. */
+export const QUIET_MS = 50;
 
 interface Pending<I, O> {
   item: I;
@@ -28,6 +32,7 @@ export class BatchWriter<I, O> {
   private queue: Array<Pending<I, O>> = [];
   private inFlight = 0;
   private lingering: NodeJS.Timeout | undefined;
+  private lastFlushAt = 0;
   private readonly idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -38,7 +43,7 @@ export class BatchWriter<I, O> {
   write(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      if (this.inFlight > 0 || !this.options.lingerMs || this.queue.length >= this.options.maxBatchSize) this.pump();
+      if (this.inFlight > 0 || !this.options.lingerMs || this.queue.length >= this.options.maxBatchSize || Date.now() - this.lastFlushAt > QUIET_MS) this.pump();
       else this.lingering ??= setTimeout(() => {
         this.lingering = undefined;
         this.pump();
@@ -60,6 +65,7 @@ export class BatchWriter<I, O> {
     while (this.queue.length > 0 && this.inFlight < this.options.maxConcurrentFlushes) {
       const batch = this.queue.splice(0, this.options.maxBatchSize);
       this.inFlight++;
+      this.lastFlushAt = Date.now();
       void this.flush(batch);
     }
   }
