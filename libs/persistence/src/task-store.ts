@@ -80,13 +80,35 @@ export interface TaskStoreOptions {
 }
 
 // An idempotency key already taken makes its row a no-op: RETURNING tells which rows were new.
+// The rows come as one JSON parameter (one JSON.stringify, instead of one escaped array per
+// column); `LIMIT <row count>` changes no result but tells the planner how many rows to expect.
 const INSERT_TASKS = `
   INSERT INTO tasks (id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, schedule_name, created_at, updated_at, tenant)
   SELECT id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, schedule_name, created_at, created_at, tenant
-  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::int[], $6::timestamptz[], $7::int[], $8::jsonb[], $9::int[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::text[])
-    AS i(id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, schedule_name, created_at, tenant)
+  FROM jsonb_to_recordset($1::jsonb)
+    AS i(id uuid, type text, status text, payload jsonb, priority int, run_at timestamptz, max_attempts int, backoff jsonb, timeout_ms int,
+         idempotency_key text, request_hash text, schedule_name text, created_at timestamptz, tenant text)
+  LIMIT $2
   ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id`;
+
+/** A new task as a row of INSERT_TASKS's JSON parameter. */
+const insertRow = (t: NewTask) => ({
+  id: t.id,
+  type: t.type,
+  status: t.status,
+  payload: t.payload,
+  priority: t.priority,
+  run_at: t.runAt,
+  max_attempts: t.maxAttempts,
+  backoff: t.backoff,
+  timeout_ms: t.timeoutMs,
+  idempotency_key: t.idempotencyKey,
+  request_hash: t.requestHash,
+  schedule_name: t.scheduleName ?? null,
+  created_at: t.createdAt,
+  tenant: t.tenant,
+});
 
 /**
  * The reconciler's repairs of active tasks touch only those unchanged since it read them (still
@@ -146,7 +168,8 @@ export class TaskStore {
     private readonly dataSource: DataSource,
     options: TaskStoreOptions = {},
   ) {
-    const batching = { maxBatchSize: options.maxBatchSize ?? 500, maxConcurrentFlushes: options.maxConcurrentFlushes ?? 4 };
+    // One statement in flight: the next batch gathers behind it, so batches grow with load.
+    const batching = { maxBatchSize: options.maxBatchSize ?? 500, maxConcurrentFlushes: options.maxConcurrentFlushes ?? 1 };
     this.inserts = new BatchWriter((rows) => this.insertTasks(rows), { ...batching, onFlush: (n) => options.onBatch?.('insert', n) });
   }
 
@@ -161,22 +184,7 @@ export class TaskStore {
   /** Commits many new tasks in one statement; for each, whether it was new. */
   async insertTasks(tasks: NewTask[]): Promise<boolean[]> {
     if (tasks.length === 0) return [];
-    const rows = await preparedRowsOf<{ id: string }>(this.dataSource, 'taskq_insert_tasks', INSERT_TASKS, [
-      tasks.map((t) => t.id),
-      tasks.map((t) => t.type),
-      tasks.map((t) => t.status),
-      tasks.map((t) => JSON.stringify(t.payload)),
-      tasks.map((t) => t.priority),
-      tasks.map((t) => t.runAt),
-      tasks.map((t) => t.maxAttempts),
-      tasks.map((t) => JSON.stringify(t.backoff)),
-      tasks.map((t) => t.timeoutMs),
-      tasks.map((t) => t.idempotencyKey),
-      tasks.map((t) => t.requestHash),
-      tasks.map((t) => t.scheduleName ?? null),
-      tasks.map((t) => t.createdAt),
-      tasks.map((t) => t.tenant),
-    ]);
+    const rows = await preparedRowsOf<{ id: string }>(this.dataSource, 'taskq_insert_tasks_json', INSERT_TASKS, [JSON.stringify(tasks.map(insertRow)), tasks.length]);
     const inserted = new Set(rows.map((row) => row.id));
     return tasks.map((t) => inserted.has(t.id));
   }

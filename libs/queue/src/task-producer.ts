@@ -20,6 +20,9 @@ const WAITING_SETS = ['prioritized', 'delayed'] as const;
 /** Most jobs one `addBulk` of {@link TaskProducer.enqueue} carries. */
 const MAX_ENQUEUE_BATCH = 1_000;
 
+/** Jobs per `addBulk` of {@link TaskProducer.enqueueMany}. */
+const ENQUEUE_CHUNK = 100;
+
 interface PendingJob {
   spec: TaskJobSpec;
   resolve: () => void;
@@ -109,16 +112,26 @@ export class TaskProducer {
     }
   }
 
-  /** Queues many jobs: one pipelined `addBulk` per task type. */
+  /**
+   * Queues many jobs: pipelined `addBulk`s per task type, of at most ENQUEUE_CHUNK jobs each,
+   * all sent at once: Redis adds the first chunk's jobs while the next chunk is being built.
+   */
   async enqueueMany(specs: TaskJobSpec[]): Promise<void> {
     const byType = new Map<TaskType, TaskJobSpec[]>();
-    for (const spec of specs) byType.set(spec.data.type, [...(byType.get(spec.data.type) ?? []), spec]);
+    for (const spec of specs) {
+      const group = byType.get(spec.data.type);
+      if (group) group.push(spec);
+      else byType.set(spec.data.type, [spec]);
+    }
+    const sending: Array<Promise<unknown>> = [];
+    for (const [type, group] of byType) {
+      for (let start = 0; start < group.length; start += ENQUEUE_CHUNK) {
+        const chunk = group.slice(start, start + ENQUEUE_CHUNK);
+        sending.push(this.queue(type).addBulk(chunk.map((spec) => ({ name: type, data: spec.data, opts: jobOptionsFor(spec) }))));
+      }
+    }
     try {
-      await Promise.all(
-        [...byType].map(([type, group]) =>
-          this.queue(type).addBulk(group.map((spec) => ({ name: type, data: spec.data, opts: jobOptionsFor(spec) }))),
-        ),
-      );
+      await Promise.all(sending);
     } catch (error) {
       throw new QueueUnavailableError(`could not queue ${specs.length} tasks: ${(error as Error).message}`);
     }
