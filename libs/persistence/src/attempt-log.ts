@@ -67,8 +67,8 @@ export interface AttemptLogOptions {
    */
   maxConcurrentFlushes?: number;
   /**
-   * How long a write that finds its writer idle waits for others (default 5 ms): at moderate
-   * rates a statement then carries a few attempts instead of one (see {@link BatchWriter}).
+   * How long a write that finds its writer idle waits for others at moderate rates (default 5 ms): then
+   * a statement carries a few attempts instead of one (see {@link BatchWriter}).
    */
   lingerMs?: number;
   /** Observes the size of every multi-row write (metrics). */

@@ -79,11 +79,16 @@ describe(BatchWriter.name, () => {
     await expect(Promise.all([quiet, ...behind])).resolves.toEqual([0, 1, 2]);
     expect(batches).toEqual([[0], [1, 2]]);
 
-    // Busy a moment ago, idle now: these linger together.
-    const recent = [3, 4, 5].map((n) => sut.write(n));
+    // Busy a moment ago with small batches, idle now: these linger together.
+    const recent = [3, 4, 5, 6].map((n) => sut.write(n));
     expect(batches).toHaveLength(2);
-    await expect(Promise.all(recent)).resolves.toEqual([3, 4, 5]);
-    expect(batches).toEqual([[0], [1, 2], [3, 4, 5]]);
+    await expect(Promise.all(recent)).resolves.toEqual([3, 4, 5, 6]);
+    expect(batches).toEqual([[0], [1, 2], [3, 4, 5, 6]]);
+
+    // After a batch of LINGER_BELOW or more (load), a write goes at once.
+    const next = sut.write(7);
+    expect(batches).toHaveLength(4);
+    await expect(next).resolves.toBe(7);
   });
 
   it('does not linger once a batch is full', async () => {

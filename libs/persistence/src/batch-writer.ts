@@ -4,10 +4,11 @@ export interface BatchWriterOptions {
   /** Statements in flight at once; further writes queue up and go out together. */
   maxConcurrentFlushes: number;
   /**
-   * How long a write that finds the writer idle, but busy a moment ago, waits for company
-   * before it goes out (0: at once). Under load batches form anyway, behind the statement in
-   * flight; at moderate rates this gathers a few writes per statement instead of one, for a
-   * bounded delay. A write after a quiet spell (no flush for {@link QUIET_MS}) goes at once.
+   * How long a write that finds the writer idle waits for company before it goes out (0: at
+   * once), at moderate rates only: when the writer flushed within {@link QUIET_MS} and its last
+   * batch was smaller than {@link LINGER_BELOW}. Then a statement gathers a few writes instead
+   * of one, for a bounded delay. Under load batches form anyway, behind the statement in flight,
+   * and lingering would only slow callers who wait for their writes (a worker's job slots).
    */
   lingerMs?: number;
   /** Observes each flushed batch's size (metrics). */
@@ -16,6 +17,8 @@ export interface BatchWriterOptions {
 
 /** A writer that flushed nothing for this long is quiet: its next write does not linger. */
 export const QUIET_MS = 50;
+/** A batch of at least this many writes means load: the next write does not linger. */
+export const LINGER_BELOW = 4;
 
 interface Pending<I, O> {
   item: I;
@@ -33,6 +36,7 @@ export class BatchWriter<I, O> {
   private inFlight = 0;
   private lingering: NodeJS.Timeout | undefined;
   private lastFlushAt = 0;
+  private lastBatchSize = 0;
   private readonly idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -43,7 +47,7 @@ export class BatchWriter<I, O> {
   write(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      if (this.inFlight > 0 || !this.options.lingerMs || this.queue.length >= this.options.maxBatchSize || Date.now() - this.lastFlushAt > QUIET_MS) this.pump();
+      if (this.inFlight > 0 || this.queue.length >= this.options.maxBatchSize || !this.lingers()) this.pump();
       else this.lingering ??= setTimeout(() => {
         this.lingering = undefined;
         this.pump();
@@ -57,6 +61,10 @@ export class BatchWriter<I, O> {
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
+  private lingers(): boolean {
+    return !!this.options.lingerMs && this.lastBatchSize < LINGER_BELOW && Date.now() - this.lastFlushAt <= QUIET_MS;
+  }
+
   private pump(): void {
     if (this.lingering) {
       clearTimeout(this.lingering);
@@ -66,6 +74,7 @@ export class BatchWriter<I, O> {
       const batch = this.queue.splice(0, this.options.maxBatchSize);
       this.inFlight++;
       this.lastFlushAt = Date.now();
+      this.lastBatchSize = batch.length;
       void this.flush(batch);
     }
   }
