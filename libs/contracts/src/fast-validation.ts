@@ -25,13 +25,19 @@ type DtoClass = new (...args: any[]) => object;
 
 const ajv = new Ajv({ allErrors: false, strict: true, strictNumbers: true, code: { optimize: true } });
 
+/** A constraint as class-validator runs it: its validator instances, with the decorator's arguments. */
+interface Constraint {
+  metadata: ValidationMetadata;
+  validators: Array<{ validate(value: unknown, args: ValidationArguments): unknown }>;
+}
+
 /** The rules of one property, as class-validator runs them. */
 interface PropertyRules {
   property: string;
   /** CONDITIONAL_VALIDATION (`@IsOptional`, `@ValidateIf`): all true, or the property is skipped. */
-  conditions: ValidationMetadata[];
+  conditions: Array<(object: object, value: unknown) => boolean>;
   /** IS_DEFINED, then CUSTOM_VALIDATION, in class-validator's order. */
-  constraints: ValidationMetadata[];
+  constraints: Constraint[];
   nested: boolean;
 }
 
@@ -39,23 +45,20 @@ const rulesById: PropertyRules[] = [];
 
 /** class-validator's own condition functions: true when the property is validated at all. */
 function conditionsHold(rules: PropertyRules, object: object, value: unknown): boolean {
-  for (const condition of rules.conditions) {
-    const holds = (condition.constraints[0] as (object: object, value: unknown) => boolean)(object, value);
-    if (!holds) return false;
-  }
+  for (const condition of rules.conditions) if (!condition(object, value)) return false;
   return true;
 }
 
 /** class-validator's own constraints, with the arguments it passes them; an asynchronous one counts as a no. */
 function constraintsPass(rules: PropertyRules, object: object, value: unknown): boolean {
-  const storage = getMetadataStorage();
-  for (const metadata of rules.constraints) {
+  for (const { metadata, validators } of rules.constraints) {
     const args: ValidationArguments = { targetName: object.constructor?.name, property: metadata.propertyName, object, value, constraints: metadata.constraints };
-    // class-validator checks each item of an array, a Set or a Map; the fast path takes arrays only.
-    if (metadata.each && (value instanceof Set || value instanceof Map)) return false;
-    const values: unknown[] = metadata.each && Array.isArray(value) ? value : [value];
-    for (const constraint of storage.getTargetValidatorConstraints(metadata.constraintCls)) {
-      for (const item of values) if (constraint.instance.validate(item, args) !== true) return false;
+    if (!metadata.each || !Array.isArray(value)) {
+      // class-validator checks each item of an array, a Set or a Map; the fast path takes arrays only.
+      if (metadata.each && (value instanceof Set || value instanceof Map)) return false;
+      for (const validator of validators) if (validator.validate(value, args) !== true) return false;
+    } else {
+      for (const validator of validators) for (const item of value) if (validator.validate(item, args) !== true) return false;
     }
   }
   return true;
@@ -116,10 +119,14 @@ function compile(target: DtoClass): ValidateFunction | null {
   const required: string[] = [];
   const conditional: number[] = [];
   for (const [property, rules] of byProperty) {
+    const storage = getMetadataStorage();
     const compiled: PropertyRules = {
       property,
-      conditions: rules.filter((rule) => rule.type === ValidationTypes.CONDITIONAL_VALIDATION),
-      constraints: [...rules.filter((rule) => rule.type === ValidationTypes.IS_DEFINED), ...rules.filter((rule) => rule.type === ValidationTypes.CUSTOM_VALIDATION)],
+      conditions: rules.filter((rule) => rule.type === ValidationTypes.CONDITIONAL_VALIDATION).map((rule) => rule.constraints[0] as (object: object, value: unknown) => boolean),
+      constraints: [...rules.filter((rule) => rule.type === ValidationTypes.IS_DEFINED), ...rules.filter((rule) => rule.type === ValidationTypes.CUSTOM_VALIDATION)].map((metadata) => ({
+        metadata,
+        validators: storage.getTargetValidatorConstraints(metadata.constraintCls).map((constraint) => constraint.instance),
+      })),
       nested: rules.some((rule) => rule.type === ValidationTypes.NESTED_VALIDATION),
     };
     if (compiled.constraints.length === 0 && !compiled.nested) {

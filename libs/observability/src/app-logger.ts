@@ -34,3 +34,9 @@ export function rootAppLogger(): Pino {
   if (!root) throw new Error('logging has not started: call startAppLogging first');
   return root;
 }
+
+/** Whether the process's logs include `level` (true before logging has started, to be safe). */
+export function appLogLevelEnabled(level: 'trace' | 'debug' | 'info'): boolean {
+  const root = PinoLogger.root as Pino | undefined;
+  return root ? root.isLevelEnabled(level) : true;
+}

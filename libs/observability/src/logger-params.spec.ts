@@ -51,7 +51,13 @@ describe(loggerParams.name, () => {
     process.stdout.isTTY = false;
     const [options] = loggerParams('api', { logLevel: 'info', logFormat: 'json', nodeEnv: 'production' }).pinoHttp as [pino.LoggerOptions, unknown];
     const lines: string[] = [];
-    const logger = pino(options, new Writable({ write: (chunk: Buffer, _encoding, done) => done(null, lines.push(chunk.toString())) }));
+    const logger = pino(options, new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(chunk.toString());
+          done();
+        },
+      }),
+    );
 
     logger.info('outside');
     requestIds.run('req-1', () => logger.warn({ reqId: 'req-1' }, 'inside, named twice'));

@@ -71,7 +71,11 @@ export async function prepareTask(request: SubmitTaskDto, context: PreparationCo
   };
 }
 
+const NO_RUN_AT = { runAt: null };
+
 function resolveRunAt(request: SubmitTaskDto, now: Date): { runAt: Date | null } | { error: FieldError } {
+  // Most submissions start now: no list to make.
+  if (request.runAt == null && request.visibility_time == null && request.delayMs == null) return NO_RUN_AT;
   const given = [request.runAt != null && 'runAt', request.visibility_time != null && 'visibility_time', request.delayMs != null && 'delayMs'].filter(
     (name): name is string => typeof name === 'string',
   );

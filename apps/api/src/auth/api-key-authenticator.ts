@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { ApiKeyScope } from '@taskq/contracts';
 import { throttledLog } from '@taskq/observability';
@@ -21,6 +21,16 @@ export class KeyStoreUnavailableError extends Error {
   override readonly name = 'KeyStoreUnavailableError';
 }
 
+/** A key found in PostgreSQL, with what each request needs of it made once. */
+interface KnownKey {
+  record: ApiKeyEntity;
+  hash: Buffer;
+  principal: Principal;
+}
+
+/** SHA-256 of a presented key (the bytes of hashApiKey's hex). */
+const digestOf = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
+
 export interface AuthenticatorOptions {
   /** API_KEY: an admin key from configuration (compose, first start). */
   bootstrapKey?: string;
@@ -37,7 +47,14 @@ export class ApiKeyAuthenticator {
   /** Every request whose key is not cached fails alike while PostgreSQL is away: one line a minute. */
   private readonly logUnavailable = throttledLog((message) => this.logger.error(message));
   private readonly bootstrapHash: Buffer | null;
-  private readonly cache = new Map<string, { at: number; record: Promise<ApiKeyEntity | null> }>();
+  private readonly bootstrapPrincipal: Principal = Object.freeze({
+    keyPrefix: 'bootstrap',
+    name: 'bootstrap (API_KEY)',
+    scopes: Object.freeze([ApiKeyScope.Admin]),
+    tenant: BOOTSTRAP_TENANT,
+    allTenants: true,
+  });
+  private readonly cache = new Map<string, { at: number; key: Promise<KnownKey | null> }>();
   private readonly touched = new Map<string, number>();
 
   constructor(
@@ -49,21 +66,21 @@ export class ApiKeyAuthenticator {
 
   async authenticate(candidate: string | undefined): Promise<Principal | null> {
     const given = candidate ?? '';
-    const hash = Buffer.from(hashApiKey(given), 'hex');
+    const hash = digestOf(given);
     const isBootstrap = this.bootstrapHash !== null && timingSafeEqual(hash, this.bootstrapHash);
-    const lookup = await this.lookup(apiKeyPrefixOf(given) ?? NO_PREFIX).then(
-      (found) => ({ found }),
-      (error: Error) => ({ error }),
-    );
-    const record = 'found' in lookup ? lookup.found : null;
-    const matches = timingSafeEqual(hash, record ? Buffer.from(record.hash, 'hex') : NO_HASH);
-    if (isBootstrap) {
-      return { keyPrefix: 'bootstrap', name: 'bootstrap (API_KEY)', scopes: [ApiKeyScope.Admin], tenant: BOOTSTRAP_TENANT, allTenants: true };
+    let known: KnownKey | null = null;
+    let failure: Error | undefined;
+    try {
+      known = await this.lookup(apiKeyPrefixOf(given) ?? NO_PREFIX);
+    } catch (error) {
+      failure = error as Error;
     }
-    if ('error' in lookup) throw new KeyStoreUnavailableError(lookup.error.message);
-    if (!record || !matches || record.revokedAt !== null) return null;
-    this.touch(record);
-    return { keyPrefix: record.prefix, name: record.name, scopes: record.scopes, tenant: record.tenant, allTenants: record.scopes.includes(ApiKeyScope.Admin) };
+    const matches = timingSafeEqual(hash, known ? known.hash : NO_HASH);
+    if (isBootstrap) return this.bootstrapPrincipal;
+    if (failure) throw new KeyStoreUnavailableError(failure.message);
+    if (!known || !matches || known.record.revokedAt !== null) return null;
+    this.touch(known.record);
+    return known.principal;
   }
 
   /** Forgets a key at once (this replica): after a revocation through the API. */
@@ -71,19 +88,19 @@ export class ApiKeyAuthenticator {
     this.cache.delete(prefix);
   }
 
-  private lookup(prefix: string): Promise<ApiKeyEntity | null> {
+  private lookup(prefix: string): Promise<KnownKey | null> {
     const cached = this.cache.get(prefix);
-    if (cached && Date.now() - cached.at < KEY_CACHE_MS) return cached.record;
-    const record = this.keys.findByPrefix(prefix);
+    if (cached && Date.now() - cached.at < KEY_CACHE_MS) return cached.key;
+    const key = this.keys.findByPrefix(prefix).then((record) => record && knownKey(record));
     // A failed lookup is not remembered: the next request asks PostgreSQL again.
-    record.catch((error: Error) => {
-      if (this.cache.get(prefix)?.record === record) this.cache.delete(prefix);
+    key.catch((error: Error) => {
+      if (this.cache.get(prefix)?.key === key) this.cache.delete(prefix);
       this.logUnavailable(`API keys cannot be checked: ${error.message}`);
     });
     this.cache.delete(prefix);
-    this.cache.set(prefix, { at: Date.now(), record });
+    this.cache.set(prefix, { at: Date.now(), key });
     if (this.cache.size > KEY_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string);
-    return record;
+    return key;
   }
 
   private touch(record: ApiKeyEntity): void {
@@ -92,4 +109,15 @@ export class ApiKeyAuthenticator {
     this.touched.set(record.id, now);
     this.keys.touch(record.id, new Date(now)).catch((error: Error) => this.logger.warn(`could not record the use of key ${record.prefix}: ${error.message}`));
   }
+}
+
+function knownKey(record: ApiKeyEntity): KnownKey {
+  const principal: Principal = Object.freeze({
+    keyPrefix: record.prefix,
+    name: record.name,
+    scopes: Object.freeze([...record.scopes]),
+    tenant: record.tenant,
+    allTenants: record.scopes.includes(ApiKeyScope.Admin),
+  });
+  return { record, hash: Buffer.from(record.hash, 'hex'), principal };
 }

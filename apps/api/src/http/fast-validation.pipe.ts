@@ -13,12 +13,10 @@ export class FastValidationPipe extends ValidationPipe {
     const metatype = metadata.metatype;
     // A plain JSON object only: the pipe's own preparations (prototype keys, sparse arrays,
     // binary values, primitives) change nothing for it.
-    if (metatype && !this.expectedType && this.isTransformEnabled && isJsonObject(value) && this.toValidate(metadata)) {
-      const check = fastValidatorOf(metatype);
-      if (check) {
-        const entity = plainToInstance(metatype, value, this.transformOptions) as object;
-        if (check(entity)) return entity;
-      }
+    const check = metatype && !this.expectedType && this.isTransformEnabled && isJsonObject(value) && this.toValidate(metadata) ? fastValidatorOf(metatype) : null;
+    if (metatype && check) {
+      const entity = plainToInstance(metatype, value, this.transformOptions) as object;
+      if (check(entity)) return entity;
     }
     return super.transform(value, metadata);
   }

@@ -13,6 +13,12 @@ function textProblem(field: string, text: string): string | null {
   return null;
 }
 
+function isEmpty(value: unknown): boolean {
+  if (value === null || value === undefined) return true;
+  for (const _key in value as object) return false;
+  return true;
+}
+
 /** The field errors of a request's path parameters and query string. */
 export function urlInputErrors(params: unknown, query: unknown): FieldError[] {
   const errors: FieldError[] = [];
@@ -39,6 +45,10 @@ export function installUrlInputGuard(instance: FastifyInstance): void {
   instance.addHook('onRequest', (request, _reply, done) => {
     // An unknown route has only a catch-all parameter: it gets its 404 (or 405).
     if (request.is404) {
+      done();
+      return;
+    }
+    if (isEmpty(request.params) && isEmpty(request.query)) {
       done();
       return;
     }

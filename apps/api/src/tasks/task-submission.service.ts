@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { SubmitTaskDto, TASK_TYPE_NAMES, validateDto, type BulkSubmitDto, type FieldError, type SubmitTaskResponse, type TaskType } from '@taskq/contracts';
-import { TaskqMetrics } from '@taskq/observability';
+import { TaskqMetrics, appLogLevelEnabled } from '@taskq/observability';
+import type { Counter } from 'prom-client';
 import { TaskQueries, TaskStore, prepareTask, requestHash, type PreparedTask, type TaskEntity } from '@taskq/persistence';
 import { TaskProducer, jobSpecFor } from '@taskq/queue';
 import { ProblemException, problemType } from '../errors/problem.exception';
@@ -21,6 +22,9 @@ const response = (task: { id: string; type: string; status: string; createdAt: D
   createdAt: typeof task.createdAt === 'string' ? task.createdAt : task.createdAt.toISOString(),
 });
 
+const storeUnavailable = (error: unknown): ProblemException =>
+  ProblemException.unavailable('The task store (PostgreSQL) is unavailable; nothing was stored. Retry later.', error);
+
 const keyReused = (taskId: string): ProblemException =>
   new ProblemException({
     type: problemType('idempotency-key-reused'),
@@ -37,6 +41,9 @@ const keyReused = (taskId: string): ProblemException =>
 @Injectable()
 export class TaskSubmissionService {
   private readonly logger = new Logger(TaskSubmissionService.name);
+  /** Read once: at LOG_LEVEL=info and above, an accepted task costs no log call. */
+  private readonly logsDebug = appLogLevelEnabled('debug');
+  private readonly submitted = new Map<TaskType, Counter.Internal>();
 
   constructor(
     private readonly store: TaskStore,
@@ -62,16 +69,26 @@ export class TaskSubmissionService {
       if (earlier) return this.replay(earlier, request);
     }
     // After the replay check: a full queue refuses new work, not the answer to work already accepted.
-    await this.backlog.admit(task.type);
-    const inserted = await this.guard(() => this.store.createTask(task));
+    const admitting = this.backlog.admit(task.type);
+    if (admitting) await admitting;
+    let inserted: boolean;
+    try {
+      inserted = await this.store.createTask(task);
+    } catch (error) {
+      throw storeUnavailable(error);
+    }
     if (!inserted) {
       // A concurrent request with the same key won the insert.
       const winner = key ? await this.guard(() => this.queries.findByIdempotencyKey(tenant, key)) : null;
       if (winner) return this.replay(winner, request);
       throw ProblemException.unavailable('The task could not be stored. Retry later.');
     }
-    await this.enqueueOrWithdraw([task]);
-    this.accepted([task]);
+    try {
+      await this.producer.enqueue(jobSpecFor(task));
+    } catch (error) {
+      throw await this.withdraw([task], error);
+    }
+    this.accepted(task.type, task.id);
     return { replayed: false, task: response(task) };
   }
 
@@ -121,7 +138,7 @@ export class TaskSubmissionService {
     const inserted = await this.guard(() => this.store.insertTasks(fresh));
     const created = fresh.filter((_, index) => inserted[index]);
     await this.enqueueOrWithdraw(created);
-    this.accepted(created);
+    for (const task of created) this.accepted(task.type, task.id);
     // A concurrent request took some keys between our check and our insert: its tasks are the answer.
     const lostKeys = fresh.filter((_, index) => !inserted[index]).map((task) => task.idempotencyKey ?? '');
     const winners = new Map((await this.guard(() => this.queries.findByIdempotencyKeys(tenant, lostKeys))).map((task) => [task.idempotencyKey, task]));
@@ -140,33 +157,40 @@ export class TaskSubmissionService {
   }
 
   /** Stored and queued: counted, and logged with the request's id for tracing. */
-  private accepted(tasks: PreparedTask[]): void {
-    for (const task of tasks) {
-      this.metrics.tasksSubmitted.inc({ type: task.type });
-      this.logger.debug({ msg: 'task accepted', taskId: task.id, type: task.type });
+  private accepted(type: TaskType, taskId: string): void {
+    let counter = this.submitted.get(type);
+    if (!counter) {
+      counter = this.metrics.tasksSubmitted.labels({ type });
+      this.submitted.set(type, counter);
     }
+    counter.inc();
+    if (this.logsDebug) this.logger.debug({ msg: 'task accepted', taskId, type });
   }
 
   private async enqueueOrWithdraw(tasks: PreparedTask[]): Promise<void> {
     try {
       const now = Date.now();
-      const specs = tasks.map((task) => jobSpecFor(task, now));
-      await (specs.length === 1 && specs[0] ? this.producer.enqueue(specs[0]) : this.producer.enqueueMany(specs));
+      await this.producer.enqueueMany(tasks.map((task) => jobSpecFor(task, now)));
     } catch (error) {
-      const ids = tasks.map((task) => task.id);
-      // Not withdrawn, they would run later all the same: the reconciler queues every unfinished task.
-      await this.store.deleteUnstartedTasks(ids).catch((cleanup: Error) =>
-        this.logger.error(`tasks ${ids.join(', ')} were refused (Redis unavailable) but stay stored, and will run: ${cleanup.message}`),
-      );
-      throw ProblemException.unavailable('The queue (Redis) is unavailable; nothing was accepted. Retry later.', error);
+      throw await this.withdraw(tasks, error);
     }
+  }
+
+  /** Takes back tasks whose jobs could not be queued; resolves with the 503 for their request. */
+  private async withdraw(tasks: PreparedTask[], error: unknown): Promise<ProblemException> {
+    const ids = tasks.map((task) => task.id);
+    // Not withdrawn, they would run later all the same: the reconciler queues every unfinished task.
+    await this.store.deleteUnstartedTasks(ids).catch((cleanup: Error) =>
+      this.logger.error(`tasks ${ids.join(', ')} were refused (Redis unavailable) but stay stored, and will run: ${cleanup.message}`),
+    );
+    return ProblemException.unavailable('The queue (Redis) is unavailable; nothing was accepted. Retry later.', error);
   }
 
   private async guard<T>(write: () => Promise<T>): Promise<T> {
     try {
       return await write();
     } catch (error) {
-      throw ProblemException.unavailable('The task store (PostgreSQL) is unavailable; nothing was stored. Retry later.', error);
+      throw storeUnavailable(error);
     }
   }
 }
