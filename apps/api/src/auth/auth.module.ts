@@ -4,12 +4,11 @@ import { DataSource } from 'typeorm';
 import { ApiKeyStore } from '@taskq/persistence';
 import { KeysController } from '../keys/keys.controller';
 import { ApiKeyAuthenticator } from './api-key-authenticator';
-import { RateLimitGuard } from './rate-limit.guard';
-import { ScopeGuard } from './scope.guard';
+import { AccessGuard } from './access.guard';
 
 /**
  * API keys: who may call (the onRequest hook in api-app.ts, before any body is read), what a
- * key may do (ScopeGuard: each route's scope), how often (per-key rate limits in Redis), and
+ * key may do and how often (AccessGuard: each route's scope, then per-key rate limits in Redis), and
  * the `/keys` routes.
  */
 @Global()
@@ -22,9 +21,8 @@ export class AuthModule {
       providers: [
         { provide: ApiKeyStore, useFactory: (ds: DataSource) => new ApiKeyStore(ds), inject: [DataSource] },
         { provide: ApiKeyAuthenticator, useFactory: (store: ApiKeyStore) => new ApiKeyAuthenticator(store, { bootstrapKey }), inject: [ApiKeyStore] },
-        // In this order: a key without the route's scope is refused before it counts against its limit.
-        { provide: APP_GUARD, useClass: ScopeGuard },
-        { provide: APP_GUARD, useClass: RateLimitGuard },
+        // The route's scope, then the key's rate limit.
+        { provide: APP_GUARD, useClass: AccessGuard },
       ],
       exports: [ApiKeyStore, ApiKeyAuthenticator],
     };

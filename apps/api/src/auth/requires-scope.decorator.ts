@@ -15,7 +15,7 @@ export const RequiresScope = (access: RouteAccess): MethodDecorator & ClassDecor
 
 /**
  * What a handler of `controller` needs: its own `@RequiresScope`, else its controller's, else
- * `admin`. The one reading of the metadata, shared by ScopeGuard and the OpenAPI document.
+ * `admin`. The one reading of the metadata, shared by AccessGuard and the OpenAPI document.
  */
 export function routeAccessOf(handler: object, controller: object): RouteAccess {
   return (Reflect.getMetadata(REQUIRED_SCOPE, handler) as RouteAccess | undefined) ?? (Reflect.getMetadata(REQUIRED_SCOPE, controller) as RouteAccess | undefined) ?? ApiKeyScope.Admin;
