@@ -1,4 +1,5 @@
-import { validatePayload } from './payload-validation';
+import { SubmitTaskDto } from './api/submit-task.dto';
+import { validDtoNow, validPayloadNow, validatePayload } from './payload-validation';
 
 describe('validatePayload', () => {
   it('accepts a valid email payload and normalises a single recipient to a list', async () => {
@@ -41,5 +42,21 @@ describe('validatePayload', () => {
   it('accepts a webhook with any JSON body', async () => {
     const sut = await validatePayload('webhook', { url: 'http://127.0.0.1:8080/hook', method: 'PUT', body: { nested: [1, 'two'] } });
     expect(sut.valid).toBe(true);
+  });
+});
+
+describe('validPayloadNow and validDtoNow', () => {
+  it('answer at once with what validatePayload and validateDto would give a valid body', async () => {
+    expect(validPayloadNow('email', { to: 'a@example.com', subject: 'Hi', text: 'Hello' })).toEqual(await validatePayload('email', { to: 'a@example.com', subject: 'Hi', text: 'Hello' }));
+    const dto = validDtoNow(SubmitTaskDto, { type: 'noop', payload: {}, backoff: { type: 'fixed' } });
+    expect(dto).toBeInstanceOf(SubmitTaskDto);
+    expect(dto).toEqual({ type: 'noop', payload: {}, backoff: { type: 'fixed' } });
+  });
+
+  it('leave anything else to the full validation, which names the errors', () => {
+    expect(validPayloadNow('sleep', { ms: -1 })).toBeUndefined();
+    expect(validPayloadNow('noop', null)).toBeUndefined();
+    expect(validDtoNow(SubmitTaskDto, { type: 'noop' })).toBeUndefined();
+    expect(validDtoNow(SubmitTaskDto, [])).toBeUndefined();
   });
 });

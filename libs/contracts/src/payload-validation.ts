@@ -37,6 +37,27 @@ export async function validatePayload<T extends TaskType>(type: T, raw: unknown)
 }
 
 /**
+ * The valid payload at once when the fast validator accepts it (see validateInstance), else
+ * undefined: then validatePayload decides, naming the failing fields.
+ */
+export function validPayloadNow<T extends TaskType>(type: T, raw: unknown): { valid: true; payload: PayloadOf<T> } | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const definition = getTaskType(type);
+  const instance = plainToInstance(definition.payload, raw) as PayloadOf<T>;
+  return fastValidatorOf(definition.payload)?.(instance) ? { valid: true, payload: instance } : undefined;
+}
+
+/**
+ * The DTO instance at once when the fast validator accepts `raw`, else undefined: then
+ * validateDto decides, naming the failing fields.
+ */
+export function validDtoNow<T extends object>(dtoClass: new () => T, raw: unknown): T | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const value = plainToInstance(dtoClass, raw);
+  return fastValidatorOf(dtoClass)?.(value) ? value : undefined;
+}
+
+/**
  * Validates a raw object against a DTO class the way the API's ValidationPipe does
  * (unknown fields are errors). Field paths start with `path` (e.g. `tasks.3`).
  */

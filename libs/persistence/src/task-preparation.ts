@@ -6,7 +6,9 @@ import {
   getTaskType,
   isTaskType,
   validatePayload,
+  validPayloadNow,
   type BackoffPolicy,
+  type PayloadValidation,
   type FieldError,
   type SubmitTaskDto,
   type TaskType,
@@ -32,12 +34,27 @@ export interface PreparationContext {
 }
 
 export async function prepareTask(request: SubmitTaskDto, context: PreparationContext): Promise<Preparation> {
+  if (!isTaskType(request.type)) return unknownType(request.type);
+  return completePreparation(request, request.type, context, await validatePayload(request.type, request.payload));
+}
+
+/**
+ * prepareTask's answer at once for a payload the fast validator accepts (most), else
+ * undefined: then prepareTask decides (and names the failing fields).
+ */
+export function prepareTaskNow(request: SubmitTaskDto, context: PreparationContext): Preparation | undefined {
+  if (!isTaskType(request.type)) return unknownType(request.type);
+  const validation = validPayloadNow(request.type, request.payload);
+  return validation && completePreparation(request, request.type, context, validation);
+}
+
+function unknownType(type: string): Preparation {
+  return { ok: false, unknownType: type, errors: [{ field: 'type', messages: [`type must be one of: ${TASK_TYPE_NAMES.join(', ')}`] }] };
+}
+
+function completePreparation(request: SubmitTaskDto, type: TaskType, context: PreparationContext, validation: PayloadValidation<TaskType>): Preparation {
   const { tenant, idempotencyKey, now } = context;
-  if (!isTaskType(request.type)) {
-    return { ok: false, unknownType: request.type, errors: [{ field: 'type', messages: [`type must be one of: ${TASK_TYPE_NAMES.join(', ')}`] }] };
-  }
-  const definition = getTaskType(request.type);
-  const validation = await validatePayload(request.type, request.payload);
+  const definition = getTaskType(type);
   const errors: FieldError[] = validation.valid ? [] : [...validation.errors];
 
   const schedule = resolveRunAt(request, now);
@@ -54,7 +71,7 @@ export async function prepareTask(request: SubmitTaskDto, context: PreparationCo
     ok: true,
     task: {
       id: randomUUID(),
-      type: request.type,
+      type,
       status: runAt && runAt.getTime() > now.getTime() ? TaskStatus.Delayed : TaskStatus.Queued,
       payload: validation.payload,
       priority: request.priority ?? null,
