@@ -92,6 +92,17 @@ const INSERT_TASKS = `
   ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id`;
 
+/** The tasks of one submission share their creation time: it is formatted once. */
+let lastDate: Date | undefined;
+let lastIso = '';
+const isoOf = (date: Date): string => {
+  if (date !== lastDate) {
+    lastDate = date;
+    lastIso = date.toISOString();
+  }
+  return lastIso;
+};
+
 /** A new task as a row of INSERT_TASKS's JSON parameter. */
 const insertRow = (t: NewTask) => ({
   id: t.id,
@@ -106,7 +117,7 @@ const insertRow = (t: NewTask) => ({
   idempotency_key: t.idempotencyKey,
   request_hash: t.requestHash,
   schedule_name: t.scheduleName ?? null,
-  created_at: t.createdAt,
+  created_at: isoOf(t.createdAt),
   tenant: t.tenant,
 });
 

@@ -16,10 +16,14 @@ export interface Submission {
 }
 
 /** The tasks of a bulk request share one creation time: it is formatted once. */
-let lastCreatedAt: { date: Date; iso: string } | undefined;
+let lastDate: Date | undefined;
+let lastIso = '';
 const isoOf = (date: Date): string => {
-  if (lastCreatedAt?.date !== date) lastCreatedAt = { date, iso: date.toISOString() };
-  return lastCreatedAt.iso;
+  if (date !== lastDate) {
+    lastDate = date;
+    lastIso = date.toISOString();
+  }
+  return lastIso;
 };
 
 const response = (task: { id: string; type: string; status: string; createdAt: Date | string }): SubmitTaskResponse => ({
