@@ -51,8 +51,10 @@ function conditionsHold(rules: PropertyRules, object: object, value: unknown): b
 
 /** class-validator's own constraints, with the arguments it passes them; an asynchronous one counts as a no. */
 function constraintsPass(rules: PropertyRules, object: object, value: unknown): boolean {
+  // One arguments object for the property's constraints (they run one after another).
+  const args: ValidationArguments = { targetName: object.constructor?.name, property: rules.property, object, value, constraints: [] };
   for (const { metadata, validators } of rules.constraints) {
-    const args: ValidationArguments = { targetName: object.constructor?.name, property: metadata.propertyName, object, value, constraints: metadata.constraints };
+    args.constraints = metadata.constraints;
     if (!metadata.each || !Array.isArray(value)) {
       // class-validator checks each item of an array, a Set or a Map; the fast path takes arrays only.
       if (metadata.each && (value instanceof Set || value instanceof Map)) return false;
