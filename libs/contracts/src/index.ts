@@ -7,6 +7,7 @@ export * from './task-registry';
 export * from './payload-validation';
 export * from './fast-validation';
 export * from './schedule-rules';
+export * from './dead-task-alert';
 export * from './task-type-definition';
 export * from './task-types';
 export * from './api/submit-task.dto';
