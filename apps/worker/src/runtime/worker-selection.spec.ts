@@ -14,7 +14,7 @@ describe(selectQueues.name, () => {
     const defaults = loadConfig(WorkerConfig, {});
 
     expect(sut(defaults)).toEqual(TASK_TYPE_NAMES.map((type) => ({ type, concurrency: getTaskType(type).concurrency })));
-    expect(sut(defaults).map((queue) => queue.type)).toEqual(['email', 'webhook', 'report', 'noop', 'sleep']);
+    expect(sut(defaults).map((queue) => queue.type)).toEqual(TASK_TYPE_NAMES);
   });
 
   it('serves only the listed types, in the order given, once each', () => {
