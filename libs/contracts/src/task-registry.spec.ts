@@ -9,6 +9,10 @@ describe('task registry', () => {
     expect(isTaskType(name)).toBe(false);
   });
 
+  it("names each type's queue after its registry key", () => {
+    for (const type of TASK_TYPE_NAMES) expect(getTaskType(type).queue).toBe(type);
+  });
+
   it('gives each type a distinct queue and sane defaults', () => {
     const queues = TASK_TYPE_NAMES.map((type) => getTaskType(type).queue);
     expect(new Set(queues).size).toBe(queues.length);

@@ -14,8 +14,7 @@ function handlersIn(type: TaskType): Array<Type<TaskHandler<TaskType>>> {
   } catch {
     return [];
   }
-  // A synchronous require, because the handlers are Nest providers, listed before the app starts.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the file name comes from the registry
+  // A synchronous require: the handlers are Nest providers, listed before the app starts.
   const exported = require(path) as Record<string, unknown>;
   return Object.values(exported).filter(
     (value): value is Type<TaskHandler<TaskType>> => typeof value === 'function' && Reflect.getMetadata(TASK_HANDLER_METADATA, value) !== undefined,
