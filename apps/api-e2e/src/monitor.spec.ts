@@ -1,16 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { DeadTaskAlert, DeadTaskAlertPayload } from '@taskq/contracts';
 import { apiFetch, deleteRedisPrefix, TEST_REDIS_URL, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@taskq/testing';
 import { freePort, startBuiltApp } from './support/built-apps';
-
-interface DeadTaskAlert {
-  id: string;
-  type: string;
-  error: string | null;
-  attempts: number;
-  finishedAt: string;
-  url: string;
-}
 
 /**
  * The monitor as `npm start` runs it, beside the built api and worker: a task that dies over
@@ -42,7 +34,7 @@ describe('monitor process', () => {
       let text = '';
       request.on('data', (chunk: Buffer) => (text += chunk.toString()));
       request.on('end', () => {
-        alerts.push({ at: Date.now(), dead: (JSON.parse(text) as { dead: DeadTaskAlert[] }).dead });
+        alerts.push({ at: Date.now(), dead: (JSON.parse(text) as DeadTaskAlertPayload).dead });
         response.writeHead(204).end();
       });
     });

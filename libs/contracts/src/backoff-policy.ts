@@ -21,3 +21,8 @@ export function computeBackoffDelay(policy: BackoffPolicy, retry: number, random
   const capped = Math.min(base, policy.maxDelayMs);
   return policy.jitter === 'full' ? Math.round(random() * capped) : Math.round(capped);
 }
+
+/** Exponential backoff from `delayMs`, capped at `maxDelayMs`, with full jitter: the task types' default. */
+export function exponentialBackoff(delayMs: number, maxDelayMs: number): BackoffPolicy {
+  return { type: 'exponential', delayMs, maxDelayMs, jitter: 'full' };
+}

@@ -20,7 +20,7 @@ const email = 'ops@example.com';
 const interesting: unknown[] = [
   ...[0, -0, 1, -1, 1.5, 2, 3, 4, 5, 7, 50, 51, 99, 100, 101, 1000, 1001, 120_000, 120_001, 300_000, 300_001, 527_040, 527_041, 3_600_000, 3_600_001],
   ...[86_400_000, 86_400_001, 31_622_400_000, 31_622_400_001, 1e21, Number.MAX_SAFE_INTEGER],
-  ...['', ' ', 'x', 'noop', 'email', 'webhook', 'report', 'sleep', 'fax', 'constructor', '__proto__', 'queued', 'dead', '5', '1.5', 'abc'],
+  ...['', ' ', 'x', ...contracts.TASK_TYPE_NAMES, 'fax', 'constructor', '__proto__', 'queued', 'dead', '5', '1.5', 'abc'],
   ...[email, 'not-an-address', 'a@b', 'https://example.com/hook', 'http://127.0.0.1:8080/x', 'ftp://example.com', 'example.com', 'https://'],
   ...['2026-12-01T00:00:00Z', '2026-12-01', '2026-13-01T00:00:00Z', '2026-12-01T25:00:00Z', 'yesterday'],
   ...['GET', 'POST', 'TRACE', 'get', 'fixed', 'exponential', 'linear', 'full', 'none', 'tasks:write', 'tasks:read', 'admin', 'root'],

@@ -1,4 +1,4 @@
-import { TASK_TYPES, TASK_TYPE_NAMES, getTaskType, isTaskType } from './task-registry';
+import { TASK_TYPE_NAMES, getTaskType, isTaskType } from './task-registry';
 
 describe('task registry', () => {
   it('lists every built-in type', () => {
@@ -9,11 +9,15 @@ describe('task registry', () => {
     expect(isTaskType(name)).toBe(false);
   });
 
+  it("names each type's queue after its registry key", () => {
+    for (const type of TASK_TYPE_NAMES) expect(getTaskType(type).queue).toBe(type);
+  });
+
   it('gives each type a distinct queue and sane defaults', () => {
     const queues = TASK_TYPE_NAMES.map((type) => getTaskType(type).queue);
     expect(new Set(queues).size).toBe(queues.length);
     for (const type of TASK_TYPE_NAMES) {
-      const definition = TASK_TYPES[type];
+      const definition = getTaskType(type);
       expect(definition.attempts).toBeGreaterThanOrEqual(1);
       expect(definition.timeoutMs).toBeGreaterThan(0);
       expect(definition.concurrency).toBeGreaterThan(0);

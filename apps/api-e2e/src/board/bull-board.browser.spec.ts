@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import type { SubmitTaskResponse, TaskView } from '@taskq/contracts';
+import { TASK_TYPE_NAMES, type SubmitTaskResponse, type TaskView } from '@taskq/contracts';
 import { apiFetch, deleteRedisPrefix, TEST_REDIS_URL, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@taskq/testing';
 import { WORKSPACE_ROOT, freePort, startBuiltApp } from '../support/built-apps';
 
@@ -15,7 +15,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = join(WORKSPACE_ROOT, 'test-output', 'board');
 const ADMIN = { username: 'board-admin', password: 'admin: correct horse' };
 const VIEWER = { username: 'board-viewer', password: 'viewer-battery-staple' };
-const QUEUES = ['email', 'webhook', 'report', 'noop', 'sleep', 'dead-letter'];
+const QUEUES = [...TASK_TYPE_NAMES, 'dead-letter'];
 const SLEEP = encodeURIComponent('{sleep}');
 /** Job actions the viewer must never be offered (tooltips of the job's icon buttons, queue buttons and menus). */
 const MUTATING = /retry|clean|promote|remove|delete|duplicate|update data|add job|pause|resume|empty|obliterate|concurrency|rate limit|priority|reschedule/i;

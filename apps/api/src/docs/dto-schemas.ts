@@ -1,6 +1,7 @@
 import { IS_URL, ValidationTypes, getMetadataStorage } from 'class-validator';
 import { targetConstructorToSchema } from 'class-validator-jsonschema';
 import type { ISchemaConverters } from 'class-validator-jsonschema/build/defaultConverters';
+import { TASK_TYPE_NAMES, getTaskType, type SchemaHints } from '@taskq/contracts';
 
 /** A JSON Schema (2020-12, the dialect of OpenAPI 3.1). */
 export type JsonSchema = Record<string, unknown>;
@@ -22,32 +23,19 @@ const CONVERTERS: ISchemaConverters = {
   [IS_URL]: { type: 'string', format: 'uri' },
 };
 
-interface Refinement {
-  properties?: Record<string, JsonSchema>;
-  /** Keywords for the whole object (e.g. "one of these two fields"). */
-  schema?: JsonSchema;
-}
-
 /**
  * What the class-validator metadata cannot say: a value a `@Transform` accepts besides the
- * validated form, a field that may be `null`, a `@ValidateIf` between two fields. By class name.
+ * validated form, a field that may be `null`, a `@ValidateIf` between two fields. By class name;
+ * a task type's payload hints come with its definition.
  */
-const REFINEMENTS: Record<string, Refinement> = {
-  EmailPayload: {
-    properties: {
-      to: {
-        description: 'One address, or a list of 1 to 50.',
-        anyOf: [
-          { type: 'string', format: 'email' },
-          { type: 'array', items: { type: 'string', format: 'email' }, minItems: 1, maxItems: 50 },
-        ],
-      },
-    },
-    schema: { anyOf: [{ required: ['text'] }, { required: ['html'] }], description: 'One message; `text` or `html` (or both) is required.' },
-  },
-  CreateScheduleDto: { properties: { tz: { type: ['string', 'null'], description: 'IANA time zone the cron expression is read in; absent or null: UTC.' } } },
-  UpdateScheduleDto: { properties: { tz: { type: ['string', 'null'], description: 'IANA time zone; null goes back to UTC.' } } },
-};
+const REFINEMENTS = new Map<string, SchemaHints>([
+  ...TASK_TYPE_NAMES.flatMap((type): Array<[string, SchemaHints]> => {
+    const { payload, payloadSchema } = getTaskType(type);
+    return payloadSchema ? [[payload.name, payloadSchema]] : [];
+  }),
+  ['CreateScheduleDto', { properties: { tz: { type: ['string', 'null'], description: 'IANA time zone the cron expression is read in; absent or null: UTC.' } } }],
+  ['UpdateScheduleDto', { properties: { tz: { type: ['string', 'null'], description: 'IANA time zone; null goes back to UTC.' } } }],
+]);
 
 const OPTIONS = { refPointerPrefix: SCHEMA_REF_PREFIX, additionalConverters: CONVERTERS };
 
@@ -56,7 +44,7 @@ const OPTIONS = { refPointerPrefix: SCHEMA_REF_PREFIX, additionalConverters: CON
  * (`forbidNonWhitelisted`), and a field that is only `@Allow()`ed may be left out.
  */
 function refineDtoSchema(name: string, target: DtoClass, schema: JsonSchema): JsonSchema {
-  const refinement = REFINEMENTS[name] ?? {};
+  const refinement = REFINEMENTS.get(name) ?? {};
   const properties = { ...(schema['properties'] as Record<string, JsonSchema> | undefined), ...refinement.properties };
   const allowedOnly = allowOnlyProperties(target);
   const required = ((schema['required'] as string[] | undefined) ?? []).filter((property) => !allowedOnly.has(property));

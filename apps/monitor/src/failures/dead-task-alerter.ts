@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { MonitorConfig } from '@taskq/config';
+import type { DeadTaskAlert } from '@taskq/contracts';
 import { TaskQueries, type DeadTaskSummary } from '@taskq/persistence';
 import { AlertBatcher } from './alert-batcher';
-import { deadTaskAlert, type DeadTaskAlert } from './dead-task-alert';
+import { deadTaskAlert } from './dead-task-alert';
 import { FAILURES_REDIS } from './failures-redis';
 import { WebhookAlertSender, describeWebhook } from './webhook-alert-sender';
 

@@ -1,4 +1,4 @@
-import type { DeadTaskAlertPayload } from './dead-task-alert';
+import type { DeadTaskAlertPayload } from '@taskq/contracts';
 
 /** Where a URL points, without its path and query (which may carry a token): for logs. */
 export function describeWebhook(url: string): string {

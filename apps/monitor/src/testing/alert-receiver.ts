@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DeadTaskAlertPayload } from '../failures/dead-task-alert';
+import type { DeadTaskAlertPayload } from '@taskq/contracts';
 
 export interface ReceivedAlert {
   /** When the request arrived (ms since the epoch). */

@@ -28,7 +28,8 @@ export class HandlerRegistry implements OnModuleInit {
       ...(missing.length ? [`no handler for: ${missing.join(', ')}`] : []),
       ...(duplicated.length ? [`more than one handler for: ${duplicated.join('; ')}`] : []),
     ];
-    if (problems.length) throw new StartupFailure(`refusing to start: ${problems.join('; ')}`);
+    const where = missing.length ? ` (a type's handler is exported by apps/worker/src/handlers/<type>.handler.ts)` : '';
+    if (problems.length) throw new StartupFailure(`refusing to start: ${problems.join('; ')}${where}`);
   }
 
   get<T extends TaskType>(type: T): TaskHandler<T> {

@@ -1,4 +1,4 @@
-import type { BackoffPolicy } from '../backoff-policy';
+import type { TaskTypeDefaults } from '../task-type-definition';
 
 /** One entry of `GET /task-types`. */
 export interface TaskTypeView {
@@ -6,10 +6,5 @@ export interface TaskTypeView {
   description: string;
   queue: string;
   payloadSchema: Record<string, unknown>;
-  defaults: {
-    attempts: number;
-    backoff: BackoffPolicy;
-    timeoutMs: number;
-    concurrency: number;
-  };
+  defaults: TaskTypeDefaults;
 }

@@ -1,4 +1,6 @@
 import { Allow, IsIn, IsInt, IsObject, IsOptional, IsUrl, Max, Min, ValidateBy, ValidationOptions, buildMessage } from 'class-validator';
+import { exponentialBackoff } from '../backoff-policy';
+import { defineTaskType, resultShape } from '../task-type-definition';
 
 export const WEBHOOK_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 export type WebhookMethod = (typeof WEBHOOK_METHODS)[number];
@@ -51,3 +53,10 @@ export interface WebhookResult {
   bodyExcerpt: string;
   durationMs: number;
 }
+
+export const webhookTaskType = defineTaskType({
+  description: 'Make an HTTP request; 2xx completes, 5xx and time-outs retry, 4xx fails permanently.',
+  payload: WebhookPayload,
+  result: resultShape<WebhookResult>(),
+  defaults: { attempts: 8, backoff: exponentialBackoff(2_000, 15 * 60_000), timeoutMs: 130_000, concurrency: 20 },
+});

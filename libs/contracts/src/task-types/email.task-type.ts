@@ -1,5 +1,7 @@
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsEmail, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
+import { exponentialBackoff } from '../backoff-policy';
+import { defineTaskType, resultShape } from '../task-type-definition';
 
 /** Sends one message over SMTP. `to` accepts one address or a list. */
 export class EmailPayload {
@@ -38,3 +40,22 @@ export interface EmailResult {
   accepted: string[];
   rejected: string[];
 }
+
+export const emailTaskType = defineTaskType({
+  description: 'Send an email over SMTP.',
+  payload: EmailPayload,
+  result: resultShape<EmailResult>(),
+  defaults: { attempts: 5, backoff: exponentialBackoff(5_000, 10 * 60_000), timeoutMs: 30_000, concurrency: 10 },
+  payloadSchema: {
+    properties: {
+      to: {
+        description: 'One address, or a list of 1 to 50.',
+        anyOf: [
+          { type: 'string', format: 'email' },
+          { type: 'array', items: { type: 'string', format: 'email' }, minItems: 1, maxItems: 50 },
+        ],
+      },
+    },
+    schema: { anyOf: [{ required: ['text'] }, { required: ['html'] }], description: 'One message; `text` or `html` (or both) is required.' },
+  },
+});

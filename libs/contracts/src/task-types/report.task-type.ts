@@ -1,4 +1,6 @@
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { exponentialBackoff } from '../backoff-policy';
+import { defineTaskType, resultShape } from '../task-type-definition';
 
 /** Aggregates task history over the last `windowMinutes` (default one day). */
 export class ReportPayload {
@@ -23,3 +25,10 @@ export interface ReportResult {
   to: string;
   types: ReportTypeStats[];
 }
+
+export const reportTaskType = defineTaskType({
+  description: 'Aggregate task history from PostgreSQL: counts per type and status, duration percentiles.',
+  payload: ReportPayload,
+  result: resultShape<ReportResult>(),
+  defaults: { attempts: 3, backoff: exponentialBackoff(10_000, 5 * 60_000), timeoutMs: 120_000, concurrency: 2 },
+});
