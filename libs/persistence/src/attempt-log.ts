@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { AttemptOutcome, BackoffPolicy, TaskStatus } from '@taskq/contracts';
 import { BatchWriter } from './batch-writer';
 import { preparedRowsOf, rowsOf } from './rows-of';
-import { TERMINAL_STATUSES_SQL as TERMINAL } from './unfinished-task-row';
+import { TERMINAL_STATUSES_SQL as TERMINAL } from './status-sql';
 
 export interface AttemptStart {
   taskId: string;

@@ -1,4 +1,5 @@
-import type { BackoffPolicy, TaskStatus } from '@taskq/contracts';
+import type { TaskStatus, TaskType } from '@taskq/contracts';
+import type { QueueableTask } from './queueable-task';
 
 /** The statuses of a task that has not finished: its job should be in Redis. */
 export type UnfinishedStatus = TaskStatus.Queued | TaskStatus.Delayed | TaskStatus.Retrying | TaskStatus.Active;
@@ -32,18 +33,6 @@ export interface UnfinishedTaskRef {
   attemptsMade: number;
 }
 
-/** An unfinished task with everything its job is built from. */
-export interface UnfinishedTask extends UnfinishedTaskRef {
-  payload: unknown;
-  priority: number | null;
-  runAt: Date | null;
-  nextAttemptAt: Date | null;
-  maxAttempts: number;
-  attemptBase: number;
-  backoff: BackoffPolicy;
-  timeoutMs: number;
-}
-
 /** An active task whose job is gone, as the reconciler read it: released only if unchanged since. */
 export interface LostAttempt {
   taskId: string;
@@ -53,4 +42,4 @@ export interface LostAttempt {
 }
 
 /** A task whose run nobody held any more, after the reconciler charged that run: queued again, or dead with its budget spent. */
-export type AbandonedRun = { dead: false; task: UnfinishedTask } | { dead: true; id: string; type: string };
+export type AbandonedRun = { dead: false; task: QueueableTask } | { dead: true; id: string; type: TaskType };

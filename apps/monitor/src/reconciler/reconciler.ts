@@ -4,17 +4,17 @@ import { TASK_TYPE_NAMES, TaskStatus, isTaskType, isTerminalStatus, type TaskTyp
 import { TaskqMetrics, type ReconcilerRepair } from '@taskq/observability';
 import {
   LOST_RUN_ERROR,
+  TaskMaintenance,
   TaskQueries,
-  TaskStore,
   isTaskId,
+  type QueueableTask,
   type UnfinishedStatus,
-  type UnfinishedTask,
   type UnfinishedTaskKey,
   type UnfinishedTaskRef,
 } from '@taskq/persistence';
 import { DeadLetterMirror, TaskProducer } from '@taskq/queue';
+import { TaskRequeue } from '@taskq/tasks';
 import { FailureReporter } from '../failures/failure-reporter';
-import { requeueSpecFor } from './requeue-spec';
 
 /** What one run found and did. */
 export interface ReconcileRun {
@@ -74,7 +74,8 @@ export class Reconciler {
 
   constructor(
     private readonly queries: TaskQueries,
-    private readonly store: TaskStore,
+    private readonly store: TaskMaintenance,
+    private readonly requeues: TaskRequeue,
     private readonly producer: TaskProducer,
     private readonly deadLetters: DeadLetterMirror,
     private readonly failures: FailureReporter,
@@ -146,8 +147,7 @@ export class Reconciler {
     );
     const requeued = [...unchanged.map((task) => ({ task, was: task.status })), ...released.map((task) => ({ task, was: TaskStatus.Active as const }))];
     if (requeued.length === 0) return;
-    const now = Date.now();
-    await this.producer.enqueueMany(requeued.map(({ task }) => requeueSpecFor(task, now)));
+    await this.requeues.queueJobs(requeued.map(({ task }) => task), { replace: false });
     for (const { task, was } of requeued) {
       this.countRequeued(run, task, was);
       repaired(task, 'missing_job', `${was}, but its job was missing from Redis: queued again${was === TaskStatus.Active ? ' (its running attempt interrupted, free)' : ''}`);
@@ -164,10 +164,7 @@ export class Reconciler {
       ...unchanged.map((task) => ({ task, was: task.status })),
       ...abandoned.flatMap((abandonedRun) => (abandonedRun.dead ? [] : [{ task: abandonedRun.task, was: TaskStatus.Active as const }])),
     ];
-    if (requeued.length > 0) {
-      const now = Date.now();
-      await this.producer.replaceJobs(requeued.map(({ task }) => requeueSpecFor(task, now)));
-    }
+    await this.requeues.queueJobs(requeued.map(({ task }) => task), { replace: true });
     for (const { task, was } of requeued) {
       this.countRequeued(run, task, was);
       if (was === TaskStatus.Active) this.metrics.recordLostRuns(task.type, 1);
@@ -235,7 +232,7 @@ export class Reconciler {
   }
 
   /** Those of the waiting (not active) tasks that have not changed since the page read them. */
-  private async unchangedWaiting(tasks: QueueableTaskRef[]): Promise<UnfinishedTask[]> {
+  private async unchangedWaiting(tasks: QueueableTaskRef[]): Promise<QueueableTask[]> {
     const seen = new Map(tasks.map((task) => [task.id, task]));
     const waiting = tasks.filter((task) => task.status !== TaskStatus.Active).map((task) => task.id);
     return (await this.queries.unfinishedTasks(waiting)).filter((task) => {
@@ -244,7 +241,7 @@ export class Reconciler {
     });
   }
 
-  private countRequeued(run: ReconcileRun, task: UnfinishedTask, was: UnfinishedStatus): void {
+  private countRequeued(run: ReconcileRun, task: QueueableTask, was: UnfinishedStatus): void {
     run.requeued[was]++;
     run.requeuedByType[task.type] = (run.requeuedByType[task.type] ?? 0) + 1;
   }

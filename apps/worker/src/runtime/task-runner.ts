@@ -6,6 +6,7 @@ import { AttemptOutcome, TaskStatus, computeBackoffDelay, validatePayload } from
 import { TaskqMetrics, throttledLog } from '@taskq/observability';
 import { AttemptLog, LOST_RUN_ERROR, isStoreUnavailable, type AttemptFinish, type AttemptRelease, type AttemptStartResult } from '@taskq/persistence';
 import { DeadLetterMirror, type PendingRecord, type TaskJobData } from '@taskq/queue';
+import { chargedAttempts, isBudgetSpent, lastAttemptNumber } from '@taskq/tasks';
 import type { TaskContext } from '../handlers/task-handler';
 import { executeWithDeadline, type AttemptResult } from './attempt-execution';
 import { attemptLogger, type AttemptBindings } from './attempt-logger';
@@ -239,7 +240,7 @@ export class TaskRunner {
     return {
       taskId: job.data.taskId,
       attempt: run.number,
-      maxAttempts: run.attemptBase + run.maxAttempts,
+      maxAttempts: lastAttemptNumber(run),
       signal,
       progress: async (value) => {
         await job.updateProgress(value);
@@ -263,8 +264,8 @@ function finishFor(taskId: string, run: Run, outcome: Exclude<AttemptResult, { k
     // The API has already marked the task cancelled; only the attempt is left to record.
     return { ...base, outcome: AttemptOutcome.Cancelled, taskStatus: TaskStatus.Cancelled, result: null, error: outcome.error, nextAttemptAt: null };
   }
-  const charged = run.number - run.attemptBase;
-  const dead = (outcome.kind === 'failed' && outcome.permanent) || charged >= run.maxAttempts;
+  const charged = chargedAttempts(run.number, run);
+  const dead = (outcome.kind === 'failed' && outcome.permanent) || isBudgetSpent(charged, run);
   const failure = outcome.kind === 'timed_out' ? AttemptOutcome.TimedOut : AttemptOutcome.Failed;
   const nextAttemptAt = dead ? null : new Date(finishedAt.getTime() + computeBackoffDelay(run.task.backoff, charged));
   return { ...base, outcome: failure, taskStatus: dead ? TaskStatus.Dead : TaskStatus.Retrying, result: null, error: outcome.error, nextAttemptAt };

@@ -13,9 +13,10 @@ import {
   type SubmitTaskDto,
   type TaskType,
 } from '@taskq/contracts';
-import type { NewTask } from './task-store';
+import type { NewTask, QueueableTask } from '@taskq/persistence';
 
-export type PreparedTask = NewTask & { type: TaskType };
+/** A new task: the row to insert, and what its job needs. */
+export type PreparedTask = NewTask & QueueableTask & { status: TaskStatus.Queued | TaskStatus.Delayed };
 
 export type Preparation = { ok: true; task: PreparedTask } | { ok: false; errors: FieldError[]; unknownType?: string };
 
@@ -76,7 +77,10 @@ function completePreparation(request: SubmitTaskDto, type: TaskType, context: Pr
       payload: validation.payload,
       priority: request.priority ?? null,
       runAt,
+      nextAttemptAt: null,
       maxAttempts: request.maxAttempts ?? definition.attempts,
+      attemptsMade: 0,
+      attemptBase: 0,
       backoff,
       timeoutMs: request.timeoutMs ?? definition.timeoutMs,
       idempotencyKey,
