@@ -32,6 +32,11 @@ export interface PreparationContext {
   /** Shared by every task of a bulk request. */
   now: Date;
   scheduleName?: string | null;
+  /**
+   * The hash a replay of `idempotencyKey` must match, when the key stands for more than this
+   * task (a bulk request's `Idempotency-Key`: {@link bulkRequestHash}); else the task's own {@link requestHash}.
+   */
+  requestHash?: string;
 }
 
 export async function prepareTask(request: SubmitTaskDto, context: PreparationContext): Promise<Preparation> {
@@ -84,7 +89,7 @@ function completePreparation(request: SubmitTaskDto, type: TaskType, context: Pr
       backoff,
       timeoutMs: request.timeoutMs ?? definition.timeoutMs,
       idempotencyKey,
-      requestHash: idempotencyKey ? requestHash(request) : null,
+      requestHash: idempotencyKey ? (context.requestHash ?? requestHash(request)) : null,
       scheduleName: context.scheduleName ?? null,
       tenant,
       createdAt: now,
@@ -114,6 +119,13 @@ function resolveRunAt(request: SubmitTaskDto, now: Date): { runAt: Date | null }
 export function requestHash(request: SubmitTaskDto): string {
   const { idempotencyKey: _key, ...body } = request;
   return createHash('sha256').update(canonicalJson(body)).digest('hex');
+}
+
+/** {@link requestHash} of a whole bulk request's tasks, in order: a replay must send the same tasks. */
+export function bulkRequestHash(tasks: ReadonlyArray<Record<string, unknown>>): string {
+  return createHash('sha256')
+    .update(canonicalJson(tasks.map(({ idempotencyKey: _key, ...body }) => body)))
+    .digest('hex');
 }
 
 function canonicalJson(value: unknown): string {

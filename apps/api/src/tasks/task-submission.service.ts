@@ -4,7 +4,7 @@ import { TaskqMetrics, appLogLevelEnabled } from '@taskq/observability';
 import type { Counter } from 'prom-client';
 import { TaskQueries, type TaskEntity } from '@taskq/persistence';
 import { QueueUnavailableError } from '@taskq/queue';
-import { TaskAdmission, prepareTask, prepareTaskNow, requestHash, type PreparedTask } from '@taskq/tasks';
+import { TaskAdmission, bulkRequestHash, prepareTask, prepareTaskNow, requestHash, type PreparationContext, type PreparedTask } from '@taskq/tasks';
 import { ProblemException, problemType } from '../errors/problem.exception';
 import { BacklogGate } from './backlog-gate';
 
@@ -15,6 +15,20 @@ export interface Submission {
   replayed: boolean;
   task: SubmitTaskResponse;
 }
+
+export interface BulkSubmission {
+  /** true: earlier requests created every one of these tasks (answer 200). */
+  replayed: boolean;
+  tasks: SubmitTaskResponse[];
+}
+
+/**
+ * The idempotency key of task `index` of a bulk request sent with `Idempotency-Key: key`.
+ * WARNING: stored in PostgreSQL (tasks.idempotency_key): a changed format stops replays of
+ * requests made before the change from finding their tasks.
+ */
+export const bulkTaskKey = (key: string, index: number): string => `${key}:${index}`;
+
 
 /** The tasks of a bulk request share one creation time: it is formatted once. */
 let lastDate: Date | undefined;
@@ -108,10 +122,14 @@ export class TaskSubmissionService {
 
   /**
    * All tasks are validated first and one invalid task rejects the whole request, naming
-   * every failing index. Idempotency keys work per task, as for single submissions.
+   * every failing index. Idempotency keys work per task, as for single submissions. With
+   * `headerKey` (the request's `Idempotency-Key`), task i gets the key `<headerKey>:<i>`
+   * (over its own `idempotencyKey`), and every task carries the hash of the whole request: a
+   * replay of the same tasks answers with the original ones, any other body with the key is a 422.
    */
-  async submitBulk(request: BulkSubmitDto, tenant: string): Promise<SubmitTaskResponse[]> {
+  async submitBulk(request: BulkSubmitDto, tenant: string, headerKey?: string): Promise<BulkSubmission> {
     const now = new Date();
+    const wholeRequest = headerKey === undefined ? undefined : bulkRequestHash(request.tasks);
     const errors: FieldError[] = [];
     const prepared: PreparedTask[] = [];
     for (const [index, raw] of request.tasks.entries()) {
@@ -125,7 +143,10 @@ export class TaskSubmissionService {
         }
         value = checked.value;
       }
-      const context = { tenant, idempotencyKey: value.idempotencyKey ?? null, now };
+      const context: PreparationContext =
+        headerKey === undefined || wholeRequest === undefined
+          ? { tenant, idempotencyKey: value.idempotencyKey ?? null, now }
+          : { tenant, idempotencyKey: bulkTaskKey(headerKey, index), now, requestHash: wholeRequest };
       const result = prepareTaskNow(value, context) ?? (await prepareTask(value, context));
       if (result.ok) prepared.push(result.task);
       else errors.push(...result.errors.map((error) => ({ field: `tasks.${index}.${error.field}`, messages: error.messages })));
@@ -166,12 +187,14 @@ export class TaskSubmissionService {
     const lostKeys = fresh.filter((_, index) => !inserted[index]).map((task) => task.idempotencyKey ?? '');
     const winners = new Map((await this.guard(() => this.queries.findByIdempotencyKeys(tenant, lostKeys))).map((task) => [task.idempotencyKey, task]));
     const createdIds = new Set(created.map((task) => task.id));
-    return answers.map((answer) => {
+    const tasks = answers.map((answer) => {
       if (answer.kind === 'replay' || createdIds.has(answer.task.id)) return response(answer.task);
       const winner = winners.get(answer.task.idempotencyKey);
       if (!winner) throw ProblemException.unavailable('Some tasks could not be stored. Retry the request with the same idempotency keys.');
+      if (winner.requestHash !== answer.task.requestHash) throw keyReused(winner.id);
       return response(winner);
     });
+    return { replayed: created.length === 0, tasks };
   }
 
   private replay(earlier: TaskEntity, request: SubmitTaskDto): Submission {
