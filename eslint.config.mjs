@@ -18,7 +18,7 @@ export default [
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts'] },
             // The task lifecycle (libs/tasks) is the only lib that combines persistence and queue.
-            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] },
+            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
             { sourceTag: 'layer:persistence', notDependOnLibsWithTags: ['layer:queue', 'type:domain'] },
             { sourceTag: 'layer:queue', notDependOnLibsWithTags: ['layer:persistence', 'type:domain'] },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:lib', 'type:contracts', 'type:testing'] },
