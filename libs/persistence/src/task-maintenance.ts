@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { TaskStatus } from '@taskq/contracts';
 import { ofRegisteredTypes, queueableTaskColumns, type QueueableTask } from './queueable-task';
 import { rowsOf } from './rows-of';
+import { budgetSpentSql } from './status-sql';
 import type { AbandonedRun, LostAttempt } from './unfinished-task';
 
 /** An attempt row left `running` after its run ended, now recorded as lost. */
@@ -109,7 +110,7 @@ export class TaskMaintenance {
     if (runs.length === 0) return [];
     const rows = await rowsOf<QueueableTask & { dead: boolean }>(
       this.dataSource,
-      `WITH ${unchangedActiveTasks('task', 't.id, t.attempts_made - t.attempt_base >= t.max_attempts AS spent')},
+      `WITH ${unchangedActiveTasks('task', `t.id, ${budgetSpentSql('t')} AS spent`)},
        lost AS (
          UPDATE task_attempts a SET finished_at = $4, outcome = 'lost', error = $5
            FROM task k WHERE a.task_id = k.id AND a.outcome = 'running'
