@@ -31,8 +31,21 @@ export const queueableTaskColumns = (alias: string): string =>
  * TaskType. A task written by a build with other types has no queue here and is left out.
  */
 export function ofRegisteredTypes<T extends { type: string }>(rows: T[]): Array<T & { type: TaskType }> {
-  return rows.filter((row): row is T & { type: TaskType } => isTaskType(row.type));
+  return byRegistration(rows).registered;
 }
+
+/** {@link ofRegisteredTypes}, and the rows it leaves out. */
+export function byRegistration<T extends { type: string }>(rows: T[]): { registered: Array<T & { type: TaskType }>; unregistered: T[] } {
+  const registered: Array<T & { type: TaskType }> = [];
+  const unregistered: T[] = [];
+  for (const row of rows) {
+    if (isRegistered(row)) registered.push(row);
+    else unregistered.push(row);
+  }
+  return { registered, unregistered };
+}
+
+const isRegistered = <T extends { type: string }>(row: T): row is T & { type: TaskType } => isTaskType(row.type);
 
 /** How a requeued task was before, to put it back if its job cannot be queued. */
 export interface TaskRestorePoint {

@@ -1,9 +1,9 @@
 import type { DataSource, Repository } from 'typeorm';
 import type { ReportTypeStats, TaskStatus } from '@taskq/contracts';
 import { TaskEntity } from './entities';
-import { ofRegisteredTypes, queueableTaskColumns, type QueueableTask } from './queueable-task';
+import { byRegistration, ofRegisteredTypes, queueableTaskColumns, type QueueableTask } from './queueable-task';
 import { UNFINISHED_STATUSES_SQL } from './status-sql';
-import type { UnfinishedTaskPageQuery, UnfinishedTaskRef } from './unfinished-task';
+import type { UnfinishedTaskPage, UnfinishedTaskPageQuery, UnfinishedTaskRef } from './unfinished-task';
 
 export interface TaskListFilter {
   /** Only this tenant's tasks; undefined: every tenant's. */
@@ -182,7 +182,7 @@ export class TaskQueries {
    * created_at is written at millisecond precision (see NewTask), so the key survives its
    * trip through a JavaScript Date.
    */
-  async unfinishedTasksPage(query: UnfinishedTaskPageQuery): Promise<UnfinishedTaskRef[]> {
+  async unfinishedTasksPage(query: UnfinishedTaskPageQuery): Promise<UnfinishedTaskPage> {
     const params: unknown[] = [query.status, query.settledBefore, query.limit];
     let where = 'status = $1 AND updated_at < $2';
     if (query.status === 'active') where += ` AND updated_at + timeout_ms * interval '1 millisecond' < $2`;
@@ -190,11 +190,18 @@ export class TaskQueries {
       params.push(query.after.createdAt, query.after.id);
       where += ' AND (created_at, id) < ($4, $5::uuid)';
     }
-    return (await this.dataSource.query(
+    const rows = (await this.dataSource.query(
       `SELECT id, type, status, created_at AS "createdAt", updated_at AS "updatedAt", attempts_made AS "attemptsMade"
          FROM tasks WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $3`,
       params,
-    )) as UnfinishedTaskRef[];
+    )) as Array<Omit<UnfinishedTaskRef, 'type'> & { type: string }>;
+    const { registered, unregistered } = byRegistration(rows);
+    const last = rows.at(-1);
+    return {
+      tasks: registered,
+      unregisteredTypes: unregistered.map((row) => row.type),
+      ...(rows.length === query.limit && last ? { next: { createdAt: last.createdAt, id: last.id } } : {}),
+    };
   }
 
   /** Those of `ids` that are still unfinished (and of registered types), as their jobs need them, with when they last changed. */

@@ -25,12 +25,22 @@ export interface UnfinishedTaskPageQuery {
 /** An unfinished task as the reconciler first sees it: enough to look for its job. */
 export interface UnfinishedTaskRef {
   id: string;
-  type: string;
+  type: TaskType;
   status: UnfinishedStatus;
   createdAt: Date;
   /** Millisecond precision, as JavaScript reads the column: compare it with another read. */
   updatedAt: Date;
   attemptsMade: number;
+}
+
+/** One page of unfinished tasks of one status. */
+export interface UnfinishedTaskPage {
+  /** Those of registered types: their jobs have a queue. */
+  tasks: UnfinishedTaskRef[];
+  /** The types of the others (one entry per task), which this build cannot queue. */
+  unregisteredTypes: string[];
+  /** Where the next page starts; undefined: this was the last. */
+  next?: UnfinishedTaskKey;
 }
 
 /** An active task whose job is gone, as the reconciler read it: released only if unchanged since. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { MonitorConfig } from '@taskq/config';
-import { TASK_TYPE_NAMES, TaskStatus, isTaskType, isTerminalStatus, type TaskType } from '@taskq/contracts';
+import { TASK_TYPE_NAMES, TaskStatus, isTerminalStatus } from '@taskq/contracts';
 import { TaskqMetrics, type ReconcilerRepair } from '@taskq/observability';
 import {
   LOST_RUN_ERROR,
@@ -38,9 +38,6 @@ export const totalRequeued = (run: ReconcileRun): number => Object.values(run.re
 export const totalRepairs = (run: ReconcileRun): number => Object.values(run.repairs).reduce((sum, n) => sum + n, 0);
 
 const UNFINISHED_STATUSES: UnfinishedStatus[] = [TaskStatus.Queued, TaskStatus.Delayed, TaskStatus.Retrying, TaskStatus.Active];
-
-/** A task of a type this build knows: its job has a queue. */
-type QueueableTaskRef = UnfinishedTaskRef & { type: TaskType };
 
 /** Recorded on the running attempt of an active task whose job vanished. */
 export const LOST_ATTEMPT_ERROR = 'its job was lost from Redis while it ran (Redis lost its data); the reconciler queued the task again without spending an attempt';
@@ -118,26 +115,22 @@ export class Reconciler {
           return false;
         }
         const page = await this.queries.unfinishedTasksPage({ status, settledBefore, after, limit });
-        const queueable = page.filter((task): task is QueueableTaskRef => {
-          if (isTaskType(task.type)) return true;
-          run.unregistered[task.type] = (run.unregistered[task.type] ?? 0) + 1;
-          return false;
-        });
+        for (const type of page.unregisteredTypes) run.unregistered[type] = (run.unregistered[type] ?? 0) + 1;
+        const queueable = page.tasks;
         run.checked += queueable.length;
         const presence = await this.producer.jobPresence(queueable);
         const missing = queueable.filter((_task, index) => presence[index] === 'missing');
         const finished = queueable.filter((_task, index) => presence[index] === 'finished');
         if (missing.length > 0) await this.requeueMissing(missing, run, repaired);
         if (finished.length > 0) await this.replaceFinished(finished, run, repaired);
-        const last = page.at(-1);
-        if (page.length < limit || !last) break;
-        after = { createdAt: last.createdAt, id: last.id };
+        if (!page.next) break;
+        after = page.next;
       }
     }
     return true;
   }
 
-  private async requeueMissing(missing: QueueableTaskRef[], run: ReconcileRun, repaired: RepairLog): Promise<void> {
+  private async requeueMissing(missing: UnfinishedTaskRef[], run: ReconcileRun, repaired: RepairLog): Promise<void> {
     const unchanged = await this.unchangedWaiting(missing);
     // Written before the jobs are added: if adding fails, these tasks are `queued` without a
     // job, and the next run (after the grace period) adds them like any other.
@@ -154,7 +147,7 @@ export class Reconciler {
     }
   }
 
-  private async replaceFinished(finished: QueueableTaskRef[], run: ReconcileRun, repaired: RepairLog): Promise<void> {
+  private async replaceFinished(finished: UnfinishedTaskRef[], run: ReconcileRun, repaired: RepairLog): Promise<void> {
     const unchanged = await this.unchangedWaiting(finished);
     const abandoned = await this.store.abandonRuns(
       finished.filter((task) => task.status === TaskStatus.Active).map((task) => ({ taskId: task.id, attemptsMade: task.attemptsMade, updatedAt: task.updatedAt })),
@@ -232,7 +225,7 @@ export class Reconciler {
   }
 
   /** Those of the waiting (not active) tasks that have not changed since the page read them. */
-  private async unchangedWaiting(tasks: QueueableTaskRef[]): Promise<QueueableTask[]> {
+  private async unchangedWaiting(tasks: UnfinishedTaskRef[]): Promise<QueueableTask[]> {
     const seen = new Map(tasks.map((task) => [task.id, task]));
     const waiting = tasks.filter((task) => task.status !== TaskStatus.Active).map((task) => task.id);
     return (await this.queries.unfinishedTasks(waiting)).filter((task) => {
