@@ -17,9 +17,13 @@ export default [
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'] },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
+            // The task lifecycle (libs/tasks) is the only lib that combines persistence and queue.
+            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
+            { sourceTag: 'layer:persistence', notDependOnLibsWithTags: ['layer:queue', 'type:domain'] },
+            { sourceTag: 'layer:queue', notDependOnLibsWithTags: ['layer:persistence', 'type:domain'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:lib', 'type:contracts', 'type:testing'] },
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:testing'] },
-            { sourceTag: 'type:tools', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
+            { sourceTag: 'type:tools', onlyDependOnLibsWithTags: ['type:domain', 'type:lib', 'type:contracts', 'type:testing'] },
             // The apps never import each other.
             { sourceTag: 'scope:api', notDependOnLibsWithTags: ['scope:worker', 'scope:monitor'] },
             { sourceTag: 'scope:worker', notDependOnLibsWithTags: ['scope:api', 'scope:monitor'] },

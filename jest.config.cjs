@@ -4,6 +4,7 @@ module.exports = {
     '<rootDir>/libs/config',
     '<rootDir>/libs/queue',
     '<rootDir>/libs/persistence',
+    '<rootDir>/libs/tasks',
     '<rootDir>/libs/testing',
     '<rootDir>/libs/observability',
     '<rootDir>/apps/api',

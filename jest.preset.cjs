@@ -42,7 +42,7 @@ module.exports = function preset(projectDir, overrides = {}) {
     transformIgnorePatterns,
     moduleFileExtensions: ['ts', 'js', 'json'],
     moduleNameMapper: {
-      '^@taskq/(contracts|persistence|queue|config|testing|observability)$': path.join(__dirname, 'libs/$1/src/index.ts'),
+      '^@taskq/(contracts|persistence|queue|tasks|config|testing|observability)$': path.join(__dirname, 'libs/$1/src/index.ts'),
     },
     ...overrides,
   };

@@ -7,7 +7,8 @@
  */
 import { Queue, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createRedisConnection, jobOptionsFor, jobSpecFor, queueNameFor } from '@taskq/queue';
+import { createRedisConnection, jobOptionsFor, queueNameFor } from '@taskq/queue';
+import { jobSpecFor } from '@taskq/tasks';
 import { log, type BenchContext } from './context';
 import { CHUNK, enqueueTasks, jobsInQueue, openProducer, prepareNoopTasks } from './task-jobs';
 import { deleteRedisPrefix, sleep } from './support';

@@ -1,13 +1,14 @@
 /**
  * taskq's own tasks and jobs for the benchmarks. Nothing here builds job data by hand: tasks
- * come from `prepareTask` (what the API stores), rows are written with `TaskStore.insertTasks`
+ * come from `prepareTask` (what the API stores), rows are written with `TaskAdmissions.insertTasks`
  * (the statement of the API's group commit), jobs are added with `TaskProducer` from
  * `jobSpecFor` / `jobOptionsFor`. When those change (lean jobs, new options), the bench follows.
  */
 import type { JobsOptions, Queue } from 'bullmq';
 import { SubmitTaskDto } from '@taskq/contracts';
-import { TaskStore, openDataSource, prepareTask, type PreparedTask } from '@taskq/persistence';
-import { TaskProducer, connectRedis, jobOptionsFor, jobSpecFor, type TaskJobData } from '@taskq/queue';
+import { TaskAdmissions, openDataSource } from '@taskq/persistence';
+import { TaskProducer, connectRedis, jobOptionsFor, type TaskJobData } from '@taskq/queue';
+import { jobSpecFor, prepareTask, type PreparedTask } from '@taskq/tasks';
 
 /** Tasks per statement and jobs per `addBulk` when the bench fills a queue. */
 export const CHUNK = 1_000;
@@ -46,10 +47,10 @@ export function bullJobsFor(tasks: PreparedTask[], now = Date.now()): BullJob[] 
 export async function insertTaskRows(databaseUrl: string, tasks: PreparedTask[]): Promise<void> {
   const dataSource = await openDataSource({ url: databaseUrl, poolSize: 2 });
   try {
-    const store = new TaskStore(dataSource);
+    const store = new TaskAdmissions(dataSource);
     for (let start = 0; start < tasks.length; start += CHUNK) {
       const inserted = await store.insertTasks(tasks.slice(start, start + CHUNK));
-      if (inserted.some((isNew) => !isNew)) throw new Error('TaskStore.insertTasks reported an existing task for a fresh id');
+      if (inserted.some((isNew) => !isNew)) throw new Error('TaskAdmissions.insertTasks reported an existing task for a fresh id');
     }
   } finally {
     await dataSource.destroy();

@@ -151,7 +151,7 @@ async function finalCounts(client: Client): Promise<{ completed: number; other: 
 }
 
 /**
- * taskq: N `noop` tasks prepared as the API prepares them, committed through TaskStore and
+ * taskq: N `noop` tasks prepared as the API prepares them, committed through TaskAdmissions and
  * queued through TaskProducer while no worker runs; then the real worker process starts and
  * the clock runs until PostgreSQL says every task is completed.
  */

@@ -3,8 +3,9 @@ import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { MonitorConfig } from '@taskq/config';
 import { TaskqMetrics } from '@taskq/observability';
-import { TaskQueries, TaskStore } from '@taskq/persistence';
+import { TaskAdmissions, TaskLifecycleStore, TaskMaintenance, TaskQueries } from '@taskq/persistence';
 import { DeadLetterMirror, TaskProducer, connectRedis } from '@taskq/queue';
+import { TaskAdmission, TaskRequeue } from '@taskq/tasks';
 import { FailuresModule } from './failures/failures.module';
 import { MonitorObservabilityModule } from './observability/monitor-observability.module';
 import { PRODUCER_REDIS } from './producer-redis';
@@ -15,7 +16,7 @@ import { SchedulesModule } from './schedules/schedules.module';
 @Injectable()
 class ResourcesShutdown implements OnApplicationShutdown {
   constructor(
-    private readonly store: TaskStore,
+    private readonly store: TaskAdmissions,
     @Inject(DataSource) private readonly dataSource: DataSource,
     private readonly producer: TaskProducer,
     private readonly deadLetters: DeadLetterMirror,
@@ -53,15 +54,23 @@ export class MonitorModule {
       providers: [
         { provide: MonitorConfig, useValue: config },
         { provide: DataSource, useValue: dataSource },
-        { provide: TaskStore, useFactory: (ds: DataSource, metrics: TaskqMetrics) => new TaskStore(ds, { onBatch: metrics.observeWriteBatch }), inject: [DataSource, TaskqMetrics] },
+        { provide: TaskAdmissions, useFactory: (ds: DataSource, metrics: TaskqMetrics) => new TaskAdmissions(ds, { onBatch: metrics.observeWriteBatch }), inject: [DataSource, TaskqMetrics] },
+        { provide: TaskLifecycleStore, useFactory: (ds: DataSource) => new TaskLifecycleStore(ds), inject: [DataSource] },
+        { provide: TaskMaintenance, useFactory: (ds: DataSource) => new TaskMaintenance(ds), inject: [DataSource] },
         { provide: TaskQueries, useFactory: (ds: DataSource) => new TaskQueries(ds), inject: [DataSource] },
         // Fails fast without an offline queue, so it must be connected before its first command.
         { provide: PRODUCER_REDIS, useFactory: () => connectRedis(config.redisUrl, 'producer', config.startupCheckTimeoutMs) },
         { provide: TaskProducer, useFactory: (redis: Redis) => new TaskProducer(redis, config.queuePrefix), inject: [PRODUCER_REDIS] },
         { provide: DeadLetterMirror, useFactory: (redis: Redis) => new DeadLetterMirror(redis, config.queuePrefix), inject: [PRODUCER_REDIS] },
+        { provide: TaskAdmission, useFactory: (admissions: TaskAdmissions, producer: TaskProducer) => new TaskAdmission(admissions, producer), inject: [TaskAdmissions, TaskProducer] },
+        {
+          provide: TaskRequeue,
+          useFactory: (lifecycle: TaskLifecycleStore, producer: TaskProducer, deadLetters: DeadLetterMirror) => new TaskRequeue(lifecycle, producer, deadLetters),
+          inject: [TaskLifecycleStore, TaskProducer, DeadLetterMirror],
+        },
         ResourcesShutdown,
       ],
-      exports: [MonitorConfig, DataSource, TaskStore, TaskQueries, PRODUCER_REDIS, TaskProducer, DeadLetterMirror, MonitorObservabilityModule],
+      exports: [MonitorConfig, DataSource, TaskAdmissions, TaskMaintenance, TaskQueries, PRODUCER_REDIS, TaskProducer, DeadLetterMirror, TaskAdmission, TaskRequeue, MonitorObservabilityModule],
     };
   }
 }

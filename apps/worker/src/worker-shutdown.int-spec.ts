@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { WorkerConfig, loadConfig } from '@taskq/config';
 import { TaskStatus, getTaskType, type BackoffPolicy } from '@taskq/contracts';
-import { TaskStore, ensureDatabase, openDataSource, runMigrations } from '@taskq/persistence';
+import { TaskAdmissions, ensureDatabase, openDataSource, runMigrations } from '@taskq/persistence';
 import { TaskProducer, createRedisConnection } from '@taskq/queue';
 import { TEST_REDIS_URL, deleteRedisPrefix, testDatabase, uniquePrefix, waitFor } from '@taskq/testing';
 import { QueueWorkersService } from './runtime/queue-workers.service';
@@ -33,7 +33,7 @@ describe(`${QueueWorkersService.name} shutdown`, () => {
   const held: ServerResponse[] = [];
   const paths: string[] = [];
   let dataSource: DataSource;
-  let store: TaskStore;
+  let store: TaskAdmissions;
   let producerConnection: Redis;
   let producer: TaskProducer;
   let server: Server;
@@ -47,7 +47,7 @@ describe(`${QueueWorkersService.name} shutdown`, () => {
     await ensureDatabase({ url: db.url });
     dataSource = await openDataSource({ url: db.url });
     await runMigrations(dataSource);
-    store = new TaskStore(dataSource);
+    store = new TaskAdmissions(dataSource);
     // /slow is held open until the test answers it; everything else answers 200 at once.
     server = createServer((request, response) => {
       paths.push(request.url ?? '');

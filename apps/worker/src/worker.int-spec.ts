@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { WorkerConfig, loadConfig } from '@taskq/config';
 import { TASK_TYPE_NAMES, TaskStatus, getTaskType, type BackoffPolicy, type TaskType } from '@taskq/contracts';
-import { TaskStore, ensureDatabase, openDataSource, runMigrations } from '@taskq/persistence';
+import { TaskAdmissions, ensureDatabase, openDataSource, runMigrations } from '@taskq/persistence';
 import { TaskProducer, createRedisConnection, queueNameFor } from '@taskq/queue';
 import { TEST_POSTGRES_URL, TEST_REDIS_URL, deleteRedisPrefix, queryDatabase, testDatabase, uniquePrefix, waitFor } from '@taskq/testing';
 import { createWorkerApp } from './worker-app';
@@ -54,7 +54,7 @@ describe(createWorkerApp.name, () => {
   const queueEvents: QueueEvents[] = [];
   const eventConnections: Redis[] = [];
   let dataSource: DataSource;
-  let store: TaskStore;
+  let store: TaskAdmissions;
   let producerConnection: Redis;
   let producer: TaskProducer;
   let server: Server;
@@ -129,7 +129,7 @@ describe(createWorkerApp.name, () => {
 
     baselineSockets = openTcpSockets();
     dataSource = await openDataSource({ url: db.url });
-    store = new TaskStore(dataSource);
+    store = new TaskAdmissions(dataSource);
 
     const config = loadConfig(WorkerConfig, {
       DATABASE_URL: db.url,

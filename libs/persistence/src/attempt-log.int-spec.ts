@@ -5,11 +5,13 @@ import { queryDatabase, startTcpProxy, testDatabase, waitFor } from '@taskq/test
 import { AttemptLog, LOST_RUN_ERROR, type AttemptFinish, type AttemptStartResult } from './attempt-log';
 import { ensureDatabase, openDataSource, runMigrations } from './database';
 import { TaskQueries } from './task-queries';
-import { TaskStore, type NewTask } from './task-store';
+import { TaskAdmissions, type NewTask } from './task-admissions';
+import { TaskLifecycleStore } from './task-lifecycle-store';
 
 const db = testDatabase('attempt_log');
 let dataSource: DataSource;
-let store: TaskStore;
+let store: TaskAdmissions;
+let lifecycle: TaskLifecycleStore;
 let queries: TaskQueries;
 let batches: Array<{ kind: string; size: number }>;
 let sut: AttemptLog;
@@ -45,7 +47,8 @@ beforeAll(async () => {
   await ensureDatabase({ url: db.url });
   dataSource = await openDataSource({ url: db.url });
   await runMigrations(dataSource);
-  store = new TaskStore(dataSource);
+  store = new TaskAdmissions(dataSource);
+  lifecycle = new TaskLifecycleStore(dataSource);
   queries = new TaskQueries(dataSource);
   batches = [];
   sut = new AttemptLog(dataSource, { onBatch: (kind, size) => batches.push({ kind, size }) });
@@ -150,7 +153,7 @@ describe(AttemptLog.name, () => {
 
     const cancelled = await newTask();
     await sut.start({ taskId: cancelled, workerId: 'w', startedAt: new Date() });
-    await store.cancelTask(cancelled);
+    await lifecycle.cancelTask(cancelled);
     await expect(sut.release({ ...release, taskId: cancelled })).resolves.toBe('finished');
 
     const superseded = await newTask();
@@ -163,7 +166,7 @@ describe(AttemptLog.name, () => {
   it('records as lost the run a worker left behind on a task cancelled since, when its job comes round again', async () => {
     const id = await newTask();
     await sut.start({ taskId: id, workerId: 'killed', startedAt: new Date() });
-    await store.cancelTask(id);
+    await lifecycle.cancelTask(id);
 
     await expect(sut.start({ taskId: id, workerId: 'w', startedAt: new Date() })).resolves.toEqual({ kind: 'skip', lostRuns: 1 });
     expect((await attemptsOf(id)).map((a) => a.outcome)).toEqual(['lost']);

@@ -2,7 +2,9 @@ import type { DataSource } from 'typeorm';
 import type { AttemptOutcome, BackoffPolicy, TaskStatus } from '@taskq/contracts';
 import { BatchWriter } from './batch-writer';
 import { preparedRowsOf, rowsOf } from './rows-of';
-import { TERMINAL_STATUSES_SQL as TERMINAL } from './unfinished-task-row';
+import { TERMINAL_STATUSES_SQL as TERMINAL, budgetSpentSql } from './status-sql';
+
+const SPENT = budgetSpentSql('t');
 
 export interface AttemptStart {
   taskId: string;
@@ -118,10 +120,10 @@ const START_ATTEMPTS = `
     RETURNING a.task_id
   ), started AS (
     UPDATE tasks t
-       SET status = CASE WHEN t.attempts_made - t.attempt_base >= t.max_attempts THEN 'dead' ELSE 'active' END,
-           attempts_made = t.attempts_made + CASE WHEN t.attempts_made - t.attempt_base >= t.max_attempts THEN 0 ELSE 1 END,
-           last_error = CASE WHEN t.attempts_made - t.attempt_base >= t.max_attempts THEN $2::text ELSE t.last_error END,
-           finished_at = CASE WHEN t.attempts_made - t.attempt_base >= t.max_attempts THEN i.started_at END,
+       SET status = CASE WHEN ${SPENT} THEN 'dead' ELSE 'active' END,
+           attempts_made = t.attempts_made + CASE WHEN ${SPENT} THEN 0 ELSE 1 END,
+           last_error = CASE WHEN ${SPENT} THEN $2::text ELSE t.last_error END,
+           finished_at = CASE WHEN ${SPENT} THEN i.started_at END,
            started_at = COALESCE(t.started_at, i.started_at), next_attempt_at = NULL, updated_at = i.started_at
       FROM input i
      WHERE t.id = i.task_id AND t.status NOT IN ${TERMINAL} AND NOT EXISTS (SELECT 1 FROM own o WHERE o.task_id = t.id)

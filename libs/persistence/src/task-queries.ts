@@ -1,8 +1,9 @@
 import type { DataSource, Repository } from 'typeorm';
 import type { ReportTypeStats, TaskStatus } from '@taskq/contracts';
 import { TaskEntity } from './entities';
-import type { UnfinishedStatus, UnfinishedTask, UnfinishedTaskPageQuery, UnfinishedTaskRef } from './unfinished-task';
-import { UNFINISHED_STATUSES_SQL, UNFINISHED_TASK_COLUMNS, unfinishedTaskOf, type UnfinishedTaskRow } from './unfinished-task-row';
+import { byRegistration, ofRegisteredTypes, queueableTaskColumns, type QueueableTask } from './queueable-task';
+import { UNFINISHED_STATUSES_SQL } from './status-sql';
+import type { UnfinishedTaskPage, UnfinishedTaskPageQuery, UnfinishedTaskRef } from './unfinished-task';
 
 export interface TaskListFilter {
   /** Only this tenant's tasks; undefined: every tenant's. */
@@ -143,8 +144,7 @@ export class TaskQueries {
 
   /** Every dead task, as the dead-letter mirror queue lists them. */
   async deadLetterEntries(): Promise<Array<{ taskId: string; type: string; error: string | null }>> {
-    const rows = (await this.dataSource.query(`SELECT id, type, last_error FROM tasks WHERE status = 'dead'`)) as Array<{ id: string; type: string; last_error: string | null }>;
-    return rows.map((row) => ({ taskId: row.id, type: row.type, error: row.last_error }));
+    return (await this.dataSource.query(`SELECT id AS "taskId", type, last_error AS error FROM tasks WHERE status = 'dead'`)) as Array<{ taskId: string; type: string; error: string | null }>;
   }
 
   /** The failure state of each known task among `ids` (ids that are not task ids are ignored). */
@@ -152,30 +152,26 @@ export class TaskQueries {
     const taskIds = ids.filter(isTaskId);
     if (taskIds.length === 0) return [];
     const rows = (await this.dataSource.query(
-      `SELECT t.id, t.type, t.status, t.last_error, t.attempts_made, t.finished_at,
+      `SELECT t.id, t.type, t.status, t.last_error AS "lastError", t.attempts_made AS "attemptsMade", t.finished_at AS "finishedAt",
               coalesce((SELECT json_agg(json_build_object('number', a.number, 'outcome', a.outcome, 'error', a.error, 'finishedAt', a.finished_at) ORDER BY a.number)
                           FROM task_attempts a
-                         WHERE a.task_id = t.id AND a.number > t.attempt_base AND a.outcome IN ('failed', 'timed_out', 'lost')), '[]') AS failed_attempts
+                         WHERE a.task_id = t.id AND a.number > t.attempt_base AND a.outcome IN ('failed', 'timed_out', 'lost')), '[]') AS "failedAttempts"
          FROM tasks t WHERE t.id = ANY($1::uuid[])`,
       [taskIds],
-    )) as Array<{
-      id: string; type: string; status: TaskStatus; last_error: string | null; attempts_made: number; finished_at: Date | null;
-      failed_attempts: Array<Omit<TaskFailureState['failedAttempts'][number], 'finishedAt'> & { finishedAt: string }>;
-    }>;
-    return rows.map((row) => ({
-      id: row.id, type: row.type, status: row.status, lastError: row.last_error, attemptsMade: row.attempts_made,
-      finishedAt: row.finished_at, failedAttempts: row.failed_attempts.map((a) => ({ ...a, finishedAt: new Date(a.finishedAt) })),
-    }));
+    )) as Array<
+      Omit<TaskFailureState, 'failedAttempts'> & { failedAttempts: Array<Omit<TaskFailureState['failedAttempts'][number], 'finishedAt'> & { finishedAt: string }> }
+    >;
+    // json_agg leaves timestamps as text.
+    return rows.map((row) => ({ ...row, failedAttempts: row.failedAttempts.map((a) => ({ ...a, finishedAt: new Date(a.finishedAt) })) }));
   }
 
   /** Dead tasks that died at or after `from`, earliest first. */
   async deadTasksSince(from: Date, limit: number): Promise<DeadTaskSummary[]> {
-    const rows = (await this.dataSource.query(
-      `SELECT id, type, last_error, attempts_made, finished_at FROM tasks
+    return (await this.dataSource.query(
+      `SELECT id, type, last_error AS error, attempts_made AS attempts, finished_at AS "finishedAt" FROM tasks
         WHERE status = 'dead' AND finished_at >= $1 ORDER BY finished_at, id LIMIT $2`,
       [from, limit],
-    )) as Array<{ id: string; type: string; last_error: string | null; attempts_made: number; finished_at: Date }>;
-    return rows.map((row) => ({ id: row.id, type: row.type, error: row.last_error, attempts: row.attempts_made, finishedAt: row.finished_at }));
+    )) as DeadTaskSummary[];
   }
 
   /**
@@ -186,7 +182,7 @@ export class TaskQueries {
    * created_at is written at millisecond precision (see NewTask), so the key survives its
    * trip through a JavaScript Date.
    */
-  async unfinishedTasksPage(query: UnfinishedTaskPageQuery): Promise<UnfinishedTaskRef[]> {
+  async unfinishedTasksPage(query: UnfinishedTaskPageQuery): Promise<UnfinishedTaskPage> {
     const params: unknown[] = [query.status, query.settledBefore, query.limit];
     let where = 'status = $1 AND updated_at < $2';
     if (query.status === 'active') where += ` AND updated_at + timeout_ms * interval '1 millisecond' < $2`;
@@ -195,21 +191,28 @@ export class TaskQueries {
       where += ' AND (created_at, id) < ($4, $5::uuid)';
     }
     const rows = (await this.dataSource.query(
-      `SELECT id, type, status, created_at, updated_at, attempts_made FROM tasks WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $3`,
+      `SELECT id, type, status, created_at AS "createdAt", updated_at AS "updatedAt", attempts_made AS "attemptsMade"
+         FROM tasks WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $3`,
       params,
-    )) as Array<{ id: string; type: string; status: UnfinishedStatus; created_at: Date; updated_at: Date; attempts_made: number }>;
-    return rows.map((row) => ({ id: row.id, type: row.type, status: row.status, createdAt: row.created_at, updatedAt: row.updated_at, attemptsMade: row.attempts_made }));
+    )) as Array<Omit<UnfinishedTaskRef, 'type'> & { type: string }>;
+    const { registered, unregistered } = byRegistration(rows);
+    const last = rows.at(-1);
+    return {
+      tasks: registered,
+      unregisteredTypes: unregistered.map((row) => row.type),
+      ...(rows.length === query.limit && last ? { next: { createdAt: last.createdAt, id: last.id } } : {}),
+    };
   }
 
-  /** Those of `ids` that are still unfinished, with everything their jobs are built from. */
-  async unfinishedTasks(ids: string[]): Promise<UnfinishedTask[]> {
+  /** Those of `ids` that are still unfinished (and of registered types), as their jobs need them, with when they last changed. */
+  async unfinishedTasks(ids: string[]): Promise<Array<QueueableTask & { updatedAt: Date }>> {
     const taskIds = ids.filter(isTaskId);
     if (taskIds.length === 0) return [];
     const rows = (await this.dataSource.query(
-      `SELECT ${UNFINISHED_TASK_COLUMNS} FROM tasks WHERE id = ANY($1::uuid[]) AND status IN ${UNFINISHED_STATUSES_SQL}`,
+      `SELECT ${queueableTaskColumns('t')}, t.updated_at AS "updatedAt" FROM tasks t WHERE t.id = ANY($1::uuid[]) AND t.status IN ${UNFINISHED_STATUSES_SQL}`,
       [taskIds],
-    )) as UnfinishedTaskRow[];
-    return rows.map(unfinishedTaskOf);
+    )) as Array<QueueableTask & { updatedAt: Date }>;
+    return ofRegisteredTypes(rows);
   }
 
   /** The status of each known task among `ids`, and when it last changed (the reconciler's check of Redis's jobs). */

@@ -6,12 +6,16 @@ import { AttemptLog } from './attempt-log';
 import { ensureDatabase, isSchemaCurrent, openDataSource, runMigrations } from './database';
 import { MIGRATIONS } from './migrations';
 import { InvalidCursorError, TaskQueries } from './task-queries';
-import { TaskStore, type NewTask } from './task-store';
+import { TaskAdmissions, type NewTask } from './task-admissions';
+import { TaskLifecycleStore } from './task-lifecycle-store';
+import { TaskMaintenance } from './task-maintenance';
 
 const db = testDatabase('task_store');
 let dataSource: DataSource;
 let batches: Array<{ kind: string; size: number }>;
-let sut: TaskStore;
+let admissions: TaskAdmissions;
+let lifecycle: TaskLifecycleStore;
+let maintenance: TaskMaintenance;
 let queries: TaskQueries;
 let attempts: AttemptLog;
 
@@ -37,7 +41,9 @@ beforeAll(async () => {
   dataSource = await openDataSource({ url: db.url });
   await runMigrations(dataSource);
   batches = [];
-  sut = new TaskStore(dataSource, { onBatch: (kind, size) => batches.push({ kind, size }) });
+  admissions = new TaskAdmissions(dataSource, { onBatch: (kind, size) => batches.push({ kind, size }) });
+  lifecycle = new TaskLifecycleStore(dataSource);
+  maintenance = new TaskMaintenance(dataSource);
   queries = new TaskQueries(dataSource);
   attempts = new AttemptLog(dataSource);
 });
@@ -68,11 +74,11 @@ describe('database set-up', () => {
   });
 });
 
-describe(TaskStore.name, () => {
+describe('task stores', () => {
   it('group-commits concurrent submissions into few statements', async () => {
     batches.length = 0;
     const tasks = Array.from({ length: 300 }, () => newTask({ type: 'sleep', payload: { ms: 1 } }));
-    await Promise.all(tasks.map((task) => sut.createTask(task)));
+    await Promise.all(tasks.map((task) => admissions.createTask(task)));
     const rows = await queryDatabase<{ count: number }>(db.url, `SELECT count(*)::int AS count FROM tasks WHERE type = 'sleep'`);
     expect(rows[0]?.count).toBe(300);
     const inserts = batches.filter((batch) => batch.kind === 'insert');
@@ -82,14 +88,14 @@ describe(TaskStore.name, () => {
 
   it('abandons runs nobody holds: each charged as lost, the task queued again, or dead once its budget is spent; a task that moved on is left alone', async () => {
     const [again, spent, moved] = [newTask({ maxAttempts: 2 }), newTask({ maxAttempts: 1 }), newTask()];
-    await sut.insertTasks([again, spent, moved]);
+    await admissions.insertTasks([again, spent, moved]);
     for (const task of [again, spent, moved]) await attempts.start({ taskId: task.id, workerId: 'gone', startedAt: new Date() });
     const read = await queries.taskStates([again.id, spent.id, moved.id]);
     const updatedAt = (id: string): Date => read.find((row) => row.id === id)?.updatedAt ?? new Date(0);
     await attempts.finish({ taskId: moved.id, attempt: 1, outcome: AttemptOutcome.Completed, taskStatus: TaskStatus.Completed, result: null, error: null, finishedAt: new Date(), durationMs: 1, nextAttemptAt: null });
 
     const at = new Date();
-    const abandoned = await sut.abandonRuns(
+    const abandoned = await maintenance.abandonRuns(
       [again, spent, moved].map((task) => ({ taskId: task.id, attemptsMade: 1, updatedAt: updatedAt(task.id) })),
       { error: 'its job failed in Redis', at },
     );
@@ -106,24 +112,24 @@ describe(TaskStore.name, () => {
     const cancelled = newTask({ timeoutMs: 100 });
     const young = newTask({ timeoutMs: 60_000 });
     const current = newTask({ timeoutMs: 100 });
-    await sut.insertTasks([cancelled, young, current]);
+    await admissions.insertTasks([cancelled, young, current]);
     for (const task of [cancelled, young, current]) await attempts.start({ taskId: task.id, workerId: 'gone', startedAt: new Date(Date.now() - 1_000) });
-    await sut.cancelTask(cancelled.id);
-    await sut.cancelTask(young.id);
+    await lifecycle.cancelTask(cancelled.id);
+    await lifecycle.cancelTask(young.id);
 
-    const stray = await sut.recordStrayRuns({ settledBefore: new Date(), limit: 100 }, { error: 'stray', at: new Date() });
+    const stray = await maintenance.recordStrayRuns({ settledBefore: new Date(), limit: 100 }, { error: 'stray', at: new Date() });
 
     // The young one may still be recording its cancellation; the current one is an active task's own run.
     expect(stray).toEqual([{ taskId: cancelled.id, number: 1, type: 'noop' }]);
-    await expect(sut.recordStrayRuns({ settledBefore: new Date(), limit: 100 }, { error: 'stray', at: new Date() })).resolves.toEqual([]);
+    await expect(maintenance.recordStrayRuns({ settledBefore: new Date(), limit: 100 }, { error: 'stray', at: new Date() })).resolves.toEqual([]);
   });
 
   it('withdraws only tasks that never started', async () => {
     const unstarted = newTask();
     const started = newTask();
-    await Promise.all([sut.createTask(unstarted), sut.createTask(started)]);
+    await Promise.all([admissions.createTask(unstarted), admissions.createTask(started)]);
     await attempts.start({ taskId: started.id, workerId: 'w', startedAt: new Date() });
-    await sut.deleteUnstartedTasks([unstarted.id, started.id]);
+    await admissions.deleteUnstartedTasks([unstarted.id, started.id]);
     expect(await queries.findTask(unstarted.id)).toBeNull();
     expect(await queries.findTask(started.id)).not.toBeNull();
   });
@@ -137,7 +143,7 @@ describe(TaskQueries.name, () => {
     for (let i = 0; i < 25; i++) {
       listed.push(newTask({ type: i % 2 ? 'report' : 'webhook', status: i % 5 ? TaskStatus.Queued : TaskStatus.Delayed, createdAt: new Date(base + Math.floor(i / 2) * 1000) }));
     }
-    await sut.insertTasks(listed);
+    await admissions.insertTasks(listed);
   });
 
   it('pages newest first with a cursor, each task exactly once, even with equal timestamps', async () => {

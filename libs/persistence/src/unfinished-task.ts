@@ -1,4 +1,5 @@
-import type { BackoffPolicy, TaskStatus } from '@taskq/contracts';
+import type { TaskStatus, TaskType } from '@taskq/contracts';
+import type { QueueableTask } from './queueable-task';
 
 /** The statuses of a task that has not finished: its job should be in Redis. */
 export type UnfinishedStatus = TaskStatus.Queued | TaskStatus.Delayed | TaskStatus.Retrying | TaskStatus.Active;
@@ -24,7 +25,7 @@ export interface UnfinishedTaskPageQuery {
 /** An unfinished task as the reconciler first sees it: enough to look for its job. */
 export interface UnfinishedTaskRef {
   id: string;
-  type: string;
+  type: TaskType;
   status: UnfinishedStatus;
   createdAt: Date;
   /** Millisecond precision, as JavaScript reads the column: compare it with another read. */
@@ -32,16 +33,14 @@ export interface UnfinishedTaskRef {
   attemptsMade: number;
 }
 
-/** An unfinished task with everything its job is built from. */
-export interface UnfinishedTask extends UnfinishedTaskRef {
-  payload: unknown;
-  priority: number | null;
-  runAt: Date | null;
-  nextAttemptAt: Date | null;
-  maxAttempts: number;
-  attemptBase: number;
-  backoff: BackoffPolicy;
-  timeoutMs: number;
+/** One page of unfinished tasks of one status. */
+export interface UnfinishedTaskPage {
+  /** Those of registered types: their jobs have a queue. */
+  tasks: UnfinishedTaskRef[];
+  /** The types of the others (one entry per task), which this build cannot queue. */
+  unregisteredTypes: string[];
+  /** Where the next page starts; undefined: this was the last. */
+  next?: UnfinishedTaskKey;
 }
 
 /** An active task whose job is gone, as the reconciler read it: released only if unchanged since. */
@@ -53,4 +52,4 @@ export interface LostAttempt {
 }
 
 /** A task whose run nobody held any more, after the reconciler charged that run: queued again, or dead with its budget spent. */
-export type AbandonedRun = { dead: false; task: UnfinishedTask } | { dead: true; id: string; type: string };
+export type AbandonedRun = { dead: false; task: QueueableTask } | { dead: true; id: string; type: TaskType };

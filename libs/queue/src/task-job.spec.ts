@@ -1,5 +1,5 @@
 import { MAX_PRIORITY, type BackoffPolicy } from '@taskq/contracts';
-import { TASK_BACKOFF, UNPRIORITISED, jobOptionsFor, jobSpecFor, taskBackoffStrategy, type TaskJobData } from './task-job';
+import { TASK_BACKOFF, UNPRIORITISED, jobOptionsFor, taskBackoffStrategy, type TaskJobData } from './task-job';
 import { queueNameFor } from './queue-names';
 
 const backoff: BackoffPolicy = { type: 'exponential', delayMs: 100, maxDelayMs: 10_000, jitter: 'none' };
@@ -41,18 +41,5 @@ describe('taskBackoffStrategy', () => {
 describe('queueNameFor', () => {
   it('wraps the queue in a Redis Cluster hash tag', () => {
     expect(queueNameFor('email')).toBe('{email}');
-  });
-});
-
-describe('jobSpecFor', () => {
-  const task = { id: data.taskId, type: 'noop', payload: { note: 'x' }, priority: 4, maxAttempts: 3, backoff, timeoutMs: 1_000, attemptBase: 2, runAt: null };
-
-  it('carries only the task id and type (the worker reads the rest from PostgreSQL), delayed until runAt', () => {
-    expect(jobSpecFor(task)).toEqual({ data, maxAttempts: 3, priority: 4, delayMs: 0 });
-    expect(jobSpecFor({ ...task, runAt: new Date(10_500) }, 10_000).delayMs).toBe(500);
-  });
-
-  it('refuses a task of an unregistered type', () => {
-    expect(() => jobSpecFor({ ...task, type: 'fax' })).toThrow(/unregistered type "fax"/);
   });
 });

@@ -1,5 +1,5 @@
 import type { JobsOptions } from 'bullmq';
-import { MAX_PRIORITY, computeBackoffDelay, isTaskType, type AttemptOutcome, type BackoffPolicy, type TaskStatus, type TaskType } from '@taskq/contracts';
+import { MAX_PRIORITY, computeBackoffDelay, type AttemptOutcome, type BackoffPolicy, type TaskStatus, type TaskType } from '@taskq/contracts';
 
 /**
  * What a BullMQ job carries: the task's id and type, no more. Redis dispatches; the worker
@@ -39,31 +39,12 @@ export type PendingRecord =
     }
   | { kind: 'release'; attempt: number; error: string; finishedAt: string; durationMs: number };
 
+/** A task's job, as libs/tasks builds it (`jobSpecFor`) and the producer adds it. */
 export interface TaskJobSpec {
   data: TaskJobData;
   maxAttempts: number;
   priority: number | null;
   delayMs: number;
-}
-
-/** A stored task, as much of it as its job needs. */
-export interface QueueableTask {
-  id: string;
-  type: string;
-  priority: number | null;
-  maxAttempts: number;
-  runAt: Date | null;
-}
-
-/** The BullMQ job of a stored task (a submission, a retry, a requeue or a schedule's run). */
-export function jobSpecFor(task: QueueableTask, now = Date.now()): TaskJobSpec {
-  if (!isTaskType(task.type)) throw new Error(`task ${task.id} has an unregistered type "${task.type}"`);
-  return {
-    data: { taskId: task.id, type: task.type },
-    maxAttempts: task.maxAttempts,
-    priority: task.priority,
-    delayMs: task.runAt ? task.runAt.getTime() - now : 0,
-  };
 }
 
 /** Name under which workers register {@link taskBackoffStrategy}. */

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { TaskType } from '@taskq/contracts';
 import { TEST_REDIS_URL, deleteRedisPrefix, uniquePrefix } from '@taskq/testing';
 import { connectRedis } from './redis-connection';
-import { jobSpecFor } from './task-job';
+import type { TaskJobSpec } from './task-job';
 import { QueueUnavailableError, TaskProducer } from './task-producer';
 
 describe(TaskProducer.name, () => {
@@ -11,7 +11,7 @@ describe(TaskProducer.name, () => {
   let redis: Redis;
   let sut: TaskProducer;
 
-  const spec = (type: TaskType) => jobSpecFor({ id: randomUUID(), type, priority: null, maxAttempts: 3, runAt: null });
+  const spec = (type: TaskType): TaskJobSpec => ({ data: { taskId: randomUUID(), type }, maxAttempts: 3, priority: null, delayMs: 0 });
   const jobIds = async (type: TaskType): Promise<string[]> => (await sut.queue(type).getJobs(['prioritized', 'waiting'])).map((job) => job.id ?? '');
 
   beforeAll(async () => {

@@ -3,8 +3,9 @@ import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { ApiConfig } from '@taskq/config';
 import { TaskqMetrics } from '@taskq/observability';
-import { TaskQueries, TaskStore } from '@taskq/persistence';
+import { TaskAdmissions, TaskLifecycleStore, TaskQueries } from '@taskq/persistence';
 import { DeadLetterMirror, TaskProducer, connectRedis } from '@taskq/queue';
+import { TaskAdmission, TaskRequeue } from '@taskq/tasks';
 import { DeadLetterSync } from './dead-letter-sync';
 import { HttpShutdownDeadline } from './http-shutdown-deadline';
 import { PRODUCER_REDIS } from './tokens';
@@ -12,7 +13,7 @@ import { PRODUCER_REDIS } from './tokens';
 @Injectable()
 class InfrastructureShutdown implements OnApplicationShutdown {
   constructor(
-    private readonly store: TaskStore,
+    private readonly store: TaskAdmissions,
     private readonly producer: TaskProducer,
     private readonly deadLetters: DeadLetterMirror,
     @Inject(PRODUCER_REDIS) private readonly redis: Redis,
@@ -47,18 +48,25 @@ export class InfrastructureModule {
         // One registry per app instance (tests run several apps in one process).
         { provide: TaskqMetrics, useFactory: () => new TaskqMetrics('api') },
         {
-          provide: TaskStore,
-          useFactory: (ds: DataSource, metrics: TaskqMetrics) => new TaskStore(ds, { onBatch: metrics.observeWriteBatch }),
+          provide: TaskAdmissions,
+          useFactory: (ds: DataSource, metrics: TaskqMetrics) => new TaskAdmissions(ds, { onBatch: metrics.observeWriteBatch }),
           inject: [DataSource, TaskqMetrics],
         },
+        { provide: TaskLifecycleStore, useFactory: (ds: DataSource) => new TaskLifecycleStore(ds), inject: [DataSource] },
         { provide: TaskQueries, useFactory: (ds: DataSource) => new TaskQueries(ds), inject: [DataSource] },
         { provide: TaskProducer, useFactory: (redis: Redis) => new TaskProducer(redis, config.queuePrefix), inject: [PRODUCER_REDIS] },
         { provide: DeadLetterMirror, useFactory: (redis: Redis) => new DeadLetterMirror(redis, config.queuePrefix), inject: [PRODUCER_REDIS] },
+        { provide: TaskAdmission, useFactory: (admissions: TaskAdmissions, producer: TaskProducer) => new TaskAdmission(admissions, producer), inject: [TaskAdmissions, TaskProducer] },
+        {
+          provide: TaskRequeue,
+          useFactory: (lifecycle: TaskLifecycleStore, producer: TaskProducer, deadLetters: DeadLetterMirror) => new TaskRequeue(lifecycle, producer, deadLetters),
+          inject: [TaskLifecycleStore, TaskProducer, DeadLetterMirror],
+        },
         DeadLetterSync,
         HttpShutdownDeadline,
         InfrastructureShutdown,
       ],
-      exports: [ApiConfig, DataSource, PRODUCER_REDIS, TaskStore, TaskQueries, TaskProducer, DeadLetterMirror, TaskqMetrics],
+      exports: [ApiConfig, DataSource, PRODUCER_REDIS, TaskAdmissions, TaskLifecycleStore, TaskQueries, TaskProducer, DeadLetterMirror, TaskAdmission, TaskRequeue, TaskqMetrics],
     };
   }
 }

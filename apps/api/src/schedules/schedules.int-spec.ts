@@ -1,7 +1,8 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Redis } from 'ioredis';
 import { TASK_TYPE_NAMES, type ScheduleList, type ScheduleView, type TaskPage, type TaskView } from '@taskq/contracts';
-import { TaskStore, openDataSource, prepareTask } from '@taskq/persistence';
+import { TaskAdmissions, openDataSource } from '@taskq/persistence';
+import { prepareTask } from '@taskq/tasks';
 import { ScheduleQueue, createRedisConnection } from '@taskq/queue';
 import {
   TEST_REDIS_URL,
@@ -262,7 +263,7 @@ describe('schedules API', () => {
       // The monitor creates scheduled tasks; here one is stored the same way, through the shared libs.
       const dataSource = await openDataSource({ url: db.url });
       try {
-        const store = new TaskStore(dataSource);
+        const store = new TaskAdmissions(dataSource);
         for (let i = 0; i < 2; i++) {
           const prepared = await prepareTask({ type: 'noop', payload: { note: `run ${i}` } }, { tenant: 'default', idempotencyKey: `schedule hourly ${i}`, now: new Date(), scheduleName: 'hourly' });
           if (!prepared.ok) throw new Error('not prepared');

@@ -2,8 +2,9 @@ import { Injectable, Logger } from '@nestjs/common';
 import { SubmitTaskDto, TASK_TYPE_NAMES, validDtoNow, validateDto, type BulkSubmitDto, type FieldError, type SubmitTaskResponse, type TaskType } from '@taskq/contracts';
 import { TaskqMetrics, appLogLevelEnabled } from '@taskq/observability';
 import type { Counter } from 'prom-client';
-import { TaskQueries, TaskStore, prepareTask, prepareTaskNow, requestHash, type PreparedTask, type TaskEntity } from '@taskq/persistence';
-import { TaskProducer, jobSpecFor } from '@taskq/queue';
+import { TaskQueries, type TaskEntity } from '@taskq/persistence';
+import { QueueUnavailableError } from '@taskq/queue';
+import { TaskAdmission, bulkRequestHash, prepareTask, prepareTaskNow, requestHash, type PreparationContext, type PreparedTask } from '@taskq/tasks';
 import { ProblemException, problemType } from '../errors/problem.exception';
 import { BacklogGate } from './backlog-gate';
 
@@ -14,6 +15,20 @@ export interface Submission {
   replayed: boolean;
   task: SubmitTaskResponse;
 }
+
+export interface BulkSubmission {
+  /** true: earlier requests created every one of these tasks (answer 200). */
+  replayed: boolean;
+  tasks: SubmitTaskResponse[];
+}
+
+/**
+ * The idempotency key of task `index` of a bulk request sent with `Idempotency-Key: key`.
+ * WARNING: stored in PostgreSQL (tasks.idempotency_key): a changed format stops replays of
+ * requests made before the change from finding their tasks.
+ */
+export const bulkTaskKey = (key: string, index: number): string => `${key}:${index}`;
+
 
 /** The tasks of a bulk request share one creation time: it is formatted once. */
 let lastDate: Date | undefined;
@@ -36,6 +51,12 @@ const response = (task: { id: string; type: string; status: string; createdAt: D
 const storeUnavailable = (error: unknown): ProblemException =>
   ProblemException.unavailable('The task store (PostgreSQL) is unavailable; nothing was stored. Retry later.', error);
 
+/** An admission failed: Redis refused the jobs (the tasks were withdrawn), or PostgreSQL did not store them. */
+const admissionRefused = (error: unknown): ProblemException =>
+  error instanceof QueueUnavailableError
+    ? ProblemException.unavailable('The queue (Redis) is unavailable; nothing was accepted. Retry later.', error)
+    : storeUnavailable(error);
+
 const keyReused = (taskId: string): ProblemException =>
   new ProblemException({
     type: problemType('idempotency-key-reused'),
@@ -45,9 +66,10 @@ const keyReused = (taskId: string): ProblemException =>
   });
 
 /**
- * Accepting work: validate, commit to PostgreSQL, then queue in Redis. A 202 therefore
- * means the task is on record; if queueing fails the rows are withdrawn and the client gets
- * a 503, so nobody holds the id of a task that will never run.
+ * Accepting work: validate, answer a replayed idempotency key, check the backlog, then admit
+ * (libs/tasks: commit to PostgreSQL, then queue in Redis). A 202 therefore means the task is
+ * on record; if queueing fails the rows are withdrawn and the client gets a 503, so nobody
+ * holds the id of a task that will never run.
  */
 @Injectable()
 export class TaskSubmissionService {
@@ -57,9 +79,8 @@ export class TaskSubmissionService {
   private readonly submitted = new Map<TaskType, Counter.Internal>();
 
   constructor(
-    private readonly store: TaskStore,
+    private readonly admission: TaskAdmission,
     private readonly queries: TaskQueries,
-    private readonly producer: TaskProducer,
     private readonly backlog: BacklogGate,
     private readonly metrics: TaskqMetrics,
   ) {}
@@ -83,22 +104,17 @@ export class TaskSubmissionService {
     // After the replay check: a full queue refuses new work, not the answer to work already accepted.
     const admitting = this.backlog.admit(task.type);
     if (admitting) await admitting;
-    let inserted: boolean;
+    let admitted: boolean;
     try {
-      inserted = await this.store.createTask(task);
+      admitted = await this.admission.admitOne(task);
     } catch (error) {
-      throw storeUnavailable(error);
+      throw admissionRefused(error);
     }
-    if (!inserted) {
+    if (!admitted) {
       // A concurrent request with the same key won the insert.
       const winner = key ? await this.guard(() => this.queries.findByIdempotencyKey(tenant, key)) : null;
       if (winner) return this.replay(winner, request);
       throw ProblemException.unavailable('The task could not be stored. Retry later.');
-    }
-    try {
-      await this.producer.enqueue(jobSpecFor(task));
-    } catch (error) {
-      throw await this.withdraw([task], error);
     }
     this.accepted(task.type, task.id);
     return { replayed: false, task: response(task) };
@@ -106,10 +122,14 @@ export class TaskSubmissionService {
 
   /**
    * All tasks are validated first and one invalid task rejects the whole request, naming
-   * every failing index. Idempotency keys work per task, as for single submissions.
+   * every failing index. Idempotency keys work per task, as for single submissions. With
+   * `headerKey` (the request's `Idempotency-Key`), task i gets the key `<headerKey>:<i>`
+   * (over its own `idempotencyKey`), and every task carries the hash of the whole request: a
+   * replay of the same tasks answers with the original ones, any other body with the key is a 422.
    */
-  async submitBulk(request: BulkSubmitDto, tenant: string): Promise<SubmitTaskResponse[]> {
+  async submitBulk(request: BulkSubmitDto, tenant: string, headerKey?: string): Promise<BulkSubmission> {
     const now = new Date();
+    const wholeRequest = headerKey === undefined ? undefined : bulkRequestHash(request.tasks);
     const errors: FieldError[] = [];
     const prepared: PreparedTask[] = [];
     for (const [index, raw] of request.tasks.entries()) {
@@ -123,7 +143,10 @@ export class TaskSubmissionService {
         }
         value = checked.value;
       }
-      const context = { tenant, idempotencyKey: value.idempotencyKey ?? null, now };
+      const context: PreparationContext =
+        headerKey === undefined || wholeRequest === undefined
+          ? { tenant, idempotencyKey: value.idempotencyKey ?? null, now }
+          : { tenant, idempotencyKey: bulkTaskKey(headerKey, index), now, requestHash: wholeRequest };
       const result = prepareTaskNow(value, context) ?? (await prepareTask(value, context));
       if (result.ok) prepared.push(result.task);
       else errors.push(...result.errors.map((error) => ({ field: `tasks.${index}.${error.field}`, messages: error.messages })));
@@ -152,20 +175,26 @@ export class TaskSubmissionService {
     const adding = new Map<TaskType, number>();
     for (const task of fresh) adding.set(task.type, (adding.get(task.type) ?? 0) + 1);
     await this.backlog.admitAll(adding);
-    const inserted = await this.guard(() => this.store.insertTasks(fresh));
+    let inserted: boolean[];
+    try {
+      inserted = await this.admission.admit(fresh);
+    } catch (error) {
+      throw admissionRefused(error);
+    }
     const created = fresh.filter((_, index) => inserted[index]);
-    await this.enqueueOrWithdraw(created);
     for (const task of created) this.accepted(task.type, task.id);
     // A concurrent request took some keys between our check and our insert: its tasks are the answer.
     const lostKeys = fresh.filter((_, index) => !inserted[index]).map((task) => task.idempotencyKey ?? '');
     const winners = new Map((await this.guard(() => this.queries.findByIdempotencyKeys(tenant, lostKeys))).map((task) => [task.idempotencyKey, task]));
     const createdIds = new Set(created.map((task) => task.id));
-    return answers.map((answer) => {
+    const tasks = answers.map((answer) => {
       if (answer.kind === 'replay' || createdIds.has(answer.task.id)) return response(answer.task);
       const winner = winners.get(answer.task.idempotencyKey);
       if (!winner) throw ProblemException.unavailable('Some tasks could not be stored. Retry the request with the same idempotency keys.');
+      if (winner.requestHash !== answer.task.requestHash) throw keyReused(winner.id);
       return response(winner);
     });
+    return { replayed: created.length === 0, tasks };
   }
 
   private replay(earlier: TaskEntity, request: SubmitTaskDto): Submission {
@@ -182,25 +211,6 @@ export class TaskSubmissionService {
     }
     counter.inc();
     if (this.logsDebug) this.logger.debug({ msg: 'task accepted', taskId, type });
-  }
-
-  private async enqueueOrWithdraw(tasks: PreparedTask[]): Promise<void> {
-    try {
-      const now = Date.now();
-      await this.producer.enqueueMany(tasks.map((task) => jobSpecFor(task, now)));
-    } catch (error) {
-      throw await this.withdraw(tasks, error);
-    }
-  }
-
-  /** Takes back tasks whose jobs could not be queued; resolves with the 503 for their request. */
-  private async withdraw(tasks: PreparedTask[], error: unknown): Promise<ProblemException> {
-    const ids = tasks.map((task) => task.id);
-    // Not withdrawn, they would run later all the same: the reconciler queues every unfinished task.
-    await this.store.deleteUnstartedTasks(ids).catch((cleanup: Error) =>
-      this.logger.error(`tasks ${ids.join(', ')} were refused (Redis unavailable) but stay stored, and will run: ${cleanup.message}`),
-    );
-    return ProblemException.unavailable('The queue (Redis) is unavailable; nothing was accepted. Retry later.', error);
   }
 
   private async guard<T>(write: () => Promise<T>): Promise<T> {

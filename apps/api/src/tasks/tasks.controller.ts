@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -22,6 +22,9 @@ import { TaskSubmissionService } from './task-submission.service';
 import { TasksService } from './tasks.service';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+/** A bulk request's key, shorter by what `:<index>` adds to it for each task (the column holds 200). */
+const BULK_IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,196}$/;
 
 const TASK_ID = ApiParam({ name: 'id', description: 'Task id.', schema: { type: 'string', format: 'uuid' } });
 
@@ -75,23 +78,46 @@ export class TasksController {
     return task;
   }
 
-  /** Up to 1,000 tasks, all or none. */
+  /** Up to 1,000 tasks, all or none. 200 instead of 202 when every task is the answer to an earlier request. */
   @Post('tasks/bulk')
   @HttpCode(202)
   @RequiresScope(ApiKeyScope.TasksWrite)
-  @ApiOperation({ summary: 'Submit up to 1,000 tasks', description: 'All are validated first: if any is invalid, none is stored.' })
+  @ApiOperation({
+    summary: 'Submit up to 1,000 tasks',
+    description:
+      'All are validated first: if any is invalid, none is stored. With an `Idempotency-Key` header the whole request is idempotent: ' +
+      'task *i* is stored with the key `<Idempotency-Key>:<i>` (over its own `idempotencyKey`), and sending the same tasks again with the same ' +
+      'header answers 200 with the original tasks and stores nothing; other tasks with the same header are refused with 422. ' +
+      'Without the header, each task\'s own `idempotencyKey` works as on `POST /tasks`.',
+  })
   @ApiJsonBody(BulkSubmitDto, {
     two: { summary: 'Two tasks', value: { tasks: [{ type: 'noop', payload: {} }, { type: 'sleep', payload: { ms: 100 }, priority: 5 }] } },
   })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Same key and same tasks: the original tasks (200). Task i is stored with the key `<Idempotency-Key>:<i>`, hence at most 196 characters.',
+    schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,196}$' },
+  })
   @ApiAnswer(202, 'Accepted: every task is committed and queued.', 'BulkSubmitResponse')
+  @ApiAnswer(200, 'Every task is the original task of an idempotency key seen before with the same body (a replay).', 'BulkSubmitResponse')
   @ApiProblems({
-    400: 'A task is invalid (errors[] names each by index, e.g. tasks.3.payload.ms); none is stored.',
+    400: 'A task is invalid (errors[] names each by index, e.g. tasks.3.payload.ms), or a malformed Idempotency-Key; none is stored.',
     413: 'The body is larger than BULK_BODY_LIMIT_BYTES (5 MiB by default).',
     422: 'An idempotency key was used before with a different body.',
     503: "Redis or PostgreSQL is unavailable, or a type's queue is over MAX_BACKLOG. Nothing is accepted.",
   })
-  async submitBulk(@Body() body: BulkSubmitDto, @CurrentPrincipal() principal: Principal): Promise<BulkSubmitResponse> {
-    const tasks = await this.submissions.submitBulk(body, principal.tenant);
+  async submitBulk(
+    @Body() body: BulkSubmitDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<BulkSubmitResponse> {
+    if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || !BULK_IDEMPOTENCY_KEY.test(idempotencyKey))) {
+      throw ProblemException.validation([{ field: 'Idempotency-Key', messages: ['must be 1 to 196 printable ASCII characters'] }]);
+    }
+    const { replayed, tasks } = await this.submissions.submitBulk(body, principal.tenant, idempotencyKey);
+    if (replayed) void reply.status(200);
     return { count: tasks.length, tasks };
   }
 

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
-import { TaskStore, openDataSource } from '@taskq/persistence';
+import { TaskAdmissions, TaskLifecycleStore, openDataSource } from '@taskq/persistence';
 import { TaskProducer } from '@taskq/queue';
 import { TEST_REDIS_URL, deleteRedisPrefix, queryDatabase, testDatabase, uniquePrefix, waitFor, type AppProcess } from '@taskq/testing';
 import { AlertReceiver } from '../testing/alert-receiver';
@@ -23,7 +23,8 @@ describe(QueueFailureWatcher.name, () => {
   let monitor: MonitorTestApp;
   let worker: AppProcess;
   let dataSource: DataSource;
-  let store: TaskStore;
+  let store: TaskAdmissions;
+  let lifecycle: TaskLifecycleStore;
   let redis: Redis;
   let producer: TaskProducer;
 
@@ -50,7 +51,8 @@ describe(QueueFailureWatcher.name, () => {
     monitor = await startMonitor(monitorEnv());
     worker = await startWorkerProcess(db.url, prefix);
     dataSource = await openDataSource({ url: db.url });
-    store = new TaskStore(dataSource);
+    store = new TaskAdmissions(dataSource);
+    lifecycle = new TaskLifecycleStore(dataSource);
     redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
     producer = new TaskProducer(redis, prefix);
   });
@@ -110,7 +112,7 @@ describe(QueueFailureWatcher.name, () => {
   it('does not report a cancelled task as dead', async () => {
     const cancelled = await submitSleepTask(store, producer, { ms: 10_000, timeoutMs: 20_000, maxAttempts: 3 });
     await waitFor(async () => (await statusOf(cancelled)) === 'active', { description: `task ${cancelled} running` });
-    expect(await store.cancelTask(cancelled)).toBe('active');
+    expect((await lifecycle.cancelTask(cancelled))?.previousStatus).toBe('active');
     await producer.broadcastCancel(cancelled);
     await waitFor(() => monitor.logs.matching(new RegExp(`task ${cancelled} \\(sleep\\) was cancelled: not a dead task`)).length > 0, {
       description: 'the cancellation seen by the monitor',

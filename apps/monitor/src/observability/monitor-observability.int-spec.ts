@@ -3,7 +3,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { MonitorConfig, loadConfig } from '@taskq/config';
 import { TaskStatus, getTaskType } from '@taskq/contracts';
-import { TaskStore } from '@taskq/persistence';
+import { TaskAdmissions } from '@taskq/persistence';
 import { TaskProducer, connectRedis } from '@taskq/queue';
 import { TEST_REDIS_URL, deleteRedisPrefix, parsePrometheusText, testDatabase, uniquePrefix, type PrometheusScrape } from '@taskq/testing';
 import { createMonitorApp } from '../monitor-app';
@@ -66,8 +66,8 @@ describe('monitor health and metrics listener', () => {
     expect(metrics.families.has('process_resident_memory_bytes')).toBe(true);
   });
 
-  it("observes the batches of the monitor's TaskStore", async () => {
-    const store = sut.get(TaskStore);
+  it("observes the batches of the monitor's TaskAdmissions", async () => {
+    const store = sut.get(TaskAdmissions);
     const definition = getTaskType('noop');
 
     await store.createTask({

@@ -9,7 +9,7 @@ import { ReconcilerLoop } from './reconciler-loop';
 
 /**
  * Repairs every disagreement between PostgreSQL and Redis (RECONCILE_*). Uses the monitor's
- * TaskStore, TaskQueries, metrics, TaskProducer, dead-letter mirror and producer connection.
+ * TaskMaintenance, TaskRequeue, TaskQueries, metrics, TaskProducer, dead-letter mirror and producer connection.
  */
 @Module({
   imports: [FailuresModule],

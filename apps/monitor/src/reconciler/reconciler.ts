@@ -1,20 +1,20 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { MonitorConfig } from '@taskq/config';
-import { TASK_TYPE_NAMES, TaskStatus, isTaskType, isTerminalStatus, type TaskType } from '@taskq/contracts';
+import { TASK_TYPE_NAMES, TaskStatus, isTerminalStatus } from '@taskq/contracts';
 import { TaskqMetrics, type ReconcilerRepair } from '@taskq/observability';
 import {
   LOST_RUN_ERROR,
+  TaskMaintenance,
   TaskQueries,
-  TaskStore,
   isTaskId,
+  type QueueableTask,
   type UnfinishedStatus,
-  type UnfinishedTask,
   type UnfinishedTaskKey,
   type UnfinishedTaskRef,
 } from '@taskq/persistence';
 import { DeadLetterMirror, TaskProducer } from '@taskq/queue';
+import { TaskRequeue } from '@taskq/tasks';
 import { FailureReporter } from '../failures/failure-reporter';
-import { requeueSpecFor } from './requeue-spec';
 
 /** What one run found and did. */
 export interface ReconcileRun {
@@ -38,9 +38,6 @@ export const totalRequeued = (run: ReconcileRun): number => Object.values(run.re
 export const totalRepairs = (run: ReconcileRun): number => Object.values(run.repairs).reduce((sum, n) => sum + n, 0);
 
 const UNFINISHED_STATUSES: UnfinishedStatus[] = [TaskStatus.Queued, TaskStatus.Delayed, TaskStatus.Retrying, TaskStatus.Active];
-
-/** A task of a type this build knows: its job has a queue. */
-type QueueableTaskRef = UnfinishedTaskRef & { type: TaskType };
 
 /** Recorded on the running attempt of an active task whose job vanished. */
 export const LOST_ATTEMPT_ERROR = 'its job was lost from Redis while it ran (Redis lost its data); the reconciler queued the task again without spending an attempt';
@@ -74,7 +71,8 @@ export class Reconciler {
 
   constructor(
     private readonly queries: TaskQueries,
-    private readonly store: TaskStore,
+    private readonly store: TaskMaintenance,
+    private readonly requeues: TaskRequeue,
     private readonly producer: TaskProducer,
     private readonly deadLetters: DeadLetterMirror,
     private readonly failures: FailureReporter,
@@ -117,26 +115,22 @@ export class Reconciler {
           return false;
         }
         const page = await this.queries.unfinishedTasksPage({ status, settledBefore, after, limit });
-        const queueable = page.filter((task): task is QueueableTaskRef => {
-          if (isTaskType(task.type)) return true;
-          run.unregistered[task.type] = (run.unregistered[task.type] ?? 0) + 1;
-          return false;
-        });
+        for (const type of page.unregisteredTypes) run.unregistered[type] = (run.unregistered[type] ?? 0) + 1;
+        const queueable = page.tasks;
         run.checked += queueable.length;
         const presence = await this.producer.jobPresence(queueable);
         const missing = queueable.filter((_task, index) => presence[index] === 'missing');
         const finished = queueable.filter((_task, index) => presence[index] === 'finished');
         if (missing.length > 0) await this.requeueMissing(missing, run, repaired);
         if (finished.length > 0) await this.replaceFinished(finished, run, repaired);
-        const last = page.at(-1);
-        if (page.length < limit || !last) break;
-        after = { createdAt: last.createdAt, id: last.id };
+        if (!page.next) break;
+        after = page.next;
       }
     }
     return true;
   }
 
-  private async requeueMissing(missing: QueueableTaskRef[], run: ReconcileRun, repaired: RepairLog): Promise<void> {
+  private async requeueMissing(missing: UnfinishedTaskRef[], run: ReconcileRun, repaired: RepairLog): Promise<void> {
     const unchanged = await this.unchangedWaiting(missing);
     // Written before the jobs are added: if adding fails, these tasks are `queued` without a
     // job, and the next run (after the grace period) adds them like any other.
@@ -146,15 +140,14 @@ export class Reconciler {
     );
     const requeued = [...unchanged.map((task) => ({ task, was: task.status })), ...released.map((task) => ({ task, was: TaskStatus.Active as const }))];
     if (requeued.length === 0) return;
-    const now = Date.now();
-    await this.producer.enqueueMany(requeued.map(({ task }) => requeueSpecFor(task, now)));
+    await this.requeues.queueJobs(requeued.map(({ task }) => task), { replace: false });
     for (const { task, was } of requeued) {
       this.countRequeued(run, task, was);
       repaired(task, 'missing_job', `${was}, but its job was missing from Redis: queued again${was === TaskStatus.Active ? ' (its running attempt interrupted, free)' : ''}`);
     }
   }
 
-  private async replaceFinished(finished: QueueableTaskRef[], run: ReconcileRun, repaired: RepairLog): Promise<void> {
+  private async replaceFinished(finished: UnfinishedTaskRef[], run: ReconcileRun, repaired: RepairLog): Promise<void> {
     const unchanged = await this.unchangedWaiting(finished);
     const abandoned = await this.store.abandonRuns(
       finished.filter((task) => task.status === TaskStatus.Active).map((task) => ({ taskId: task.id, attemptsMade: task.attemptsMade, updatedAt: task.updatedAt })),
@@ -164,10 +157,7 @@ export class Reconciler {
       ...unchanged.map((task) => ({ task, was: task.status })),
       ...abandoned.flatMap((abandonedRun) => (abandonedRun.dead ? [] : [{ task: abandonedRun.task, was: TaskStatus.Active as const }])),
     ];
-    if (requeued.length > 0) {
-      const now = Date.now();
-      await this.producer.replaceJobs(requeued.map(({ task }) => requeueSpecFor(task, now)));
-    }
+    await this.requeues.queueJobs(requeued.map(({ task }) => task), { replace: true });
     for (const { task, was } of requeued) {
       this.countRequeued(run, task, was);
       if (was === TaskStatus.Active) this.metrics.recordLostRuns(task.type, 1);
@@ -235,7 +225,7 @@ export class Reconciler {
   }
 
   /** Those of the waiting (not active) tasks that have not changed since the page read them. */
-  private async unchangedWaiting(tasks: QueueableTaskRef[]): Promise<UnfinishedTask[]> {
+  private async unchangedWaiting(tasks: UnfinishedTaskRef[]): Promise<QueueableTask[]> {
     const seen = new Map(tasks.map((task) => [task.id, task]));
     const waiting = tasks.filter((task) => task.status !== TaskStatus.Active).map((task) => task.id);
     return (await this.queries.unfinishedTasks(waiting)).filter((task) => {
@@ -244,7 +234,7 @@ export class Reconciler {
     });
   }
 
-  private countRequeued(run: ReconcileRun, task: UnfinishedTask, was: UnfinishedStatus): void {
+  private countRequeued(run: ReconcileRun, task: QueueableTask, was: UnfinishedStatus): void {
     run.requeued[was]++;
     run.requeuedByType[task.type] = (run.requeuedByType[task.type] ?? 0) + 1;
   }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { MonitorConfig } from '@taskq/config';
 import { TaskStatus } from '@taskq/contracts';
-import { TaskStore } from '@taskq/persistence';
+import { TaskMaintenance } from '@taskq/persistence';
 import { DeadLetterMirror } from '@taskq/queue';
 
 /** What one clean-up removed. Also the retention job's return value in Redis. */
@@ -29,7 +29,7 @@ export class RetentionProcessor {
   private stopping = false;
 
   constructor(
-    private readonly store: TaskStore,
+    private readonly store: TaskMaintenance,
     private readonly deadLetters: DeadLetterMirror,
     @Inject(MonitorConfig) private readonly config: MonitorConfig,
   ) {}

@@ -1,8 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { TaskStatus } from '@taskq/contracts';
-import { ScheduleStore, TaskQueries, TaskStore, prepareTask, type PreparedTask } from '@taskq/persistence';
-import { TaskProducer, jobSpecFor, scheduledTimeOf, type ScheduleRunData } from '@taskq/queue';
+import { ScheduleStore, TaskQueries } from '@taskq/persistence';
+import { TaskProducer, scheduledTimeOf, type ScheduleRunData } from '@taskq/queue';
+import { TaskAdmission, jobSpecFor, prepareTask } from '@taskq/tasks';
 
 /**
  * The idempotency key of the task a run creates: one task per schedule and due time, however
@@ -24,11 +25,9 @@ export type RunOutcome = { taskId: string; created: boolean } | { skipped: strin
  */
 @Injectable()
 export class ScheduleRunner {
-  private readonly logger = new Logger('Schedules');
-
   constructor(
     private readonly schedules: ScheduleStore,
-    private readonly store: TaskStore,
+    private readonly admission: TaskAdmission,
     private readonly queries: TaskQueries,
     private readonly producer: TaskProducer,
   ) {}
@@ -49,8 +48,8 @@ export class ScheduleRunner {
       const reasons = prepared.errors.map((error) => `${error.field}: ${error.messages.join('; ')}`).join(', ');
       throw new UnrecoverableError(`schedule ${name} cannot create its task: ${reasons}`);
     }
-    if (await this.store.createTask(prepared.task)) {
-      await this.enqueueOrWithdraw(prepared.task);
+    // Without its job the task would never run: admission takes it back then, and the run job retries.
+    if (await this.admission.admitOne(prepared.task)) {
       await this.schedules.recordRun(name, now);
       return { taskId: prepared.task.id, created: true };
     }
@@ -64,20 +63,11 @@ export class ScheduleRunner {
   private async redelivered(name: string, tenant: string, key: string): Promise<RunOutcome> {
     const task = await this.queries.findByIdempotencyKey(tenant, key);
     if (!task) throw new Error(`the task of run "${key}" could not be stored`);
-    if (task.status === TaskStatus.Queued && task.attemptsMade === 0) await this.producer.enqueue(jobSpecFor(task));
+    if (task.status === TaskStatus.Queued && task.attemptsMade === 0) {
+      const [queueable] = await this.queries.unfinishedTasks([task.id]);
+      if (queueable) await this.producer.enqueue(jobSpecFor(queueable));
+    }
     await this.schedules.recordRun(name, task.createdAt);
     return { taskId: task.id, created: false };
-  }
-
-  /** Without its job the task would never run: take it back, and let the run job retry. */
-  private async enqueueOrWithdraw(task: PreparedTask): Promise<void> {
-    try {
-      await this.producer.enqueue(jobSpecFor(task));
-    } catch (error) {
-      await this.store.deleteUnstartedTasks([task.id]).catch((cleanup: Error) =>
-        this.logger.error(`task ${task.id} stays stored but unqueued: ${cleanup.message}`),
-      );
-      throw error;
-    }
   }
 }

@@ -12,7 +12,7 @@ import { ScheduleSyncLoop } from './schedule-sync-loop';
 /**
  * Recurring schedules: a BullMQ worker turns each run into an ordinary task, and a loop keeps
  * Redis's job schedulers equal to PostgreSQL's schedules. Uses the monitor's DataSource,
- * TaskStore, TaskQueries, TaskProducer and producer connection; the run worker owns its own.
+ * TaskAdmission, TaskQueries, TaskProducer and producer connection; the run worker owns its own.
  */
 @Module({
   providers: [

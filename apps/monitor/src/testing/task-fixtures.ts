@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TaskStatus, type BackoffPolicy } from '@taskq/contracts';
-import type { TaskStore } from '@taskq/persistence';
+import type { TaskAdmissions } from '@taskq/persistence';
 import type { TaskProducer } from '@taskq/queue';
 import { TEST_REDIS_URL, freePort, startAppProcess, waitForHttp, type AppProcess } from '@taskq/testing';
 
@@ -14,7 +14,7 @@ export interface SleepTaskOptions {
 }
 
 /** Submits a `sleep` task as the API does: the row first, then its job. */
-export async function submitSleepTask(store: TaskStore, producer: TaskProducer, options: SleepTaskOptions): Promise<string> {
+export async function submitSleepTask(store: TaskAdmissions, producer: TaskProducer, options: SleepTaskOptions): Promise<string> {
   const id = randomUUID();
   const backoff = options.backoff ?? { type: 'fixed', delayMs: 100, maxDelayMs: 100, jitter: 'none' };
   const payload = { ms: options.ms };

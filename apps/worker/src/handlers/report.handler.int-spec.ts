@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { AttemptOutcome, TaskStatus, type ReportTypeStats } from '@taskq/contracts';
-import { AttemptLog, TaskQueries, TaskStore, ensureDatabase, openDataSource, runMigrations } from '@taskq/persistence';
+import { AttemptLog, TaskQueries, TaskAdmissions, ensureDatabase, openDataSource, runMigrations } from '@taskq/persistence';
 import { testDatabase } from '@taskq/testing';
 import { ReportHandler } from './report.handler';
 
@@ -14,7 +14,7 @@ type Attempt = { outcome: AttemptOutcome.Completed | AttemptOutcome.Failed | Att
 describe(ReportHandler.name, () => {
   const db = testDatabase('worker_report');
   let dataSource: DataSource;
-  let store: TaskStore;
+  let store: TaskAdmissions;
   let attemptLog: AttemptLog;
   let sut: ReportHandler;
 
@@ -56,7 +56,7 @@ describe(ReportHandler.name, () => {
     await ensureDatabase({ url: db.url });
     dataSource = await openDataSource({ url: db.url });
     await runMigrations(dataSource);
-    store = new TaskStore(dataSource);
+    store = new TaskAdmissions(dataSource);
     attemptLog = new AttemptLog(dataSource);
     sut = new ReportHandler(new TaskQueries(dataSource));
 

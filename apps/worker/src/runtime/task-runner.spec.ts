@@ -1,13 +1,10 @@
 import { Logger } from '@nestjs/common';
-import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
-import type { PinoLogger } from 'nestjs-pino';
+import { UnrecoverableError, WaitingError } from 'bullmq';
 import pino from 'pino';
 import type { WorkerConfig } from '@taskq/config';
 import { AttemptOutcome, TaskStatus } from '@taskq/contracts';
-import type { TaskqMetrics } from '@taskq/observability';
-import type { AttemptFinish, AttemptLog, AttemptReleaseResult, AttemptStartResult, TaskToRun } from '@taskq/persistence';
-import type { DeadLetterMirror, PendingRecord, TaskJobData } from '@taskq/queue';
-import type { HandlerRegistry } from './handler-registry';
+import type { AttemptFinish, AttemptReleaseResult, AttemptStartResult, TaskToRun } from '@taskq/persistence';
+import type { PendingRecord, TaskJobData } from '@taskq/queue';
 import { RunningAttempts } from './running-attempts';
 import { RetryableAttemptError, TaskRunner } from './task-runner';
 
@@ -39,7 +36,7 @@ function runnerFor(scenario: Scenario) {
   };
   let outages = scenario.startOutages ?? 0;
   const attempts = {
-    start: jest.fn(async () => {
+    start: jest.fn(async (): Promise<AttemptStartResult> => {
       if (outages-- > 0) throw refused();
       return scenario.start ?? { kind: 'run', number: 1, attemptBase: 0, maxAttempts: 3, lostRuns: 0, task };
     }),
@@ -47,20 +44,12 @@ function runnerFor(scenario: Scenario) {
       if (scenario.finishDown) throw refused();
       return true;
     }),
-    release: jest.fn(async () => scenario.released ?? 'released'),
+    release: jest.fn(async (): Promise<AttemptReleaseResult> => scenario.released ?? 'released'),
   };
   const running = new RunningAttempts();
   const metrics = { recordQueueWait: jest.fn(), recordAttempt: jest.fn(), recordLostRuns: jest.fn() };
   const deadLetters = { add: jest.fn(async () => undefined) };
-  const sut = new TaskRunner(
-    { get: () => handler } as unknown as HandlerRegistry,
-    attempts as unknown as AttemptLog,
-    running,
-    deadLetters as unknown as DeadLetterMirror,
-    { workerId: 'worker-1' } as WorkerConfig,
-    metrics as unknown as TaskqMetrics,
-    { logger: pino({ level: 'silent' }) } as unknown as PinoLogger,
-  );
+  const sut = new TaskRunner({ get: () => handler }, attempts, running, deadLetters, { workerId: 'worker-1' } as WorkerConfig, metrics, { logger: pino({ level: 'silent' }) });
   const job = {
     data: {
       taskId: 'task-1', type: 'noop',
@@ -76,7 +65,7 @@ function runnerFor(scenario: Scenario) {
     moveToWait: jest.fn(async () => 0),
     updateProgress: jest.fn(async () => undefined),
   };
-  const result = sut.run(job as unknown as Job<TaskJobData>, 'lock-token');
+  const result = sut.run(job, 'lock-token');
   result.catch(() => undefined);
   return { result, started, running, attempts, job, handler, metrics, deadLetters };
 }

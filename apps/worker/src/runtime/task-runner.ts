@@ -2,10 +2,11 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { WorkerConfig } from '@taskq/config';
-import { AttemptOutcome, TaskStatus, computeBackoffDelay, validatePayload } from '@taskq/contracts';
+import { AttemptOutcome, TaskStatus, computeBackoffDelay, validatePayload, type TaskType } from '@taskq/contracts';
 import { TaskqMetrics, throttledLog } from '@taskq/observability';
 import { AttemptLog, LOST_RUN_ERROR, isStoreUnavailable, type AttemptFinish, type AttemptRelease, type AttemptStartResult } from '@taskq/persistence';
 import { DeadLetterMirror, type PendingRecord, type TaskJobData } from '@taskq/queue';
+import { chargedAttempts, isBudgetSpent, lastAttemptNumber } from '@taskq/tasks';
 import type { TaskContext } from '../handlers/task-handler';
 import { executeWithDeadline, type AttemptResult } from './attempt-execution';
 import { attemptLogger, type AttemptBindings } from './attempt-logger';
@@ -26,6 +27,18 @@ export class RetryableAttemptError extends Error {
 
 type Run = Extract<AttemptStartResult, { kind: 'run' }>;
 
+/** What the runner uses of a BullMQ job. */
+export type RunnableJob = Pick<Job<TaskJobData>, 'data' | 'opts' | 'attemptsMade' | 'attemptsStarted' | 'timestamp' | 'updateData' | 'moveToWait' | 'updateProgress'>;
+
+/** The runner's collaborators, as much of each as it uses (injected as their classes). */
+export interface HandlerLookup {
+  get(type: TaskType): { handle(payload: unknown, context: TaskContext): Promise<unknown> };
+}
+export type AttemptRecords = Pick<AttemptLog, 'start' | 'finish' | 'release'>;
+export type DeadLetterRecords = Pick<DeadLetterMirror, 'add'>;
+export type AttemptMetrics = Pick<TaskqMetrics, 'recordQueueWait' | 'recordAttempt' | 'recordLostRuns'>;
+export type LoggerSource = Pick<PinoLogger, 'logger'>;
+
 /**
  * Runs one BullMQ job: records the attempt's start, runs the handler under its deadline,
  * and commits the outcome to PostgreSQL before BullMQ acknowledges the job.
@@ -44,13 +57,13 @@ export class TaskRunner {
   private readonly logsInfo: boolean;
 
   constructor(
-    private readonly handlers: HandlerRegistry,
-    private readonly attempts: AttemptLog,
+    @Inject(HandlerRegistry) private readonly handlers: HandlerLookup,
+    @Inject(AttemptLog) private readonly attempts: AttemptRecords,
     private readonly running: RunningAttempts,
-    private readonly deadLetters: DeadLetterMirror,
+    @Inject(DeadLetterMirror) private readonly deadLetters: DeadLetterRecords,
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
-    private readonly metrics: TaskqMetrics,
-    private readonly pino: PinoLogger,
+    @Inject(TaskqMetrics) private readonly metrics: AttemptMetrics,
+    @Inject(PinoLogger) private readonly pino: LoggerSource,
   ) {
     this.logsInfo = pino.logger?.isLevelEnabled('info') ?? true;
   }
@@ -60,7 +73,7 @@ export class TaskRunner {
    * whether and as which attempt it runs), execute, settle the outcome.
    * `token`: the worker's lock on the job, needed to hand it back to the queue.
    */
-  async run(job: Job<TaskJobData>, token?: string): Promise<unknown> {
+  async run(job: RunnableJob, token?: string): Promise<unknown> {
     const pending = job.data.pendingRecord;
     if (pending?.kind === 'finish') return this.settle(job, token, finishOf(job.data.taskId, pending), true);
     if (pending?.kind === 'release') await this.releaseOwed(job, token, pending);
@@ -84,7 +97,7 @@ export class TaskRunner {
   }
 
   /** Records the start; undefined when there is nothing to run (the job is then acknowledged, failed or handed back). */
-  private async start(job: Job<TaskJobData>, token: string | undefined, startedAt: Date): Promise<Run | undefined> {
+  private async start(job: RunnableJob, token: string | undefined, startedAt: Date): Promise<Run | undefined> {
     const { taskId, type } = job.data;
     let started: AttemptStartResult;
     try {
@@ -113,7 +126,7 @@ export class TaskRunner {
    * Commits a run's outcome, then answers BullMQ the way {@link ENDINGS} says for the task's
    * new status. `owed`: it came with the job, from a worker that stopped before it could commit it.
    */
-  private async settle(job: Job<TaskJobData>, token: string | undefined, finish: AttemptFinish, owed: boolean): Promise<unknown> {
+  private async settle(job: RunnableJob, token: string | undefined, finish: AttemptFinish, owed: boolean): Promise<unknown> {
     const { taskId, type } = job.data;
     let recorded: boolean;
     try {
@@ -155,13 +168,13 @@ export class TaskRunner {
     }
   }
 
-  private recordQueueWait(job: Job<TaskJobData>, startedAt: Date): void {
+  private recordQueueWait(job: RunnableJob, startedAt: Date): void {
     const waitMs = queueWaitMs(job, startedAt);
     if (waitMs !== undefined) this.metrics.recordQueueWait(job.data.type, waitMs);
   }
 
   /** Shutdown deadline: the attempt is recorded as interrupted (free) and its job goes back to the queue. */
-  private async release(job: Job<TaskJobData>, token: string | undefined, release: AttemptRelease): Promise<unknown> {
+  private async release(job: RunnableJob, token: string | undefined, release: AttemptRelease): Promise<unknown> {
     let result;
     try {
       result = await this.record(() => this.attempts.release(release));
@@ -187,7 +200,7 @@ export class TaskRunner {
   }
 
   /** Commits the hand-back a stopped worker owed, before this worker starts a run of its own. */
-  private async releaseOwed(job: Job<TaskJobData>, token: string | undefined, pending: Extract<PendingRecord, { kind: 'release' }>): Promise<void> {
+  private async releaseOwed(job: RunnableJob, token: string | undefined, pending: Extract<PendingRecord, { kind: 'release' }>): Promise<void> {
     try {
       const result = await this.record(() =>
         this.attempts.release({ taskId: job.data.taskId, attempt: pending.attempt, error: pending.error, finishedAt: new Date(pending.finishedAt), durationMs: pending.durationMs }),
@@ -201,7 +214,7 @@ export class TaskRunner {
   }
 
   /** Back to the queue without spending an attempt, carrying `pending` if PostgreSQL still lacks it. */
-  private async handBack(job: Job<TaskJobData>, token: string | undefined, pending: PendingRecord | undefined, message: string): Promise<never> {
+  private async handBack(job: RunnableJob, token: string | undefined, pending: PendingRecord | undefined, message: string): Promise<never> {
     if (pending) await job.updateData({ ...job.data, pendingRecord: pending });
     await job.moveToWait(token);
     this.logger.warn({ msg: message, taskId: job.data.taskId, type: job.data.type });
@@ -223,7 +236,7 @@ export class TaskRunner {
     });
   }
 
-  private async execute(job: Job<TaskJobData>, run: Run, cancel: AbortSignal): Promise<AttemptResult> {
+  private async execute(job: RunnableJob, run: Run, cancel: AbortSignal): Promise<AttemptResult> {
     const { type } = job.data;
     // The API validated the payload too; checked again because the handler trusts its type.
     const validation = await validatePayload(type, run.task.payload);
@@ -235,11 +248,11 @@ export class TaskRunner {
     return executeWithDeadline((signal) => handler.handle(validation.payload, this.context(job, run, signal)), run.task.timeoutMs, cancel);
   }
 
-  private context(job: Job<TaskJobData>, run: Run, signal: AbortSignal): TaskContext {
+  private context(job: RunnableJob, run: Run, signal: AbortSignal): TaskContext {
     return {
       taskId: job.data.taskId,
       attempt: run.number,
-      maxAttempts: run.attemptBase + run.maxAttempts,
+      maxAttempts: lastAttemptNumber(run),
       signal,
       progress: async (value) => {
         await job.updateProgress(value);
@@ -263,15 +276,15 @@ function finishFor(taskId: string, run: Run, outcome: Exclude<AttemptResult, { k
     // The API has already marked the task cancelled; only the attempt is left to record.
     return { ...base, outcome: AttemptOutcome.Cancelled, taskStatus: TaskStatus.Cancelled, result: null, error: outcome.error, nextAttemptAt: null };
   }
-  const charged = run.number - run.attemptBase;
-  const dead = (outcome.kind === 'failed' && outcome.permanent) || charged >= run.maxAttempts;
+  const charged = chargedAttempts(run.number, run);
+  const dead = (outcome.kind === 'failed' && outcome.permanent) || isBudgetSpent(charged, run);
   const failure = outcome.kind === 'timed_out' ? AttemptOutcome.TimedOut : AttemptOutcome.Failed;
   const nextAttemptAt = dead ? null : new Date(finishedAt.getTime() + computeBackoffDelay(run.task.backoff, charged));
   return { ...base, outcome: failure, taskStatus: dead ? TaskStatus.Dead : TaskStatus.Retrying, result: null, error: outcome.error, nextAttemptAt };
 }
 
 /** Every line about an attempt carries these (see {@link attemptLogger} for the handler's lines). */
-function bindingsOf(job: Job<TaskJobData>, attempt: number): AttemptBindings {
+function bindingsOf(job: RunnableJob, attempt: number): AttemptBindings {
   return { taskId: job.data.taskId, type: job.data.type, attempt };
 }
 
@@ -314,7 +327,7 @@ function withoutPendingRecord(data: TaskJobData): TaskJobData {
  * chosen on purpose, and BullMQ keeps no record of when a retry became due. Manual retries
  * and DLQ requeues add a new job, so their first start counts.
  */
-function queueWaitMs(job: Job<TaskJobData>, startedAt: Date): number | undefined {
+function queueWaitMs(job: RunnableJob, startedAt: Date): number | undefined {
   if (job.attemptsMade > 0 || job.attemptsStarted > 1) return undefined;
   return startedAt.getTime() - (job.timestamp + (job.opts.delay ?? 0));
 }

@@ -13,9 +13,10 @@ import {
   type SubmitTaskDto,
   type TaskType,
 } from '@taskq/contracts';
-import type { NewTask } from './task-store';
+import type { NewTask, QueueableTask } from '@taskq/persistence';
 
-export type PreparedTask = NewTask & { type: TaskType };
+/** A new task: the row to insert, and what its job needs. */
+export type PreparedTask = NewTask & QueueableTask & { status: TaskStatus.Queued | TaskStatus.Delayed };
 
 export type Preparation = { ok: true; task: PreparedTask } | { ok: false; errors: FieldError[]; unknownType?: string };
 
@@ -31,6 +32,11 @@ export interface PreparationContext {
   /** Shared by every task of a bulk request. */
   now: Date;
   scheduleName?: string | null;
+  /**
+   * The hash a replay of `idempotencyKey` must match, when the key stands for more than this
+   * task (a bulk request's `Idempotency-Key`: {@link bulkRequestHash}); else the task's own {@link requestHash}.
+   */
+  requestHash?: string;
 }
 
 export async function prepareTask(request: SubmitTaskDto, context: PreparationContext): Promise<Preparation> {
@@ -76,11 +82,14 @@ function completePreparation(request: SubmitTaskDto, type: TaskType, context: Pr
       payload: validation.payload,
       priority: request.priority ?? null,
       runAt,
+      nextAttemptAt: null,
       maxAttempts: request.maxAttempts ?? definition.attempts,
+      attemptsMade: 0,
+      attemptBase: 0,
       backoff,
       timeoutMs: request.timeoutMs ?? definition.timeoutMs,
       idempotencyKey,
-      requestHash: idempotencyKey ? requestHash(request) : null,
+      requestHash: idempotencyKey ? (context.requestHash ?? requestHash(request)) : null,
       scheduleName: context.scheduleName ?? null,
       tenant,
       createdAt: now,
@@ -110,6 +119,13 @@ function resolveRunAt(request: SubmitTaskDto, now: Date): { runAt: Date | null }
 export function requestHash(request: SubmitTaskDto): string {
   const { idempotencyKey: _key, ...body } = request;
   return createHash('sha256').update(canonicalJson(body)).digest('hex');
+}
+
+/** {@link requestHash} of a whole bulk request's tasks, in order: a replay must send the same tasks. */
+export function bulkRequestHash(tasks: ReadonlyArray<Record<string, unknown>>): string {
+  return createHash('sha256')
+    .update(canonicalJson(tasks.map(({ idempotencyKey: _key, ...body }) => body)))
+    .digest('hex');
 }
 
 function canonicalJson(value: unknown): string {

@@ -1,0 +1,5 @@
+export * from './attempt-budget';
+export * from './task-preparation';
+export * from './task-job-spec';
+export * from './task-admission';
+export * from './task-requeue';
