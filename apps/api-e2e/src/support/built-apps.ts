@@ -20,6 +20,7 @@ const entry = (app: BuiltApp): string => {
  */
 export function startBuiltApp(app: BuiltApp, env: Record<string, string>): AppProcess {
   const script = entry(app);
-  const appEnv = app === 'api' ? { API_KEY: TEST_API_KEY, ...env } : env;
+  // Never a default port: a test beside a running `npm start` would collide with it.
+  const appEnv = app === 'api' ? { API_KEY: TEST_API_KEY, PORT: '0', ...env } : { METRICS_PORT: '-1', ...env };
   return startAppProcess(['-r', join(WORKSPACE_ROOT, 'runtime-paths.cjs'), script], appEnv, WORKSPACE_ROOT);
 }

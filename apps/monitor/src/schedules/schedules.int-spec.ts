@@ -56,7 +56,7 @@ describe('the monitor runs recurring schedules', () => {
   beforeAll(async () => {
     // The monitor creates and migrates the database, like in production.
     sut = await createMonitorApp(
-      loadConfig(MonitorConfig, { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL, SCHEDULE_SYNC_INTERVAL_MS: '300' }),
+      loadConfig(MonitorConfig, { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL, SCHEDULE_SYNC_INTERVAL_MS: '300', METRICS_PORT: '-1' }),
     );
     await sut.init();
     dataSource = await openDataSource({ url: db.url });
