@@ -1,5 +1,5 @@
 import { SubmitTaskDto } from './api/submit-task.dto';
-import { validDtoNow, validPayloadNow, validatePayload } from './payload-validation';
+import { validDtoNow, validPayloadNow, validateDto, validatePayload } from './payload-validation';
 
 describe('validatePayload', () => {
   it('accepts a valid email payload and normalises a single recipient to a list', async () => {
@@ -12,6 +12,15 @@ describe('validatePayload', () => {
     expect(sut.valid).toBe(false);
     const fields = sut.valid ? [] : sut.errors.map((error) => error.field).sort();
     expect(fields).toEqual(['payload.extra', 'payload.subject', 'payload.text', 'payload.to']);
+  });
+
+  it('says a missing required field is required, not what its value should be', async () => {
+    expect(await validatePayload('sleep', {})).toEqual({ valid: false, errors: [{ field: 'payload.ms', messages: ['ms is required'] }] });
+    expect(await validatePayload('email', { to: 'a@example.com', subject: 'Hi' })).toEqual({
+      valid: false,
+      errors: [{ field: 'payload.text', messages: ['text must be a string (text or html is required)'] }],
+    });
+    expect((await validateDto(SubmitTaskDto, { type: 'noop' }, 'tasks.0')).errors).toEqual([{ field: 'tasks.0.payload', messages: ['payload is required'] }]);
   });
 
   it('accepts html instead of text', async () => {
