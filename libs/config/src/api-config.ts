@@ -1,6 +1,6 @@
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, MinLength, Min, ValidateBy, type ValidationArguments } from 'class-validator';
-import { CommonConfig } from './common-config';
+import { CommonConfig, ListenHostDefault } from './common-config';
 import { Env } from './load-config';
 
 /**
@@ -32,9 +32,11 @@ export class ApiConfig extends CommonConfig {
   @Max(65_535)
   port = 3000;
 
+  /** Unset: 0.0.0.0 in production, 127.0.0.1 elsewhere. */
   @Env('HOST')
+  @ListenHostDefault('0.0.0.0')
   @IsString()
-  host = '0.0.0.0';
+  host!: string;
 
   /** Largest request body accepted (bytes); larger ones get 413. */
   @Env('BODY_LIMIT_BYTES')

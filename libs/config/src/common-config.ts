@@ -1,6 +1,18 @@
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
-import { Env } from './load-config';
+import { DerivedDefault, Env } from './load-config';
+
+/** Where a listener binds outside production when its host variable is unset. */
+export const LOOPBACK_HOST = '127.0.0.1';
+
+/**
+ * The default of a listener's host variable (HOST, METRICS_HOST): in production
+ * `productionHost` (every interface: containers are reached from outside), elsewhere only the
+ * loopback, so `npm start` on a developer's machine is not open to the network.
+ */
+export function ListenHostDefault(productionHost: string | undefined): PropertyDecorator {
+  return DerivedDefault((config: CommonConfig) => (config.nodeEnv === 'production' ? productionHost : LOOPBACK_HOST));
+}
 
 export const toBoolean = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? ['1', 'true', 'yes', 'on'].includes(value.toLowerCase()) : value;

@@ -35,6 +35,7 @@ export function resolveFileVariables(env: Env, variables: Iterable<string>): Env
 export function loadConfig<T extends object>(configClass: new () => T, env: Env = process.env): T {
   const source = Object.fromEntries(Object.entries(resolveFileVariables(env, declaredVariables(configClass))).filter(([, value]) => value !== ''));
   const config = plainToInstance(configClass, source, { excludeExtraneousValues: true, exposeDefaultValues: true });
+  applyDerivedDefaults(config);
   const errors = validateSync(config, { skipMissingProperties: false });
   if (errors.length > 0) {
     const details = errors.map((error) => {
@@ -60,6 +61,29 @@ function shownValue(variable: string, value: string | undefined): string {
     // not a URL
   }
   return JSON.stringify(value);
+}
+
+const derivedDefaults = new WeakMap<object, Map<string, (config: object) => unknown>>();
+
+/**
+ * A default that depends on other settings (e.g. on NODE_ENV), applied once every variable is
+ * read, to a property whose variable is unset.
+ */
+export function DerivedDefault<T extends object>(derive: (config: T) => unknown): PropertyDecorator {
+  return (target, property) => {
+    const defaults = derivedDefaults.get(target.constructor) ?? new Map<string, (config: object) => unknown>();
+    defaults.set(String(property), derive as (config: object) => unknown);
+    derivedDefaults.set(target.constructor, defaults);
+  };
+}
+
+function applyDerivedDefaults(config: object): void {
+  const settings = config as Record<string, unknown>;
+  for (let proto: object | null = config.constructor; proto; proto = Object.getPrototypeOf(proto)) {
+    for (const [property, derive] of derivedDefaults.get(proto) ?? []) {
+      if (settings[property] === undefined) settings[property] = derive(config);
+    }
+  }
 }
 
 const variableNames = new WeakMap<object, Map<string, string>>();

@@ -1,7 +1,7 @@
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsUrl, Max, Min, ValidateBy, ValidateIf } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsString, IsUrl, Max, Min, ValidateBy, ValidateIf } from 'class-validator';
 import { cronExpressionProblem } from '@taskq/contracts';
-import { CommonConfig, toBoolean } from './common-config';
+import { CommonConfig, ListenHostDefault, toBoolean } from './common-config';
 import { Env } from './load-config';
 
 /** The rules of a schedule's cron (BullMQ runs both the same way). */
@@ -27,6 +27,13 @@ export class MonitorConfig extends CommonConfig {
   @Min(-1)
   @Max(65_535)
   metricsPort = 9465;
+
+  /** Interface of the health and metrics listener. Unset: every interface in production, 127.0.0.1 elsewhere. */
+  @Env('METRICS_HOST')
+  @ListenHostDefault(undefined)
+  @IsOptional()
+  @IsString()
+  metricsHost?: string;
 
   /** On SIGTERM, how long running maintenance jobs and a last alert delivery may take. */
   @Env('SHUTDOWN_TIMEOUT_MS')

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsString, Matches, Max, Min, MinLength } from 'class-validator';
-import { CommonConfig, toBoolean } from './common-config';
+import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import { CommonConfig, ListenHostDefault, toBoolean } from './common-config';
 import { Env } from './load-config';
 
 export class WorkerConfig extends CommonConfig {
@@ -68,4 +68,11 @@ export class WorkerConfig extends CommonConfig {
   @Min(-1)
   @Max(65_535)
   metricsPort = 9464;
+
+  /** Interface of the health and metrics listener. Unset: every interface in production, 127.0.0.1 elsewhere. */
+  @Env('METRICS_HOST')
+  @ListenHostDefault(undefined)
+  @IsOptional()
+  @IsString()
+  metricsHost?: string;
 }

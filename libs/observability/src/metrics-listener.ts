@@ -11,6 +11,8 @@ export interface HealthStatus {
 export interface MetricsListenerOptions {
   /** 0 picks a free port; below 0 the listener is off. */
   port: number;
+  /** Interface to bind; undefined: every interface. */
+  host?: string;
   metrics: TaskqMetrics;
   health: () => HealthStatus;
 }
@@ -31,7 +33,7 @@ export class MetricsListener {
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.options.port, () => {
+      server.listen({ port: this.options.port, host: this.options.host }, () => {
         server.off('error', reject);
         resolve();
       });

@@ -12,6 +12,7 @@ export class MonitorMetricsListener implements OnApplicationBootstrap, BeforeApp
   constructor(metrics: TaskqMetrics, @Inject(MonitorConfig) config: MonitorConfig) {
     this.listener = new MetricsListener({
       port: config.metricsPort,
+      host: config.metricsHost,
       metrics,
       health: () => (this.stopping ? { healthy: false, status: 'stopping' } : { healthy: true, status: 'ok' }),
     });

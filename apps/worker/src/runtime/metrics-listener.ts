@@ -12,6 +12,7 @@ export class WorkerMetricsListener implements OnApplicationBootstrap, OnApplicat
   constructor(workers: QueueWorkersService, metrics: TaskqMetrics, @Inject(WorkerConfig) config: WorkerConfig) {
     this.listener = new MetricsListener({
       port: config.metricsPort,
+      host: config.metricsHost,
       metrics,
       health: () => (workers.running ? { healthy: true, status: 'ok' } : { healthy: false, status: 'stopping' }),
     });
