@@ -1,18 +1,11 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Redis } from 'ioredis';
-import { TaskProducer } from '@taskq/queue';
-import { TEST_REDIS_URL, deleteRedisPrefix, testDatabase, uniquePrefix } from '@taskq/testing';
-import { PROBLEM_JSON, countTasks, startApi } from '../tasks/testing/test-apps';
+import { PROBLEM_JSON, countTasks } from '../tasks/testing/test-apps';
+import { useApiHarness } from '../testing/api-harness';
 
 /**
  * Hostile or broken request bodies, one row per case, on every route that takes a body: each
  * gets its 4xx problem document and leaves nothing stored and nothing queued.
  */
-const db = testDatabase('api_bad_input');
-const prefix = uniquePrefix('api-bad-input');
-let app: NestFastifyApplication;
-let redis: Redis;
-let producer: TaskProducer;
+const api = useApiHarness({ label: 'api_bad_input' });
 
 const WRITE_ROUTES = ['/submit-task', '/tasks', '/tasks/bulk'] as const;
 
@@ -23,23 +16,9 @@ const nested = (depth: number): string => `${'['.repeat(depth)}${']'.repeat(dept
 
 const countJobs = async (): Promise<number> => {
   let total = 0;
-  for (const queue of producer.allQueues()) total += Object.values(await queue.getJobCounts()).reduce((sum, n) => sum + n, 0);
+  for (const queue of api.producer.allQueues()) total += Object.values(await queue.getJobCounts()).reduce((sum, n) => sum + n, 0);
   return total;
 };
-
-beforeAll(async () => {
-  app = await startApi(db.url, prefix);
-  redis = new Redis(TEST_REDIS_URL);
-  producer = new TaskProducer(redis, prefix);
-});
-
-afterAll(async () => {
-  await producer?.close();
-  redis?.disconnect();
-  await app?.close();
-  await deleteRedisPrefix(prefix);
-  await db.drop();
-});
 
 interface BadInputCase {
   name: string;
@@ -80,14 +59,14 @@ const CASES: BadInputCase[] = [
 
 describe.each(WRITE_ROUTES)('POST %s refuses', (route) => {
   it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, testCase) => {
-    const rowsBefore = await countTasks(db.url);
+    const rowsBefore = await countTasks(api.db.url);
     const jobsBefore = await countJobs();
 
     const headers = {
       'content-type': testCase.contentType ?? 'application/json',
       ...(testCase.contentEncoding ? { 'content-encoding': testCase.contentEncoding } : {}),
     };
-    const response = await app.inject({ method: 'POST', url: route, payload: testCase.body(route), headers });
+    const response = await api.app.inject({ method: 'POST', url: route, payload: testCase.body(route), headers });
 
     expect(response.statusCode).toBe(testCase.status);
     expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
@@ -95,7 +74,7 @@ describe.each(WRITE_ROUTES)('POST %s refuses', (route) => {
     expect(problem).toMatchObject({ type: testCase.type, status: testCase.status, title: expect.any(String), detail: expect.any(String) });
     if (testCase.detail) expect(problem.detail).toMatch(testCase.detail);
     expect(JSON.stringify(problem)).not.toMatch(/\bat .*\.(js|ts):\d+|SELECT|INSERT/);
-    expect(await countTasks(db.url)).toBe(rowsBefore);
+    expect(await countTasks(api.db.url)).toBe(rowsBefore);
     expect(await countJobs()).toBe(jobsBefore);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
@@ -106,14 +85,14 @@ describe('what the limits still let through', () => {
     const tasks = Array.from({ length: 400 }, (_, i) => ({ type: 'noop', payload: { note: `${i}`.padEnd(900, '.') } }));
     const payload = JSON.stringify({ tasks });
     expect(payload.length).toBeGreaterThan(256 * 1024);
-    const response = await app.inject({ method: 'POST', url: '/tasks/bulk', payload, headers: { 'content-type': 'application/json' } });
+    const response = await api.app.inject({ method: 'POST', url: '/tasks/bulk', payload, headers: { 'content-type': 'application/json' } });
     expect(response.statusCode).toBe(202);
     expect(response.json<{ count: number }>().count).toBe(400);
   });
 
   it('takes JSON nested to the limit and application/json with a charset', async () => {
     const body = `{"type":"webhook","payload":{"url":"https://example.com","body":${nested(29)}}}`;
-    const response = await app.inject({ method: 'POST', url: '/submit-task', payload: body, headers: { 'content-type': 'application/json; charset=utf-8' } });
+    const response = await api.app.inject({ method: 'POST', url: '/submit-task', payload: body, headers: { 'content-type': 'application/json; charset=utf-8' } });
     expect(response.statusCode).toBe(202);
   });
 });

@@ -1,10 +1,8 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Redis } from 'ioredis';
 import type { BulkSubmitResponse } from '@taskq/contracts';
-import { TaskProducer } from '@taskq/queue';
-import { TEST_REDIS_URL, deleteRedisPrefix, queryDatabase, testDatabase, uniquePrefix } from '@taskq/testing';
+import { queryDatabase } from '@taskq/testing';
 import { TasksController } from './tasks.controller';
-import { PROBLEM_JSON, countTasks, send, startApi } from './testing/test-apps';
+import { PROBLEM_JSON, countTasks, send } from './testing/test-apps';
+import { useApiHarness } from '../testing/api-harness';
 
 jest.setTimeout(30_000);
 
@@ -19,41 +17,23 @@ const noops = (count: number): Array<Record<string, unknown>> => Array.from({ le
 
 /** `POST /tasks/bulk`: up to 1,000 tasks, all accepted or none. No worker runs: jobs stay where the API put them. */
 describe(`${TasksController.name} POST /tasks/bulk`, () => {
-  const db = testDatabase('bulk_submit');
-  const prefix = uniquePrefix('bulk-submit');
-  let sut: NestFastifyApplication;
-  let redis: Redis;
-  let producer: TaskProducer;
+  const api = useApiHarness({ label: 'bulk_submit' });
 
   const jobCount = async (): Promise<number> => {
     let total = 0;
-    for (const queue of producer.allQueues()) total += Object.values(await queue.getJobCounts()).reduce((sum, n) => sum + n, 0);
+    for (const queue of api.producer.allQueues()) total += Object.values(await queue.getJobCounts()).reduce((sum, n) => sum + n, 0);
     return total;
   };
 
   const expectNothingStored = async (rowsBefore: number, jobsBefore: number): Promise<void> => {
-    expect(await countTasks(db.url)).toBe(rowsBefore);
+    expect(await countTasks(api.db.url)).toBe(rowsBefore);
     expect(await jobCount()).toBe(jobsBefore);
   };
 
-  const bulk = (tasks: unknown[]) => send(sut, 'POST', '/tasks/bulk', { tasks });
-
-  beforeAll(async () => {
-    sut = await startApi(db.url, prefix);
-    redis = new Redis(TEST_REDIS_URL);
-    producer = new TaskProducer(redis, prefix);
-  });
-
-  afterAll(async () => {
-    await producer?.close();
-    redis?.disconnect();
-    await sut?.close();
-    await deleteRedisPrefix(prefix);
-    await db.drop();
-  });
+  const bulk = (tasks: unknown[]) => send(api.app, 'POST', '/tasks/bulk', { tasks });
 
   it('accepts 1,000 tasks: 202, count 1000, one row and one job per task, in order', async () => {
-    const rowsBefore = await countTasks(db.url);
+    const rowsBefore = await countTasks(api.db.url);
     const jobsBefore = await jobCount();
     const tasks = [
       ...noops(997),
@@ -73,10 +53,10 @@ describe(`${TasksController.name} POST /tasks/bulk`, () => {
     expect(body.tasks[998]?.status).toBe('delayed');
     expect(body.tasks.filter((task) => task.status === 'queued')).toHaveLength(999);
 
-    expect(await countTasks(db.url)).toBe(rowsBefore + 1_000);
+    expect(await countTasks(api.db.url)).toBe(rowsBefore + 1_000);
     expect(await jobCount()).toBe(jobsBefore + 1_000);
     const rows = await queryDatabase<{ id: string; type: string; payload: unknown; priority: number | null; max_attempts: number }>(
-      db.url,
+      api.db.url,
       'SELECT id, type, payload, priority, max_attempts FROM tasks WHERE id = ANY($1::uuid[])',
       [body.tasks.map((task) => task.id)],
     );
@@ -86,13 +66,13 @@ describe(`${TasksController.name} POST /tasks/bulk`, () => {
     expect(byId.get(idAt(5))).toMatchObject({ type: 'noop', payload: { note: 'n5' } });
     expect(byId.get(idAt(997))).toMatchObject({ type: 'sleep', priority: 4 });
     expect(byId.get(idAt(999))).toMatchObject({ type: 'webhook', max_attempts: 2 });
-    expect((await producer.queue('noop').getJob(idAt(5)))?.data).toEqual({ taskId: idAt(5), type: 'noop' });
-    expect(await producer.queue('report').getJobState(idAt(998))).toBe('delayed');
-    expect((await producer.queue('webhook').getJob(idAt(999)))?.opts.attempts).toBe(2);
+    expect((await api.producer.queue('noop').getJob(idAt(5)))?.data).toEqual({ taskId: idAt(5), type: 'noop' });
+    expect(await api.producer.queue('report').getJobState(idAt(998))).toBe('delayed');
+    expect((await api.producer.queue('webhook').getJob(idAt(999)))?.opts.attempts).toBe(2);
   });
 
   it('refuses 1,001 tasks with a 400 problem and stores nothing', async () => {
-    const rowsBefore = await countTasks(db.url);
+    const rowsBefore = await countTasks(api.db.url);
     const jobsBefore = await jobCount();
 
     const response = await bulk(noops(1_001));
@@ -108,7 +88,7 @@ describe(`${TasksController.name} POST /tasks/bulk`, () => {
     ['tasks that is not a list', { tasks: { type: 'noop', payload: {} } }],
     ['no tasks at all', {}],
   ])('refuses %s with a 400 problem', async (_case, body) => {
-    const response = await send(sut, 'POST', '/tasks/bulk', body);
+    const response = await send(api.app, 'POST', '/tasks/bulk', body);
 
     expect(response.statusCode).toBe(400);
     expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
@@ -116,7 +96,7 @@ describe(`${TasksController.name} POST /tasks/bulk`, () => {
   });
 
   it('refuses the whole request when one task of many has an invalid payload, naming its index; stores and queues nothing', async () => {
-    const rowsBefore = await countTasks(db.url);
+    const rowsBefore = await countTasks(api.db.url);
     const jobsBefore = await jobCount();
     const tasks = noops(500);
     tasks[3] = { type: 'sleep', payload: { ms: -1 } };
@@ -133,7 +113,7 @@ describe(`${TasksController.name} POST /tasks/bulk`, () => {
   });
 
   it('names every failing index and field when several tasks are invalid', async () => {
-    const rowsBefore = await countTasks(db.url);
+    const rowsBefore = await countTasks(api.db.url);
     const jobsBefore = await jobCount();
     const tasks = noops(20);
     tasks[2] = { type: 'fax', payload: {} };
@@ -148,7 +128,7 @@ describe(`${TasksController.name} POST /tasks/bulk`, () => {
   });
 
   it('refuses a task whose options are out of range, naming its index', async () => {
-    const rowsBefore = await countTasks(db.url);
+    const rowsBefore = await countTasks(api.db.url);
     const jobsBefore = await jobCount();
     const tasks = noops(10);
     tasks[7] = { type: 'noop', payload: {}, maxAttempts: 51 };
@@ -161,7 +141,7 @@ describe(`${TasksController.name} POST /tasks/bulk`, () => {
   });
 
   it('names a payload error and an out-of-range option of different tasks in one answer', async () => {
-    const rowsBefore = await countTasks(db.url);
+    const rowsBefore = await countTasks(api.db.url);
     const jobsBefore = await jobCount();
     const tasks = noops(10);
     tasks[3] = { type: 'sleep', payload: { ms: -1 } };
@@ -186,14 +166,14 @@ describe(`${TasksController.name} POST /tasks/bulk`, () => {
     expect(first.statusCode).toBe(202);
     const [original] = first.json<BulkSubmitResponse>().tasks;
     expect(second.json<BulkSubmitResponse>().tasks).toEqual([original]);
-    const rows = await queryDatabase<{ id: string; idempotency_key: string | null }>(db.url, `SELECT id, idempotency_key FROM tasks WHERE payload->>'note' = 'bulk-key'`);
+    const rows = await queryDatabase<{ id: string; idempotency_key: string | null }>(api.db.url, `SELECT id, idempotency_key FROM tasks WHERE payload->>'note' = 'bulk-key'`);
     expect(rows).toEqual([{ id: original?.id, idempotency_key: 'bulk-key-1' }]);
     expect(await jobCount()).toBe(jobsAfterFirst);
   });
 
   it('refuses a bulk task that reuses an idempotency key with another body: 422, nothing stored', async () => {
     expect((await bulk([{ type: 'noop', payload: { note: 'first' }, idempotencyKey: 'bulk-key-2' }])).statusCode).toBe(202);
-    const rowsBefore = await countTasks(db.url);
+    const rowsBefore = await countTasks(api.db.url);
     const jobsBefore = await jobCount();
 
     const response = await bulk([{ type: 'noop', payload: {} }, { type: 'noop', payload: { note: 'second' }, idempotencyKey: 'bulk-key-2' }]);

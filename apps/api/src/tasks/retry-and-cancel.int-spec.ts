@@ -1,11 +1,8 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Redis } from 'ioredis';
 import type { SubmitTaskResponse, TaskView } from '@taskq/contracts';
-import { TaskProducer } from '@taskq/queue';
-import { TEST_REDIS_URL, deleteRedisPrefix, queryDatabase, testDatabase, uniquePrefix, waitFor } from '@taskq/testing';
+import { queryDatabase, waitFor } from '@taskq/testing';
 import { TaskLifecycleService } from './task-lifecycle.service';
-import { PROBLEM_JSON, attemptDurationMs, attemptRows, send, startApi, startWorker, taskRow, waitForStatus, type AttemptRow } from './testing/test-apps';
-import type { WorkerProcess } from './testing/test-apps';
+import { PROBLEM_JSON, attemptDurationMs, attemptRows, send, taskRow, waitForStatus, type AttemptRow } from './testing/test-apps';
+import { useApiHarness } from '../testing/api-harness';
 
 jest.setTimeout(30_000);
 
@@ -16,26 +13,21 @@ const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
  * `sleep`: `noop` tasks stay queued where the API put them.
  */
 describe(TaskLifecycleService.name, () => {
-  const db = testDatabase('retry_cancel');
-  const prefix = uniquePrefix('retry-cancel');
-  let sut: NestFastifyApplication;
-  let worker: WorkerProcess;
-  let redis: Redis;
-  let producer: TaskProducer;
+  const api = useApiHarness({ label: 'retry_cancel', worker: { WORKER_QUEUES: 'sleep' } });
 
   const submit = async (body: Record<string, unknown>): Promise<string> => {
-    const response = await send(sut, 'POST', '/tasks', body);
+    const response = await send(api.app, 'POST', '/tasks', body);
     expect(response.statusCode).toBe(202);
     return response.json<SubmitTaskResponse>().id;
   };
 
-  const cancel = (id: string, headers: Record<string, string> = {}) => send(sut, 'POST', `/tasks/${id}/cancel`, undefined, headers);
-  const retry = (id: string) => send(sut, 'POST', `/tasks/${id}/retry`);
+  const cancel = (id: string, headers: Record<string, string> = {}) => send(api.app, 'POST', `/tasks/${id}/cancel`, undefined, headers);
+  const retry = (id: string) => send(api.app, 'POST', `/tasks/${id}/retry`);
 
   /** A sleep task whose first attempt is running on the worker. */
   const running = async (body: Record<string, unknown>): Promise<string> => {
     const id = await submit(body);
-    await waitFor(async () => (await taskRow(db.url, id))?.status === 'active' && (await attemptRows(db.url, id))[0]?.outcome === 'running', {
+    await waitFor(async () => (await taskRow(api.db.url, id))?.status === 'active' && (await attemptRows(api.db.url, id))[0]?.outcome === 'running', {
       description: `task ${id} running`,
     });
     return id;
@@ -43,15 +35,15 @@ describe(TaskLifecycleService.name, () => {
 
   const dead = async (): Promise<string> => {
     const id = await submit({ type: 'sleep', payload: { ms: 5_000 }, timeoutMs: 100, maxAttempts: 2, backoff: { delayMs: 10, maxDelayMs: 10 } });
-    await waitForStatus(db.url, id, 'dead');
+    await waitForStatus(api.db.url, id, 'dead');
     // The worker has let go of the job too (a retry before that is refused with 409).
-    await waitFor(async () => (await producer.queue('sleep').getJobState(id)) === 'failed', { description: `job ${id} failed in BullMQ` });
+    await waitFor(async () => (await api.producer.queue('sleep').getJobState(id)) === 'failed', { description: `job ${id} failed in BullMQ` });
     return id;
   };
 
   const completed = async (): Promise<string> => {
     const id = await submit({ type: 'sleep', payload: { ms: 1 } });
-    await waitForStatus(db.url, id, 'completed');
+    await waitForStatus(api.db.url, id, 'completed');
     return id;
   };
 
@@ -63,22 +55,6 @@ describe(TaskLifecycleService.name, () => {
 
   const outcomes = (attempts: AttemptRow[]): Array<[number, string]> => attempts.map((attempt) => [attempt.number, attempt.outcome]);
 
-  beforeAll(async () => {
-    sut = await startApi(db.url, prefix);
-    worker = await startWorker(db.url, prefix, { WORKER_QUEUES: 'sleep' });
-    redis = new Redis(TEST_REDIS_URL);
-    producer = new TaskProducer(redis, prefix);
-  });
-
-  afterAll(async () => {
-    await worker?.close();
-    await producer?.close();
-    redis?.disconnect();
-    await sut?.close();
-    await deleteRedisPrefix(prefix);
-    await db.drop();
-  });
-
   describe('POST /tasks/:id/cancel', () => {
     it.each<[string, Record<string, string>]>([
       ['no content-type', {}],
@@ -86,38 +62,38 @@ describe(TaskLifecycleService.name, () => {
       ['content-type application/json and content-length 0', { 'content-type': 'application/json', 'content-length': '0' }],
     ])('cancels a queued task (%s): 200, and its job leaves Redis', async (_case, headers) => {
       const id = await submit({ type: 'noop', payload: {} });
-      expect(await producer.queue('noop').getJob(id)).toBeDefined();
+      expect(await api.producer.queue('noop').getJob(id)).toBeDefined();
 
       const response = await cancel(id, headers);
 
       expect({ status: response.statusCode, body: response.json() }).toEqual({ status: 200, body: { id, status: 'cancelled', previousStatus: 'queued' } });
-      expect((await taskRow(db.url, id))?.status).toBe('cancelled');
-      expect(await producer.queue('noop').getJob(id)).toBeUndefined();
+      expect((await taskRow(api.db.url, id))?.status).toBe('cancelled');
+      expect(await api.producer.queue('noop').getJob(id)).toBeUndefined();
     });
 
     it('cancels a delayed task: 200, and its delayed job leaves Redis', async () => {
       const id = await submit({ type: 'sleep', payload: { ms: 1 }, delayMs: 60_000 });
-      expect(await producer.queue('sleep').getJobState(id)).toBe('delayed');
+      expect(await api.producer.queue('sleep').getJobState(id)).toBe('delayed');
 
       const response = await cancel(id);
 
       expect({ status: response.statusCode, body: response.json() }).toEqual({ status: 200, body: { id, status: 'cancelled', previousStatus: 'delayed' } });
-      expect((await taskRow(db.url, id))?.status).toBe('cancelled');
-      expect(await producer.queue('sleep').getJob(id)).toBeUndefined();
+      expect((await taskRow(api.db.url, id))?.status).toBe('cancelled');
+      expect(await api.producer.queue('sleep').getJob(id)).toBeUndefined();
     });
 
     it('cancels a retrying task: 200, its job leaves Redis, and no further attempt runs', async () => {
       // A long backoff keeps the task retrying while the test looks at it; nothing waits for it.
       const id = await submit({ type: 'sleep', payload: { ms: 5_000 }, timeoutMs: 100, maxAttempts: 3, backoff: { type: 'fixed', delayMs: 60_000, jitter: 'none' } });
-      await waitForStatus(db.url, id, 'retrying');
-      await waitFor(async () => (await producer.queue('sleep').getJobState(id)) === 'delayed', { description: `job ${id} waits for its retry` });
+      await waitForStatus(api.db.url, id, 'retrying');
+      await waitFor(async () => (await api.producer.queue('sleep').getJobState(id)) === 'delayed', { description: `job ${id} waits for its retry` });
 
       const response = await cancel(id);
 
       expect({ status: response.statusCode, body: response.json() }).toEqual({ status: 200, body: { id, status: 'cancelled', previousStatus: 'retrying' } });
-      expect((await taskRow(db.url, id))?.status).toBe('cancelled');
-      expect(await producer.queue('sleep').getJob(id)).toBeUndefined();
-      expect(outcomes(await attemptRows(db.url, id))).toEqual([[1, 'timed_out']]);
+      expect((await taskRow(api.db.url, id))?.status).toBe('cancelled');
+      expect(await api.producer.queue('sleep').getJob(id)).toBeUndefined();
+      expect(outcomes(await attemptRows(api.db.url, id))).toEqual([[1, 'timed_out']]);
     });
 
     it('cancels a running task: 200, the worker aborts the attempt (outcome cancelled) and does not retry it', async () => {
@@ -126,15 +102,15 @@ describe(TaskLifecycleService.name, () => {
         const response = await cancel(id);
 
         expect({ status: response.statusCode, body: response.json() }).toEqual({ status: 200, body: { id, status: 'cancelled', previousStatus: 'active' } });
-        expect((await taskRow(db.url, id))?.status).toBe('cancelled');
-        await waitFor(async () => (await producer.queue('sleep').getJobState(id)) === 'failed', { description: `job ${id} failed for good in BullMQ` });
-        const attempts = await attemptRows(db.url, id);
+        expect((await taskRow(api.db.url, id))?.status).toBe('cancelled');
+        await waitFor(async () => (await api.producer.queue('sleep').getJobState(id)) === 'failed', { description: `job ${id} failed for good in BullMQ` });
+        const attempts = await attemptRows(api.db.url, id);
         expect(attempts.map((attempt) => [attempt.number, attempt.outcome, attempt.error])).toEqual([[1, 'cancelled', 'cancelled while running']]);
         expect(attemptDurationMs(attempts[0])).toBeLessThan(5_000);
-        expect((await taskRow(db.url, id))?.status).toBe('cancelled');
+        expect((await taskRow(api.db.url, id))?.status).toBe('cancelled');
       } finally {
         // Should the API fail to signal the worker, stop the 10 s attempt anyway so the file stays fast.
-        await producer.broadcastCancel(id);
+        await api.producer.broadcastCancel(id);
       }
     });
 
@@ -142,16 +118,16 @@ describe(TaskLifecycleService.name, () => {
       // The worker's half of cancelling a running task, driven the way the API does it:
       // PostgreSQL says cancelled first, then the task id is published.
       const id = await running({ type: 'sleep', payload: { ms: 10_000 }, maxAttempts: 3, backoff: { delayMs: 10, maxDelayMs: 10 } });
-      await queryDatabase(db.url, `UPDATE tasks SET status = 'cancelled', finished_at = now() WHERE id = $1`, [id]);
+      await queryDatabase(api.db.url, `UPDATE tasks SET status = 'cancelled', finished_at = now() WHERE id = $1`, [id]);
 
-      await producer.broadcastCancel(id);
+      await api.producer.broadcastCancel(id);
 
-      await waitFor(async () => (await producer.queue('sleep').getJobState(id)) === 'failed', { description: `job ${id} failed for good in BullMQ` });
-      const attempts = await attemptRows(db.url, id);
+      await waitFor(async () => (await api.producer.queue('sleep').getJobState(id)) === 'failed', { description: `job ${id} failed for good in BullMQ` });
+      const attempts = await attemptRows(api.db.url, id);
       expect(attempts.map((attempt) => [attempt.number, attempt.outcome, attempt.error])).toEqual([[1, 'cancelled', 'cancelled while running']]);
       expect(attemptDurationMs(attempts[0])).toBeLessThan(5_000);
-      expect((await taskRow(db.url, id))?.status).toBe('cancelled');
-      expect((await producer.queue('sleep').getJob(id))?.attemptsMade).toBe(1);
+      expect((await taskRow(api.db.url, id))?.status).toBe('cancelled');
+      expect((await api.producer.queue('sleep').getJob(id))?.attemptsMade).toBe(1);
     });
 
     it.each<[string, Record<string, string>]>([
@@ -161,18 +137,18 @@ describe(TaskLifecycleService.name, () => {
       const id = await completed();
 
       expectProblem(await cancel(id, headers), 409, '/problems/invalid-state');
-      expect((await taskRow(db.url, id))?.status).toBe('completed');
+      expect((await taskRow(api.db.url, id))?.status).toBe('completed');
     });
 
     it('answers a 409 problem for a dead task and for an already cancelled one', async () => {
       const deadId = await dead();
       const cancelledId = await submit({ type: 'noop', payload: {} });
       await cancel(cancelledId);
-      await waitForStatus(db.url, cancelledId, 'cancelled');
+      await waitForStatus(api.db.url, cancelledId, 'cancelled');
 
       expectProblem(await cancel(deadId), 409, '/problems/invalid-state');
       expectProblem(await cancel(cancelledId), 409, '/problems/invalid-state');
-      expect((await taskRow(db.url, deadId))?.status).toBe('dead');
+      expect((await taskRow(api.db.url, deadId))?.status).toBe('dead');
     });
 
     it('answers a 404 problem for an unknown id', async () => {
@@ -192,24 +168,24 @@ describe(TaskLifecycleService.name, () => {
 
       expect({ status: response.statusCode, body: response.json<SubmitTaskResponse>() }).toMatchObject({ status: 202, body: { id, type: 'sleep', status: 'queued' } });
       // Still timing out: the reset budget buys exactly two more attempts, numbered 3 and 4.
-      await waitFor(async () => (await taskRow(db.url, id))?.attempts_made === 4 && (await taskRow(db.url, id))?.status === 'dead', {
+      await waitFor(async () => (await taskRow(api.db.url, id))?.attempts_made === 4 && (await taskRow(api.db.url, id))?.status === 'dead', {
         description: `task ${id} dead again after 4 attempts`,
       });
-      expect(outcomes(await attemptRows(db.url, id))).toEqual([[1, 'timed_out'], [2, 'timed_out'], [3, 'timed_out'], [4, 'timed_out']]);
-      expect((await send(sut, 'GET', `/tasks/${id}`)).json<TaskView>()).toMatchObject({ maxAttempts: 2, attemptsMade: 4 });
+      expect(outcomes(await attemptRows(api.db.url, id))).toEqual([[1, 'timed_out'], [2, 'timed_out'], [3, 'timed_out'], [4, 'timed_out']]);
+      expect((await send(api.app, 'GET', `/tasks/${id}`)).json<TaskView>()).toMatchObject({ maxAttempts: 2, attemptsMade: 4 });
     });
 
     it('runs a cancelled task again, at once even if it had been delayed', async () => {
       const id = await submit({ type: 'sleep', payload: { ms: 1 }, delayMs: 60_000 });
       await cancel(id);
-      await waitForStatus(db.url, id, 'cancelled');
+      await waitForStatus(api.db.url, id, 'cancelled');
 
       const response = await retry(id);
 
       expect({ status: response.statusCode, body: response.json<SubmitTaskResponse>() }).toMatchObject({ status: 202, body: { id, status: 'queued' } });
-      const row = await waitForStatus(db.url, id, 'completed');
+      const row = await waitForStatus(api.db.url, id, 'completed');
       expect(row.run_at).toBeNull();
-      expect(outcomes(await attemptRows(db.url, id))).toEqual([[1, 'completed']]);
+      expect(outcomes(await attemptRows(api.db.url, id))).toEqual([[1, 'completed']]);
     });
 
     it('answers a 409 problem for a queued, a running and a completed task', async () => {
@@ -220,9 +196,9 @@ describe(TaskLifecycleService.name, () => {
         expectProblem(await retry(queuedId), 409, '/problems/invalid-state');
         expectProblem(await retry(activeId), 409, '/problems/invalid-state');
         expectProblem(await retry(completedId), 409, '/problems/invalid-state');
-        expect((await taskRow(db.url, completedId))?.status).toBe('completed');
+        expect((await taskRow(api.db.url, completedId))?.status).toBe('completed');
       } finally {
-        await producer.broadcastCancel(activeId);
+        await api.producer.broadcastCancel(activeId);
       }
     });
 

@@ -1,20 +1,13 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Redis } from 'ioredis';
 import { TASK_TYPE_NAMES, type TaskPage, type TaskTypeView, type TaskView } from '@taskq/contracts';
-import { TaskProducer } from '@taskq/queue';
-import { TEST_REDIS_URL, deleteRedisPrefix, queryDatabase, testDatabase, uniquePrefix } from '@taskq/testing';
-import { startApi } from './testing/test-apps';
+import { queryDatabase } from '@taskq/testing';
+import { useApiHarness } from '../testing/api-harness';
 
-const db = testDatabase('api_tasks');
-const prefix = uniquePrefix('api-tasks');
-let app: NestFastifyApplication;
-let producer: TaskProducer;
-let redis: Redis;
+const api = useApiHarness({ label: 'api_tasks', env: { LOG_LEVEL: 'error' } });
 
-const countRows = async (): Promise<number> => (await queryDatabase<{ n: number }>(db.url, 'SELECT count(*)::int AS n FROM tasks'))[0]?.n ?? -1;
+const countRows = async (): Promise<number> => (await queryDatabase<{ n: number }>(api.db.url, 'SELECT count(*)::int AS n FROM tasks'))[0]?.n ?? -1;
 const countJobs = async (): Promise<number> => {
   let total = 0;
-  for (const queue of producer.allQueues()) {
+  for (const queue of api.producer.allQueues()) {
     const counts = await queue.getJobCounts();
     total += Object.values(counts).reduce((sum, n) => sum + n, 0);
   }
@@ -22,21 +15,7 @@ const countJobs = async (): Promise<number> => {
 };
 
 const post = (url: string, payload: unknown, headers: Record<string, string> = {}) =>
-  app.inject({ method: 'POST', url, payload: typeof payload === 'string' ? payload : JSON.stringify(payload), headers: { 'content-type': 'application/json', ...headers } });
-
-beforeAll(async () => {
-  app = await startApi(db.url, prefix, { LOG_LEVEL: 'error' });
-  redis = new Redis(TEST_REDIS_URL);
-  producer = new TaskProducer(redis, prefix);
-});
-
-afterAll(async () => {
-  await producer?.close();
-  redis?.disconnect();
-  await app?.close();
-  await deleteRedisPrefix(prefix);
-  await db.drop();
-});
+  api.app.inject({ method: 'POST', url, payload: typeof payload === 'string' ? payload : JSON.stringify(payload), headers: { 'content-type': 'application/json', ...headers } });
 
 describe('POST /submit-task', () => {
   it('stores the task, queues its job under the task id, and answers 202 with a Location', async () => {
@@ -46,9 +25,9 @@ describe('POST /submit-task', () => {
     expect(body).toEqual({ id: expect.any(String), type: 'noop', status: 'queued', createdAt: expect.any(String) });
     expect(response.headers['location']).toBe(`/tasks/${body.id}`);
 
-    const [row] = await queryDatabase<{ status: string; payload: unknown; priority: number }>(db.url, 'SELECT status, payload, priority FROM tasks WHERE id = $1', [body.id]);
+    const [row] = await queryDatabase<{ status: string; payload: unknown; priority: number }>(api.db.url, 'SELECT status, payload, priority FROM tasks WHERE id = $1', [body.id]);
     expect(row).toEqual({ status: 'queued', payload: { note: 'hello' }, priority: 3 });
-    const job = await producer.queue('noop').getJob(body.id);
+    const job = await api.producer.queue('noop').getJob(body.id);
     // The job is lean: the worker reads the payload from PostgreSQL.
     expect(job?.data).toEqual({ taskId: body.id, type: 'noop' });
     expect(job?.opts.priority).toBe(3);
@@ -66,7 +45,7 @@ describe('POST /submit-task', () => {
     expect(response.statusCode).toBe(202);
     const { id, status } = response.json<{ id: string; status: string }>();
     expect(status).toBe('delayed');
-    expect(await producer.queue('noop').getJobState(id)).toBe('delayed');
+    expect(await api.producer.queue('noop').getJobState(id)).toBe('delayed');
   });
 
   describe('refuses bad input with a 400 problem and stores and queues nothing', () => {
@@ -114,7 +93,7 @@ describe('POST /submit-task', () => {
 describe('GET /tasks/:id', () => {
   it('shows the stored task with its (still empty) attempt list', async () => {
     const { id } = (await post('/submit-task', { type: 'webhook', payload: { url: 'https://example.com/hook' } })).json<{ id: string }>();
-    const response = await app.inject({ method: 'GET', url: `/tasks/${id}` });
+    const response = await api.app.inject({ method: 'GET', url: `/tasks/${id}` });
     expect(response.statusCode).toBe(200);
     expect(response.json<TaskView>()).toMatchObject({
       id, type: 'webhook', status: 'queued', payload: { url: 'https://example.com/hook' }, result: null, lastError: null,
@@ -123,7 +102,7 @@ describe('GET /tasks/:id', () => {
   });
 
   it.each(['00000000-0000-4000-8000-000000000000', 'not-a-uuid'])('answers a 404 problem for %s', async (id) => {
-    const response = await app.inject({ method: 'GET', url: `/tasks/${id}` });
+    const response = await api.app.inject({ method: 'GET', url: `/tasks/${id}` });
     expect(response.statusCode).toBe(404);
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
@@ -133,20 +112,20 @@ describe('GET /tasks', () => {
   it('lists newest first, filtered, in cursor pages', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await post('/tasks', { type: 'report', payload: { windowMinutes: 5 } })).json<{ id: string }>().id);
-    const first = (await app.inject({ method: 'GET', url: '/tasks?type=report&limit=3' })).json<TaskPage>();
+    const first = (await api.app.inject({ method: 'GET', url: '/tasks?type=report&limit=3' })).json<TaskPage>();
     expect(first.items.map((item) => item.id)).toEqual(ids.slice(-3).reverse());
     expect(first.nextCursor).toEqual(expect.any(String));
-    const second = (await app.inject({ method: 'GET', url: `/tasks?type=report&limit=3&cursor=${first.nextCursor}` })).json<TaskPage>();
+    const second = (await api.app.inject({ method: 'GET', url: `/tasks?type=report&limit=3&cursor=${first.nextCursor}` })).json<TaskPage>();
     expect(second.items.map((item) => item.id)).toEqual(ids.slice(0, 2).reverse());
     expect(second.nextCursor).toBeNull();
 
-    const delayed = (await app.inject({ method: 'GET', url: '/tasks?status=delayed' })).json<TaskPage>();
+    const delayed = (await api.app.inject({ method: 'GET', url: '/tasks?status=delayed' })).json<TaskPage>();
     expect(delayed.items.every((item) => item.status === 'delayed')).toBe(true);
     expect(delayed.items.length).toBeGreaterThan(0);
   });
 
   it.each(['limit=101', 'limit=0', 'status=sleeping', 'cursor=garbage'])('answers 400 for %s', async (query) => {
-    const response = await app.inject({ method: 'GET', url: `/tasks?${query}` });
+    const response = await api.app.inject({ method: 'GET', url: `/tasks?${query}` });
     expect(response.statusCode).toBe(400);
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
@@ -154,7 +133,7 @@ describe('GET /tasks', () => {
 
 describe('GET /task-types', () => {
   it('describes every registered type with its payload schema and defaults', async () => {
-    const types = (await app.inject({ method: 'GET', url: '/task-types' })).json<TaskTypeView[]>();
+    const types = (await api.app.inject({ method: 'GET', url: '/task-types' })).json<TaskTypeView[]>();
     expect(types.map((type) => type.type)).toEqual(TASK_TYPE_NAMES);
     const email = types.find((type) => type.type === 'email');
     expect(email?.payloadSchema).toMatchObject({ type: 'object', required: expect.arrayContaining(['to', 'subject']), additionalProperties: false });
@@ -165,8 +144,8 @@ describe('GET /task-types', () => {
 
 describe('health', () => {
   it('answers liveness and readiness', async () => {
-    expect((await app.inject({ method: 'GET', url: '/health' })).json()).toEqual({ status: 'ok' });
-    const ready = await app.inject({ method: 'GET', url: '/health/ready' });
+    expect((await api.app.inject({ method: 'GET', url: '/health' })).json()).toEqual({ status: 'ok' });
+    const ready = await api.app.inject({ method: 'GET', url: '/health/ready' });
     expect(ready.statusCode).toBe(200);
     expect(ready.json()).toMatchObject({ status: 'ok', details: { redis: { status: 'up' }, postgres: { status: 'up' } } });
   });
