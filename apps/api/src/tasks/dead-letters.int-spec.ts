@@ -1,12 +1,10 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Redis } from 'ioredis';
 import type { CountResponse, SubmitTaskResponse, TaskPage, TaskView } from '@taskq/contracts';
-import { DeadLetterMirror, TaskProducer } from '@taskq/queue';
-import { TEST_REDIS_URL, deleteRedisPrefix, queryDatabase, testDatabase, uniquePrefix, waitFor } from '@taskq/testing';
+import { DeadLetterMirror } from '@taskq/queue';
+import { deleteRedisPrefix, queryDatabase, waitFor } from '@taskq/testing';
 import { DeadLettersController } from './dead-letters.controller';
 import { FailingEndpoint } from './testing/failing-endpoint';
-import { PROBLEM_JSON, attemptRows, send, startApi, startWorker, taskRow, waitForStatus, type TaskRow } from './testing/test-apps';
-import type { WorkerProcess } from './testing/test-apps';
+import { PROBLEM_JSON, attemptRows, send, startApi, taskRow, waitForStatus, type TaskRow } from './testing/test-apps';
+import { useApiHarness } from '../testing/api-harness';
 
 jest.setTimeout(30_000);
 
@@ -25,24 +23,19 @@ interface DeadTask {
  * (requeue all, mirror rebuild, clear all) act on the dead tasks the earlier ones left.
  */
 describe(DeadLettersController.name, () => {
-  const db = testDatabase('dead_letters');
-  const prefix = uniquePrefix('dead-letters');
+  const api = useApiHarness({ label: 'dead_letters', worker: { WORKER_QUEUES: 'sleep,webhook,noop', WEBHOOK_ALLOW_PRIVATE: 'true' } });
   const endpoint = new FailingEndpoint();
-  let sut: NestFastifyApplication;
-  let worker: WorkerProcess | undefined;
-  let redis: Redis;
-  let producer: TaskProducer;
   let mirror: DeadLetterMirror;
 
   const submit = async (body: Record<string, unknown>): Promise<string> => {
-    const response = await send(sut, 'POST', '/tasks', body);
+    const response = await send(api.app, 'POST', '/tasks', body);
     expect(response.statusCode).toBe(202);
     return response.json<SubmitTaskResponse>().id;
   };
 
   /** Until the worker has let go of the job too: BullMQ holds it as failed (a requeue before that is refused with 409). */
   const jobFailed = (type: DeadTask['type'], id: string): Promise<true> =>
-    waitFor(async () => (await producer.queue(type).getJobState(id)) === 'failed', { description: `job ${id} failed in BullMQ` });
+    waitFor(async () => (await api.producer.queue(type).getJobState(id)) === 'failed', { description: `job ${id} failed in BullMQ` });
 
   /** One task, dead by the time this resolves. Deaths made one after another are strictly ordered in time. */
   const makeDead = async (type: DeadTask['type']): Promise<DeadTask> => {
@@ -51,31 +44,31 @@ describe(DeadLettersController.name, () => {
       type === 'sleep'
         ? await submit({ type: 'sleep', payload: { ms: 5_000 }, timeoutMs: 100, maxAttempts: 1 })
         : await submit({ type: 'webhook', payload: { url: endpoint.url(path) }, maxAttempts: 2, backoff: { delayMs: 10, maxDelayMs: 10 } });
-    const row = await waitForStatus(db.url, id, 'dead');
+    const row = await waitForStatus(api.db.url, id, 'dead');
     await jobFailed(type, id);
     return { id, type, path: type === 'webhook' ? path : undefined, row };
   };
 
   const makeCompleted = async (): Promise<string> => {
     const id = await submit({ type: 'noop', payload: {} });
-    await waitForStatus(db.url, id, 'completed');
+    await waitForStatus(api.db.url, id, 'completed');
     return id;
   };
 
   const list = async (query: string): Promise<TaskPage> => {
-    const response = await send(sut, 'GET', `/dlq?${query}`);
+    const response = await send(api.app, 'GET', `/dlq?${query}`);
     expect(response.statusCode).toBe(200);
     return response.json<TaskPage>();
   };
 
   const deadIds = async (): Promise<string[]> =>
-    (await queryDatabase<{ id: string }>(db.url, `SELECT id FROM tasks WHERE status = 'dead' ORDER BY id`)).map((row) => row.id);
+    (await queryDatabase<{ id: string }>(api.db.url, `SELECT id FROM tasks WHERE status = 'dead' ORDER BY id`)).map((row) => row.id);
 
   /** Waits until the task is dead again with `attempts` attempts recorded in all, and its job failed again. */
   const deadAgain = async (id: string, attempts: number): Promise<TaskRow> => {
     const row = await waitFor(
       async () => {
-        const current = await taskRow(db.url, id);
+        const current = await taskRow(api.db.url, id);
         return current?.status === 'dead' && current.attempts_made === attempts && current;
       },
       { timeoutMs: 10_000, description: `task ${id} dead again after ${attempts} attempts` },
@@ -86,23 +79,11 @@ describe(DeadLettersController.name, () => {
 
   beforeAll(async () => {
     await endpoint.start();
-    sut = await startApi(db.url, prefix);
-    worker = await startWorker(db.url, prefix, { WORKER_QUEUES: 'sleep,webhook,noop', WEBHOOK_ALLOW_PRIVATE: 'true' });
-    redis = new Redis(TEST_REDIS_URL);
-    producer = new TaskProducer(redis, prefix);
-    mirror = new DeadLetterMirror(redis, prefix);
+    mirror = new DeadLetterMirror(api.redis, api.prefix);
+    api.onClose(() => mirror.close());
   });
 
-  afterAll(async () => {
-    await worker?.close();
-    await mirror?.close();
-    await producer?.close();
-    redis?.disconnect();
-    await sut?.close();
-    await endpoint.stop();
-    await deleteRedisPrefix(prefix);
-    await db.drop();
-  });
+  afterAll(() => endpoint.stop());
 
   describe('reading the dead-letter queue', () => {
     const dead: DeadTask[] = [];
@@ -162,7 +143,7 @@ describe(DeadLettersController.name, () => {
     });
 
     it.each(['from=yesterday', 'to=2025-02-30T00:00:00Z', 'limit=0', 'limit=101', 'cursor=garbage', 'colour=red'])('answers a 400 problem for %s', async (query) => {
-      const response = await send(sut, 'GET', `/dlq?${query}`);
+      const response = await send(api.app, 'GET', `/dlq?${query}`);
 
       expect(response.statusCode).toBe(400);
       expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
@@ -171,7 +152,7 @@ describe(DeadLettersController.name, () => {
     it('shows a dead task with its last error and full attempt history', async () => {
       const webhook = nth(1);
 
-      const response = await send(sut, 'GET', `/dlq/${webhook.id}`);
+      const response = await send(api.app, 'GET', `/dlq/${webhook.id}`);
 
       expect(response.statusCode).toBe(200);
       const failure = `POST ${endpoint.url(webhook.path ?? '')} answered 500: broken`;
@@ -181,7 +162,7 @@ describe(DeadLettersController.name, () => {
         { number: 1, workerId: expect.any(String), startedAt: expect.any(String), finishedAt: expect.any(String), durationMs: expect.any(Number), outcome: 'failed', error: failure },
         { number: 2, workerId: expect.any(String), startedAt: expect.any(String), finishedAt: expect.any(String), durationMs: expect.any(Number), outcome: 'failed', error: failure },
       ]);
-      expect((await send(sut, 'GET', `/dlq/${nth(0).id}`)).json<TaskView>()).toMatchObject({
+      expect((await send(api.app, 'GET', `/dlq/${nth(0).id}`)).json<TaskView>()).toMatchObject({
         lastError: 'timed out after 100 ms',
         attempts: [{ number: 1, outcome: 'timed_out', error: 'timed out after 100 ms' }],
       });
@@ -189,7 +170,7 @@ describe(DeadLettersController.name, () => {
 
     it('answers a 404 problem for a task that is not dead, and for an unknown id', async () => {
       for (const id of [completedId, queuedId, '00000000-0000-4000-8000-000000000000', 'not-a-uuid']) {
-        const response = await send(sut, 'GET', `/dlq/${id}`);
+        const response = await send(api.app, 'GET', `/dlq/${id}`);
         expect(response.statusCode).toBe(404);
         expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
       }
@@ -209,25 +190,25 @@ describe(DeadLettersController.name, () => {
       const { id, path } = await makeDead('webhook');
 
       // Still failing: the reset budget buys exactly two more attempts, numbered 3 and 4.
-      const requeued = await send(sut, 'POST', `/dlq/${id}/requeue`);
+      const requeued = await send(api.app, 'POST', `/dlq/${id}/requeue`);
       expect({ status: requeued.statusCode, body: requeued.json<SubmitTaskResponse>() }).toMatchObject({ status: 202, body: { id, type: 'webhook', status: 'queued' } });
       await deadAgain(id, 4);
-      expect((await attemptRows(db.url, id)).map((attempt) => [attempt.number, attempt.outcome])).toEqual([
+      expect((await attemptRows(api.db.url, id)).map((attempt) => [attempt.number, attempt.outcome])).toEqual([
         [1, 'failed'], [2, 'failed'], [3, 'failed'], [4, 'failed'],
       ]);
       await waitFor(() => mirror.queue.getJob(id), { description: 'the task is mirrored again once dead again' });
 
       // Healed: attempt 5 succeeds.
       endpoint.heal(path ?? '');
-      expect((await send(sut, 'POST', `/dlq/${id}/requeue`)).statusCode).toBe(202);
-      const row = await waitForStatus(db.url, id, 'completed');
+      expect((await send(api.app, 'POST', `/dlq/${id}/requeue`)).statusCode).toBe(202);
+      const row = await waitForStatus(api.db.url, id, 'completed');
 
       expect(row).toMatchObject({ attempts_made: 5, max_attempts: 2 });
-      const history = (await send(sut, 'GET', `/tasks/${id}`)).json<TaskView>().attempts;
+      const history = (await send(api.app, 'GET', `/tasks/${id}`)).json<TaskView>().attempts;
       expect(history.map((attempt) => [attempt.number, attempt.outcome])).toEqual([
         [1, 'failed'], [2, 'failed'], [3, 'failed'], [4, 'failed'], [5, 'completed'],
       ]);
-      expect((await send(sut, 'GET', `/dlq/${id}`)).statusCode).toBe(404);
+      expect((await send(api.app, 'GET', `/dlq/${id}`)).statusCode).toBe(404);
       expect(await mirror.queue.getJob(id)).toBeUndefined();
     });
 
@@ -235,15 +216,15 @@ describe(DeadLettersController.name, () => {
       const completedId = await makeCompleted();
 
       for (const id of [completedId, '00000000-0000-4000-8000-000000000000']) {
-        const response = await send(sut, 'POST', `/dlq/${id}/requeue`);
+        const response = await send(api.app, 'POST', `/dlq/${id}/requeue`);
         expect(response.statusCode).toBe(404);
         expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
       }
-      expect((await taskRow(db.url, completedId))?.status).toBe('completed');
+      expect((await taskRow(api.db.url, completedId))?.status).toBe('completed');
     });
 
     it('answers 404, not 500, for an id that is not a UUID', async () => {
-      expect((await send(sut, 'POST', '/dlq/not-a-uuid/requeue')).statusCode).toBe(404);
+      expect((await send(api.app, 'POST', '/dlq/not-a-uuid/requeue')).statusCode).toBe(404);
     });
   });
 
@@ -253,27 +234,27 @@ describe(DeadLettersController.name, () => {
       const sleeps = [await makeDead('sleep'), await makeDead('sleep')];
       const webhook = await makeDead('webhook');
 
-      const response = await send(sut, 'POST', `/dlq/requeue?type=sleep&from=${since}`);
+      const response = await send(api.app, 'POST', `/dlq/requeue?type=sleep&from=${since}`);
 
       expect({ status: response.statusCode, body: response.json<CountResponse>() }).toEqual({ status: 200, body: { count: 2 } });
       // They time out again on their new single attempt: attempt 2 of their history.
       for (const sleep of sleeps) {
         await deadAgain(sleep.id, 2);
-        expect((await attemptRows(db.url, sleep.id)).map((attempt) => attempt.number)).toEqual([1, 2]);
+        expect((await attemptRows(api.db.url, sleep.id)).map((attempt) => attempt.number)).toEqual([1, 2]);
       }
-      expect(await taskRow(db.url, webhook.id)).toMatchObject({ status: 'dead', attempts_made: 2 });
+      expect(await taskRow(api.db.url, webhook.id)).toMatchObject({ status: 'dead', attempts_made: 2 });
     });
   });
 
   describe('POST /dlq/requeue without a filter', () => {
     it('requeues every dead task and answers how many; each runs again with a fresh budget', async () => {
       const before = await queryDatabase<{ id: string; attempts_made: number; max_attempts: number }>(
-        db.url,
+        api.db.url,
         `SELECT id, attempts_made, max_attempts FROM tasks WHERE status = 'dead'`,
       );
       expect(before.length).toBeGreaterThan(1);
 
-      const response = await send(sut, 'POST', '/dlq/requeue');
+      const response = await send(api.app, 'POST', '/dlq/requeue');
 
       expect({ status: response.statusCode, body: response.json<CountResponse>() }).toEqual({ status: 200, body: { count: before.length } });
       // Still failing, every one spends its whole fresh budget and dies again.
@@ -285,31 +266,31 @@ describe(DeadLettersController.name, () => {
     it('answers 204 and deletes the dead task with its attempt history', async () => {
       const { id } = await makeDead('sleep');
 
-      const response = await send(sut, 'DELETE', `/dlq/${id}`);
+      const response = await send(api.app, 'DELETE', `/dlq/${id}`);
 
       expect(response.statusCode).toBe(204);
       expect(response.body).toBe('');
-      expect(await taskRow(db.url, id)).toBeUndefined();
-      expect(await attemptRows(db.url, id)).toEqual([]);
-      expect((await send(sut, 'GET', `/tasks/${id}`)).statusCode).toBe(404);
+      expect(await taskRow(api.db.url, id)).toBeUndefined();
+      expect(await attemptRows(api.db.url, id)).toEqual([]);
+      expect((await send(api.app, 'GET', `/tasks/${id}`)).statusCode).toBe(404);
     });
 
     it('also removes its {dead-letter} mirror entry and its failed job from Redis', async () => {
       const { id } = await makeDead('sleep');
       expect(await mirror.queue.getJob(id)).toBeDefined();
-      expect(await producer.queue('sleep').getJob(id)).toBeDefined();
+      expect(await api.producer.queue('sleep').getJob(id)).toBeDefined();
 
-      expect((await send(sut, 'DELETE', `/dlq/${id}`)).statusCode).toBe(204);
+      expect((await send(api.app, 'DELETE', `/dlq/${id}`)).statusCode).toBe(204);
 
       expect(await mirror.queue.getJob(id)).toBeUndefined();
-      expect(await producer.queue('sleep').getJob(id)).toBeUndefined();
+      expect(await api.producer.queue('sleep').getJob(id)).toBeUndefined();
     });
 
     it('answers a 404 problem the second time', async () => {
       const { id } = await makeDead('sleep');
-      expect((await send(sut, 'DELETE', `/dlq/${id}`)).statusCode).toBe(204);
+      expect((await send(api.app, 'DELETE', `/dlq/${id}`)).statusCode).toBe(204);
 
-      const again = await send(sut, 'DELETE', `/dlq/${id}`);
+      const again = await send(api.app, 'DELETE', `/dlq/${id}`);
 
       expect(again.statusCode).toBe(404);
       expect(again.headers['content-type']).toMatch(PROBLEM_JSON);
@@ -318,14 +299,14 @@ describe(DeadLettersController.name, () => {
     it('answers a 404 problem for a task that is not dead (and leaves it alone)', async () => {
       const completedId = await makeCompleted();
 
-      const response = await send(sut, 'DELETE', `/dlq/${completedId}`);
+      const response = await send(api.app, 'DELETE', `/dlq/${completedId}`);
 
-      expect((await taskRow(db.url, completedId))?.status).toBe('completed');
+      expect((await taskRow(api.db.url, completedId))?.status).toBe('completed');
       expect(response.statusCode).toBe(404);
     });
 
     it('answers 404, not 500, for an id that is not a UUID', async () => {
-      expect((await send(sut, 'DELETE', '/dlq/not-a-uuid')).statusCode).toBe(404);
+      expect((await send(api.app, 'DELETE', '/dlq/not-a-uuid')).statusCode).toBe(404);
     });
   });
 
@@ -335,14 +316,14 @@ describe(DeadLettersController.name, () => {
       const sleeps = [await makeDead('sleep'), await makeDead('sleep')];
       const webhook = await makeDead('webhook');
 
-      const response = await send(sut, 'DELETE', `/dlq?type=sleep&from=${since}`);
+      const response = await send(api.app, 'DELETE', `/dlq?type=sleep&from=${since}`);
 
       expect({ status: response.statusCode, body: response.json<CountResponse>() }).toEqual({ status: 200, body: { count: 2 } });
       for (const sleep of sleeps) {
-        expect(await taskRow(db.url, sleep.id)).toBeUndefined();
+        expect(await taskRow(api.db.url, sleep.id)).toBeUndefined();
         expect(await mirror.queue.getJob(sleep.id)).toBeUndefined();
       }
-      expect((await taskRow(db.url, webhook.id))?.status).toBe('dead');
+      expect((await taskRow(api.db.url, webhook.id))?.status).toBe('dead');
       expect(await mirror.queue.getJob(webhook.id)).toBeDefined();
     });
   });
@@ -351,20 +332,19 @@ describe(DeadLettersController.name, () => {
     it('is rebuilt from PostgreSQL when an API starts', async () => {
       const completedId = await makeCompleted();
       await makeDead('sleep');
-      await worker?.close();
-      worker = undefined;
+      await api.worker.close();
       const dead = await deadIds();
       expect(dead.length).toBeGreaterThan(0);
-      await deleteRedisPrefix(prefix);
+      await deleteRedisPrefix(api.prefix);
       expect(await mirror.queue.getJobCounts('waiting')).toEqual({ waiting: 0 });
       // A stale entry for a task that is not dead must go.
       await mirror.add([{ taskId: completedId, type: 'noop', error: null }]);
 
-      const restarted = await startApi(db.url, prefix);
+      const restarted = await startApi(api.db.url, api.prefix);
       try {
         const mirrored = (await mirror.queue.getJobs(['waiting'])).map((job) => job.id).sort();
         expect(mirrored).toEqual(dead);
-        const rows = await queryDatabase<{ id: string; type: string; last_error: string }>(db.url, `SELECT id, type, last_error FROM tasks WHERE status = 'dead'`);
+        const rows = await queryDatabase<{ id: string; type: string; last_error: string }>(api.db.url, `SELECT id, type, last_error FROM tasks WHERE status = 'dead'`);
         for (const row of rows) {
           expect((await mirror.queue.getJob(row.id))?.data).toEqual({ taskId: row.id, type: row.type, error: row.last_error, task: `/tasks/${row.id}` });
         }
@@ -379,7 +359,7 @@ describe(DeadLettersController.name, () => {
       const before = await deadIds();
       expect(before.length).toBeGreaterThan(0);
 
-      const response = await send(sut, 'DELETE', '/dlq');
+      const response = await send(api.app, 'DELETE', '/dlq');
 
       expect({ status: response.statusCode, body: response.json<CountResponse>() }).toEqual({ status: 200, body: { count: before.length } });
       expect(await deadIds()).toEqual([]);

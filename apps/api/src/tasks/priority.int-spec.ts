@@ -1,9 +1,8 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { BulkSubmitResponse, SubmitTaskResponse } from '@taskq/contracts';
-import { deleteRedisPrefix, queryDatabase, testDatabase, uniquePrefix, waitFor } from '@taskq/testing';
+import { queryDatabase, waitFor } from '@taskq/testing';
 import { TaskSubmissionService } from './task-submission.service';
-import { send, startApi, startWorker, waitForStatus } from './testing/test-apps';
-import type { WorkerProcess } from './testing/test-apps';
+import { send, waitForStatus } from './testing/test-apps';
+import { useApiHarness } from '../testing/api-harness';
 
 jest.setTimeout(30_000);
 
@@ -19,13 +18,10 @@ interface Run {
  * in which BullMQ handed the jobs out.
  */
 describe(`${TaskSubmissionService.name} priorities`, () => {
-  const db = testDatabase('priority');
-  const prefix = uniquePrefix('priority');
-  let sut: NestFastifyApplication;
-  let worker: WorkerProcess;
+  const api = useApiHarness({ label: 'priority', worker: { WORKER_QUEUES: 'sleep', WORKER_CONCURRENCY: 'sleep=1' } });
 
   const submit = async (body: Record<string, unknown>): Promise<string> => {
-    const response = await send(sut, 'POST', '/tasks', body);
+    const response = await send(api.app, 'POST', '/tasks', body);
     expect(response.statusCode).toBe(202);
     return response.json<SubmitTaskResponse>().id;
   };
@@ -34,41 +30,29 @@ describe(`${TaskSubmissionService.name} priorities`, () => {
   const runsOf = async (ids: string[]): Promise<Run[]> => {
     await waitFor(
       async () => {
-        const [row] = await queryDatabase<{ n: number }>(db.url, `SELECT count(*)::int AS n FROM tasks WHERE id = ANY($1::uuid[]) AND status = 'completed'`, [ids]);
+        const [row] = await queryDatabase<{ n: number }>(api.db.url, `SELECT count(*)::int AS n FROM tasks WHERE id = ANY($1::uuid[]) AND status = 'completed'`, [ids]);
         return row?.n === ids.length;
       },
       { timeoutMs: 15_000, description: `${ids.length} tasks completed` },
     );
     return queryDatabase<Run>(
-      db.url,
+      api.db.url,
       `SELECT t.id, a.started_at, t.finished_at FROM tasks t JOIN task_attempts a ON a.task_id = t.id AND a.number = 1
         WHERE t.id = ANY($1::uuid[]) ORDER BY a.started_at, t.finished_at`,
       [ids],
     );
   };
 
-  beforeAll(async () => {
-    sut = await startApi(db.url, prefix);
-    worker = await startWorker(db.url, prefix, { WORKER_QUEUES: 'sleep', WORKER_CONCURRENCY: 'sleep=1' });
-  });
-
-  afterAll(async () => {
-    await worker?.close();
-    await sut?.close();
-    await deleteRedisPrefix(prefix);
-    await db.drop();
-  });
-
   /** Occupies the single slot, so that everything submitted next waits behind it. */
   const occupyWorker = async (): Promise<string> => {
     const blocker = await submit({ type: 'sleep', payload: { ms: 2_500 } });
-    await waitForStatus(db.url, blocker, 'active');
+    await waitForStatus(api.db.url, blocker, 'active');
     return blocker;
   };
 
   const expectStillActive = async (id: string): Promise<void> => {
     // Otherwise the worker could have taken tasks before all were queued: the test proves nothing.
-    expect((await queryDatabase<{ status: string }>(db.url, 'SELECT status FROM tasks WHERE id = $1', [id]))[0]?.status).toBe('active');
+    expect((await queryDatabase<{ status: string }>(api.db.url, 'SELECT status FROM tasks WHERE id = $1', [id]))[0]?.status).toBe('active');
   };
 
   it('lets a priority 1 task overtake a backlog of unprioritised tasks', async () => {
@@ -96,7 +80,7 @@ describe(`${TaskSubmissionService.name} priorities`, () => {
       { name: 'plain-c' },
     ];
 
-    const response = await send(sut, 'POST', '/tasks/bulk', {
+    const response = await send(api.app, 'POST', '/tasks/bulk', {
       tasks: queued.map(({ priority }) => ({ type: 'sleep', payload: { ms: 5 }, ...(priority === undefined ? {} : { priority }) })),
     });
     expect(response.statusCode).toBe(202);
