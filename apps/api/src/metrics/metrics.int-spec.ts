@@ -1,6 +1,6 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { deleteRedisPrefix, parsePrometheusText, testDatabase, uniquePrefix, type PrometheusScrape } from '@taskq/testing';
-import { send, startApi, startWorker, waitForStatus, type WorkerProcess } from '../tasks/testing/test-apps';
+import { parsePrometheusText, type PrometheusScrape } from '@taskq/testing';
+import { send, startWorker, waitForStatus, type WorkerProcess } from '../tasks/testing/test-apps';
+import { useApiHarness } from '../testing/api-harness';
 
 jest.setTimeout(60_000);
 
@@ -11,24 +11,12 @@ const PROMETHEUS_TEXT = /^text\/plain; version=0\.0\.4; charset=utf-8$/;
  * worker as a separate process; the API's /metrics and the worker's listener are scraped.
  */
 describe('metrics', () => {
-  const db = testDatabase('api_metrics');
-  const prefix = uniquePrefix('api-metrics');
-  let app: NestFastifyApplication;
+  const harness = useApiHarness({ label: 'api_metrics' });
   let worker: WorkerProcess | undefined;
-
-  beforeAll(async () => {
-    app = await startApi(db.url, prefix);
-  });
-
-  afterAll(async () => {
-    await worker?.close();
-    await app?.close();
-    await db.drop();
-    await deleteRedisPrefix(prefix);
-  });
+  harness.onClose(() => worker?.close());
 
   async function apiScrape(): Promise<PrometheusScrape> {
-    const response = await send(app, 'GET', '/metrics');
+    const response = await send(harness.app, 'GET', '/metrics');
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(PROMETHEUS_TEXT);
     return parsePrometheusText(response.body);
@@ -42,14 +30,14 @@ describe('metrics', () => {
   }
 
   async function submit(body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; id: string }> {
-    const response = await send(app, 'POST', '/submit-task', body, headers);
+    const response = await send(harness.app, 'POST', '/submit-task', body, headers);
     return { status: response.statusCode, id: (response.json() as { id: string }).id };
   }
 
   it('counts the tasks the API created per type (not idempotent replays) and shows them in their queues', async () => {
     const first = await submit({ type: 'noop', payload: {} }, { 'idempotency-key': 'metrics-once' });
     const replay = await submit({ type: 'noop', payload: {} }, { 'idempotency-key': 'metrics-once' });
-    const bulk = await send(app, 'POST', '/tasks/bulk', {
+    const bulk = await send(harness.app, 'POST', '/tasks/bulk', {
       tasks: [
         { type: 'noop', payload: {} },
         { type: 'noop', payload: {}, idempotencyKey: 'metrics-once' },
@@ -73,7 +61,7 @@ describe('metrics', () => {
   });
 
   it("counts completions, failures, time-outs and dead tasks on the worker's listener, with attempt and queue-wait timings", async () => {
-    worker = await startWorker(db.url, prefix, { WEBHOOK_ALLOW_PRIVATE: 'true' });
+    worker = await startWorker(harness.db.url, harness.prefix, { WEBHOOK_ALLOW_PRIVATE: 'true' });
     const health = await fetch(`${worker.listenerUrl}/health`);
     expect(health.status).toBe(200);
 
@@ -82,9 +70,9 @@ describe('metrics', () => {
     const slow = await submit({ type: 'sleep', payload: { ms: 10_000 }, timeoutMs: 100, maxAttempts: 1 });
     // Runnable only in 2 s: its queue wait counts from then, not from the submission.
     const later = await submit({ type: 'report', payload: { windowMinutes: 5 }, delayMs: 2_000 });
-    await waitForStatus(db.url, webhook.id, 'dead');
-    await waitForStatus(db.url, slow.id, 'dead');
-    await waitForStatus(db.url, later.id, 'completed');
+    await waitForStatus(harness.db.url, webhook.id, 'dead');
+    await waitForStatus(harness.db.url, slow.id, 'dead');
+    await waitForStatus(harness.db.url, later.id, 'completed');
 
     const scrape = await workerScrape();
 
