@@ -1,8 +1,8 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { LightMyRequestResponse } from 'fastify';
 import type { ApiKeyView, CreatedApiKeyView, SubmitTaskResponse, TaskPage, TaskView } from '@taskq/contracts';
-import { deleteRedisPrefix, queryDatabase, testDatabase, uniquePrefix, waitFor } from '@taskq/testing';
-import { PROBLEM_JSON, startApi } from '../tasks/testing/test-apps';
+import { queryDatabase, waitFor } from '@taskq/testing';
+import { PROBLEM_JSON } from '../tasks/testing/test-apps';
+import { useApiHarness } from '../testing/api-harness';
 import { KEY_CACHE_MS } from './api-key-authenticator';
 
 /**
@@ -11,13 +11,11 @@ import { KEY_CACHE_MS } from './api-key-authenticator';
  */
 jest.setTimeout(30_000);
 
-const db = testDatabase('api_keys_api');
-const prefix = uniquePrefix('api-keys');
-let app: NestFastifyApplication;
+const api = useApiHarness({ label: 'api_keys_api' });
 
 /** A request with the given key (`null`: no credentials at all). */
 function as(key: string | null, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
-  return app.inject({
+  return api.app.inject({
     method,
     url,
     headers: { authorization: key === null ? undefined : `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers } as Record<string, string>,
@@ -26,8 +24,8 @@ function as(key: string | null, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url
 }
 
 async function createKey(name: string, scopes: string[], tenant?: string): Promise<CreatedApiKeyView> {
-  // startApi's requests carry the bootstrap admin key (TEST_API_KEY).
-  const response = await app.inject({ method: 'POST', url: '/keys', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ name, scopes, ...(tenant ? { tenant } : {}) }) });
+  // The harness's requests carry the bootstrap admin key (TEST_API_KEY).
+  const response = await api.app.inject({ method: 'POST', url: '/keys', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ name, scopes, ...(tenant ? { tenant } : {}) }) });
   expect(response.statusCode).toBe(201);
   return response.json<CreatedApiKeyView>();
 }
@@ -44,25 +42,18 @@ let globexWriter: CreatedApiKeyView;
 let operator: CreatedApiKeyView;
 
 beforeAll(async () => {
-  app = await startApi(db.url, prefix);
   acmeWriter = await createKey('acme-ci', ['tasks:write', 'tasks:read'], 'acme');
   acmeReader = await createKey('acme-dashboard', ['tasks:read'], 'acme');
   globexWriter = await createKey('globex', ['tasks:write', 'tasks:read']);
   operator = await createKey('ops', ['admin']);
 });
 
-afterAll(async () => {
-  await app?.close();
-  await deleteRedisPrefix(prefix);
-  await db.drop();
-});
-
 describe('authentication', () => {
   it('answers missing, unknown, revoked and malformed keys with the same 401, and stores nothing', async () => {
     const revoked = await createKey('soon-revoked', ['tasks:write']);
-    expect((await app.inject({ method: 'DELETE', url: `/keys/${revoked.prefix}` })).statusCode).toBe(204);
+    expect((await api.app.inject({ method: 'DELETE', url: `/keys/${revoked.prefix}` })).statusCode).toBe(204);
     const unknown = `tq_${'A'.repeat(12)}_${'b'.repeat(43)}`;
-    const tasksBefore = await queryDatabase<{ n: number }>(db.url, 'SELECT count(*)::int AS n FROM tasks');
+    const tasksBefore = await queryDatabase<{ n: number }>(api.db.url, 'SELECT count(*)::int AS n FROM tasks');
 
     const answers = await Promise.all([
       as(null, 'POST', '/submit-task', { type: 'noop', payload: {} }),
@@ -87,12 +78,12 @@ describe('authentication', () => {
         detail: 'A valid API key is required: send it as "Authorization: Bearer <key>" or "X-API-Key: <key>".',
       });
     }
-    expect(await queryDatabase<{ n: number }>(db.url, 'SELECT count(*)::int AS n FROM tasks')).toEqual(tasksBefore);
+    expect(await queryDatabase<{ n: number }>(api.db.url, 'SELECT count(*)::int AS n FROM tasks')).toEqual(tasksBefore);
   });
 
   it('takes the same time for unknown, revoked and malformed keys (same lookup, same comparison)', async () => {
     const revoked = await createKey('revoked-for-timing', ['tasks:read']);
-    await app.inject({ method: 'DELETE', url: `/keys/${revoked.prefix}` });
+    await api.app.inject({ method: 'DELETE', url: `/keys/${revoked.prefix}` });
     const candidates = { unknown: `tq_${'Z'.repeat(12)}_${'q'.repeat(43)}`, revoked: revoked.key, malformed: 'x'.repeat(59) };
     const times: Record<string, number[]> = { unknown: [], revoked: [], malformed: [] };
     // Interleaved, so that machine load falls on all three alike.
@@ -111,7 +102,7 @@ describe('authentication', () => {
   it('accepts the key as a bearer token or in X-API-Key, and records when it was last used', async () => {
     expect((await as(acmeReader.key, 'GET', '/tasks')).statusCode).toBe(200);
     expect((await as(null, 'GET', '/tasks', undefined, { 'x-api-key': acmeReader.key })).statusCode).toBe(200);
-    const [row] = await queryDatabase<{ last_used_at: Date | null }>(db.url, 'SELECT last_used_at FROM api_keys WHERE prefix = $1', [acmeReader.prefix]);
+    const [row] = await queryDatabase<{ last_used_at: Date | null }>(api.db.url, 'SELECT last_used_at FROM api_keys WHERE prefix = $1', [acmeReader.prefix]);
     expect(row?.last_used_at).toBeInstanceOf(Date);
   });
 
@@ -132,12 +123,12 @@ describe('scopes', () => {
     ['a tasks key cannot make keys', () => acmeWriter.key, 'POST', '/keys', { name: 'mine', scopes: ['admin'] }],
     ['a tasks key cannot list keys', () => acmeReader.key, 'GET', '/keys', undefined],
   ])('%s: 403, and nothing changes', async (_case, key, method, url, body) => {
-    const keysBefore = await queryDatabase(db.url, 'SELECT prefix FROM api_keys ORDER BY prefix');
+    const keysBefore = await queryDatabase(api.db.url, 'SELECT prefix FROM api_keys ORDER BY prefix');
     const response = await as(key(), method, url, body);
     expect(response.statusCode).toBe(403);
     expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
     expect(response.json()).toMatchObject({ type: '/problems/forbidden', status: 403, detail: expect.stringMatching(/lacks the scope "(tasks:write|admin)"/) });
-    expect(await queryDatabase(db.url, 'SELECT prefix FROM api_keys ORDER BY prefix')).toEqual(keysBefore);
+    expect(await queryDatabase(api.db.url, 'SELECT prefix FROM api_keys ORDER BY prefix')).toEqual(keysBefore);
   });
 
   it('gives any key the task types, read keys the metrics, and admin keys everything', async () => {
@@ -167,12 +158,12 @@ describe('tenants', () => {
     // Admin keys see every tenant's tasks.
     expect((await as(operator.key, 'GET', '/tasks?limit=100')).json<TaskPage>().items.map((item) => item.id)).toContain(task.id);
     // The attempt to cancel it changed nothing.
-    expect((await queryDatabase<{ status: string }>(db.url, 'SELECT status FROM tasks WHERE id = $1', [task.id]))[0]?.status).toBe('queued');
+    expect((await queryDatabase<{ status: string }>(api.db.url, 'SELECT status FROM tasks WHERE id = $1', [task.id]))[0]?.status).toBe('queued');
   });
 
   it("hides another tenant's dead tasks, and lets only their owner retry them", async () => {
     const task = await submit(acmeWriter.key);
-    await queryDatabase(db.url, `UPDATE tasks SET status = 'dead', finished_at = now(), last_error = 'boom' WHERE id = $1`, [task.id]);
+    await queryDatabase(api.db.url, `UPDATE tasks SET status = 'dead', finished_at = now(), last_error = 'boom' WHERE id = $1`, [task.id]);
 
     expect((await as(globexWriter.key, 'GET', `/dlq/${task.id}`)).statusCode).toBe(404);
     expect((await as(globexWriter.key, 'GET', '/dlq')).json<TaskPage>().items.map((item) => item.id)).not.toContain(task.id);
@@ -198,16 +189,16 @@ describe('/keys', () => {
     expect(created).toMatchObject({ name: 'rotating', tenant: 'acme', scopes: ['tasks:read'], revokedAt: null, lastUsedAt: null });
     expect(created.key).toMatch(new RegExp(`^tq_${created.prefix}_[A-Za-z0-9_-]{43}$`));
 
-    const listed = (await app.inject({ method: 'GET', url: '/keys' })).json<ApiKeyView[]>();
+    const listed = (await api.app.inject({ method: 'GET', url: '/keys' })).json<ApiKeyView[]>();
     const entry = listed.find((key) => key.prefix === created.prefix);
     expect(entry).toEqual({ name: 'rotating', prefix: created.prefix, scopes: ['tasks:read'], tenant: 'acme', createdAt: created.createdAt, lastUsedAt: null, revokedAt: null });
     expect(JSON.stringify(listed)).not.toContain(created.key);
 
     expect((await as(created.key, 'GET', '/tasks')).statusCode).toBe(200);
-    expect((await app.inject({ method: 'DELETE', url: `/keys/${created.prefix}` })).statusCode).toBe(204);
+    expect((await api.app.inject({ method: 'DELETE', url: `/keys/${created.prefix}` })).statusCode).toBe(204);
     // At once on this replica; other replicas within KEY_CACHE_MS.
     expect((await as(created.key, 'GET', '/tasks')).statusCode).toBe(401);
-    expect((await app.inject({ method: 'DELETE', url: `/keys/${created.prefix}` })).statusCode).toBe(404);
+    expect((await api.app.inject({ method: 'DELETE', url: `/keys/${created.prefix}` })).statusCode).toBe(404);
     expect(KEY_CACHE_MS).toBeLessThanOrEqual(5_000);
   });
 
@@ -220,7 +211,7 @@ describe('/keys', () => {
       [{ name: 'x', scopes: ['admin'], tenant: '../etc' }, 'tenant'],
       [{ name: 'x', scopes: ['admin'], owner: 'me' }, 'owner'],
     ] as const) {
-      const response = await app.inject({ method: 'POST', url: '/keys', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+      const response = await api.app.inject({ method: 'POST', url: '/keys', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
       expect(response.statusCode).toBe(400);
       expect(response.json<{ errors: Array<{ field: string }> }>().errors.map((error) => error.field)).toContain(field);
     }
@@ -229,7 +220,7 @@ describe('/keys', () => {
   it('stops accepting a key revoked elsewhere (another replica, the CLI) within KEY_CACHE_MS', async () => {
     const created = await createKey('revoked-elsewhere', ['tasks:read']);
     expect((await as(created.key, 'GET', '/tasks')).statusCode).toBe(200);
-    await queryDatabase(db.url, 'UPDATE api_keys SET revoked_at = now() WHERE prefix = $1', [created.prefix]);
+    await queryDatabase(api.db.url, 'UPDATE api_keys SET revoked_at = now() WHERE prefix = $1', [created.prefix]);
     await waitFor(async () => (await as(created.key, 'GET', '/tasks')).statusCode === 401, { timeoutMs: KEY_CACHE_MS + 3_000, intervalMs: 200, description: 'the revoked key is refused' });
   });
 });

@@ -1,42 +1,30 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Redis } from 'ioredis';
 import type { SubmitTaskResponse } from '@taskq/contracts';
 import { TaskProducer } from '@taskq/queue';
-import { TEST_REDIS_URL, deleteRedisPrefix, queryDatabase, testDatabase, uniquePrefix } from '@taskq/testing';
-import { PROBLEM_JSON, send, startApi } from './testing/test-apps';
+import { queryDatabase } from '@taskq/testing';
+import { PROBLEM_JSON, send } from './testing/test-apps';
+import { useApiHarness } from '../testing/api-harness';
 
 /**
  * Concurrent submissions share their Redis round trips: each group-committed batch's jobs go
  * out as one addBulk per queue. A batch whose addBulk fails is withdrawn — exactly its tasks,
  * whose requests get 503 with Retry-After — while the other batches' tasks stay accepted.
  */
-const db = testDatabase('api_submission_batching');
-const prefix = uniquePrefix('api-submission-batching');
-let app: NestFastifyApplication;
+const api = useApiHarness({ label: 'api_submission_batching' });
+/** The API's own producer, whose calls the tests watch. */
 let producer: TaskProducer;
-let redis: Redis;
 
-beforeAll(async () => {
-  app = await startApi(db.url, prefix);
-  producer = app.get(TaskProducer);
-  redis = new Redis(TEST_REDIS_URL);
-});
-
-afterAll(async () => {
-  redis?.disconnect();
-  await app?.close();
-  await deleteRedisPrefix(prefix);
-  await db.drop();
+beforeAll(() => {
+  producer = api.app.get(TaskProducer);
 });
 
 afterEach(() => jest.restoreAllMocks());
 
-const storedIds = async (type: string): Promise<string[]> => (await queryDatabase<{ id: string }>(db.url, 'SELECT id FROM tasks WHERE type = $1', [type])).map((row) => row.id);
+const storedIds = async (type: string): Promise<string[]> => (await queryDatabase<{ id: string }>(api.db.url, 'SELECT id FROM tasks WHERE type = $1', [type])).map((row) => row.id);
 const queuedIds = async (type: 'noop' | 'sleep' | 'report'): Promise<string[]> => (await producer.queue(type).getJobs(['prioritized', 'waiting'])).map((job) => job.id ?? '');
 
 it('queues concurrent submissions with far fewer addBulk calls than requests', async () => {
   const addBulk = jest.spyOn(producer.queue('noop'), 'addBulk');
-  const answers = await Promise.all(Array.from({ length: 40 }, () => send(app, 'POST', '/submit-task', { type: 'noop', payload: {} })));
+  const answers = await Promise.all(Array.from({ length: 40 }, () => send(api.app, 'POST', '/submit-task', { type: 'noop', payload: {} })));
 
   expect(answers.map((answer) => answer.statusCode)).toEqual(Array(40).fill(202));
   const ids = answers.map((answer) => answer.json<SubmitTaskResponse>().id).sort();
@@ -48,10 +36,10 @@ it('queues concurrent submissions with far fewer addBulk calls than requests', a
 it("withdraws exactly the failed batch's tasks: their requests get 503 with Retry-After, the others stay accepted", async () => {
   // Every add to the report queue fails (WRONGTYPE): its batches fail, the sleep queue's do not.
   const broken = producer.queue('report').toKey('prioritized');
-  await redis.set(broken, 'not a sorted set');
+  await api.redis.set(broken, 'not a sorted set');
   try {
     const bodies = Array.from({ length: 30 }, (_, i) => (i % 3 === 0 ? { type: 'report', payload: { windowMinutes: 5 } } : { type: 'sleep', payload: { ms: 1 } }));
-    const answers = await Promise.all(bodies.map((body) => send(app, 'POST', '/submit-task', body)));
+    const answers = await Promise.all(bodies.map((body) => send(api.app, 'POST', '/submit-task', body)));
 
     const refused = answers.filter((_, i) => bodies[i]?.type === 'report');
     const accepted = answers.filter((_, i) => bodies[i]?.type === 'sleep');
@@ -66,8 +54,8 @@ it("withdraws exactly the failed batch's tasks: their requests get 503 with Retr
     expect((await storedIds('sleep')).sort()).toEqual(acceptedIds);
     expect((await queuedIds('sleep')).sort()).toEqual(acceptedIds);
   } finally {
-    await redis.del(broken);
+    await api.redis.del(broken);
   }
-  expect((await send(app, 'POST', '/submit-task', { type: 'report', payload: {} })).statusCode).toBe(202);
+  expect((await send(api.app, 'POST', '/submit-task', { type: 'report', payload: {} })).statusCode).toBe(202);
 });
 
