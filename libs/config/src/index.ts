@@ -6,3 +6,4 @@ export * from './monitor-config';
 export * from './startup-failure';
 export * from './wait-at-startup';
 export * from './redact-url';
+export * from './per-type-settings';

@@ -1,8 +1,9 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
+import { parseBacklogLimits } from '@taskq/config';
 import { TaskProducer } from '@taskq/queue';
 import { TEST_REDIS_URL, deleteRedisPrefix, testDatabase, uniquePrefix, waitFor } from '@taskq/testing';
-import { BacklogGate, parseBacklogLimits } from './backlog-gate';
+import { BacklogGate } from './backlog-gate';
 import { PROBLEM_JSON, countTasks, send, startApi } from './testing/test-apps';
 
 /** MAX_BACKLOG: a full queue turns submissions of its type away with 503 and Retry-After. */
