@@ -8,3 +8,4 @@ export * from './schedule-queue';
 export * from './with-timeout';
 export * from './redis-outage';
 export * from './queue-depth-collector';
+export * from './queue.module';

@@ -3,9 +3,9 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
+import { PRODUCER_REDIS } from '@taskq/queue';
 import { throttledLog } from '@taskq/observability';
 import { ProblemException, problemType } from '../errors/problem.exception';
-import { PRODUCER_REDIS } from '../infrastructure/tokens';
 import { NO_KEY, RequiresScope } from '../auth/requires-scope.decorator';
 import { ApiAnswer, ApiProblems } from '../docs/api-docs.decorators';
 
