@@ -1,9 +1,9 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
-import { PRODUCER_REDIS } from '@taskq/queue';
 import { ApiConfig } from '@taskq/config';
 import { scopeAllows } from '@taskq/contracts';
+import { PRODUCER_REDIS } from '@taskq/queue';
 import { problemForStatus } from '../errors/problem-details.filter';
 import { ProblemException } from '../errors/problem.exception';
 import { RateLimiter, type RateLimitDecision } from '../rate-limit/rate-limiter';
