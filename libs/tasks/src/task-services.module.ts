@@ -5,10 +5,13 @@ import { TaskAdmission } from './task-admission';
 import { TaskRequeue } from './task-requeue';
 
 /**
- * The one ordered end of an app's resources. It runs in onApplicationShutdown of a global
- * module, so after every other module's hooks and after the HTTP server has closed: nothing
- * writes any more. Pending writes go first (an admission then still sends its jobs), then
- * the producer queues and Redis, then PostgreSQL.
+ * The one ordered end of an app's resources, in one hook: PersistenceModule and QueueModule
+ * each end only when told, since Nest orders hooks of one phase only by module distance.
+ * It runs in onApplicationShutdown, after the HTTP server has closed, and in a global module:
+ * Nest runs global modules' hooks after the others', and the globals an app imports after
+ * this one before it (the apps import it before their own global modules). So nothing writes
+ * any more. Pending writes go first (an admission then still sends its jobs), then the
+ * producer queues and Redis, then PostgreSQL.
  */
 @Injectable()
 export class ResourcesShutdown implements OnApplicationShutdown {
