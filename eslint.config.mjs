@@ -19,6 +19,8 @@ export default [
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts'] },
             // The task lifecycle (libs/tasks) is the only lib that combines persistence and queue.
             { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
+            // config and observability are the ground floor every lib stands on: they import no storage, queue or domain lib.
+            { sourceTag: 'layer:ground', notDependOnLibsWithTags: ['layer:persistence', 'layer:queue', 'type:domain'] },
             { sourceTag: 'layer:persistence', notDependOnLibsWithTags: ['layer:queue', 'type:domain'] },
             { sourceTag: 'layer:queue', notDependOnLibsWithTags: ['layer:persistence', 'type:domain'] },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:lib', 'type:contracts', 'type:testing'] },

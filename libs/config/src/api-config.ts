@@ -1,7 +1,9 @@
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, MinLength, Min, ValidateBy, type ValidationArguments } from 'class-validator';
+import type { TaskType } from '@taskq/contracts';
 import { CommonConfig, ListenHostDefault } from './common-config';
 import { Env } from './load-config';
+import { parseBacklogLimits } from './per-type-settings';
 
 /**
  * A credential that comes in a pair (user and password): either both are set or neither.
@@ -70,6 +72,14 @@ export class ApiConfig extends CommonConfig {
   @Env('MAX_BACKLOG')
   @Matches(/^\d+(,[a-z0-9_-]+=\d+)*$/i, { message: 'must look like 100000 or 100000,email=5000' })
   maxBacklog = '100000';
+
+  #backlogLimits?: ReadonlyMap<TaskType, number>;
+
+  /** MAX_BACKLOG of every task type (0: no limit). */
+  get backlogLimits(): ReadonlyMap<TaskType, number> {
+    this.#backlogLimits ??= parseBacklogLimits(this.maxBacklog);
+    return this.#backlogLimits;
+  }
 
   /**
    * A bootstrap admin key (tenant `default`), e.g. for `docker compose up`; more keys come

@@ -5,3 +5,5 @@ export * from './worker-config';
 export * from './monitor-config';
 export * from './startup-failure';
 export * from './wait-at-startup';
+export * from './redact-url';
+export * from './per-type-settings';

@@ -1,8 +1,10 @@
 import { hostname } from 'node:os';
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import { getTaskType, type TaskType } from '@taskq/contracts';
 import { CommonConfig, ListenHostDefault, toBoolean } from './common-config';
 import { Env } from './load-config';
+import { perTypeSetting } from './per-type-settings';
 
 export class WorkerConfig extends CommonConfig {
   /** Comma list of task types this process serves; `*` (the default) serves all. */
@@ -14,6 +16,19 @@ export class WorkerConfig extends CommonConfig {
   @Env('WORKER_CONCURRENCY')
   @Matches(/^([a-z0-9_-]+=\d+(,[a-z0-9_-]+=\d+)*)?$/i, { message: 'must look like email=5,webhook=50' })
   workerConcurrency = '';
+
+  #concurrencyByType?: ReadonlyMap<TaskType, number>;
+
+  /** How many jobs of each type a worker runs at once: WORKER_CONCURRENCY, else the registry's. */
+  get concurrencyByType(): ReadonlyMap<TaskType, number> {
+    this.#concurrencyByType ??= perTypeSetting(
+      'WORKER_CONCURRENCY',
+      this.workerConcurrency.split(',').filter(Boolean),
+      (type) => getTaskType(type).concurrency,
+      { min: 1, max: 10_000 },
+    );
+    return this.#concurrencyByType;
+  }
 
   /** Recorded on every attempt; defaults to host name and process id. */
   @Env('WORKER_ID')

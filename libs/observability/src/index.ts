@@ -1,5 +1,4 @@
 export * from './taskq-metrics';
-export * from './queue-depth-collector';
 export * from './metrics-listener';
 export * from './logger-params';
 export * from './app-logger';

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { Logger } from '@nestjs/common';
-import { StartupFailure, failureReason, waitAtStartup, type CommonConfig } from '@taskq/config';
+import { StartupFailure, failureReason, redactUrl, waitAtStartup, type CommonConfig } from '@taskq/config';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 
@@ -31,17 +31,6 @@ export function startupDatabaseOptions(config: Pick<CommonConfig, 'databaseUrl' 
     startupWaitMs: config.startupCheckTimeoutMs,
     onWait: (message) => new Logger('Database').warn(message),
   };
-}
-
-/** `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<unparsable URL>';
-  }
 }
 
 export function databaseNameOf(url: string): string {

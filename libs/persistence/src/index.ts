@@ -13,3 +13,4 @@ export * from './api-key-store';
 export * from './schedule-store';
 export * from './postgres-outage';
 export * from './attempt-log';
+export * from './persistence.module';

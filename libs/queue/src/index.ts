@@ -7,3 +7,5 @@ export * from './dead-letter-queue';
 export * from './schedule-queue';
 export * from './with-timeout';
 export * from './redis-outage';
+export * from './queue-depth-collector';
+export * from './queue.module';

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { StartupFailure, failureReason, waitAtStartup } from '@taskq/config';
+import { StartupFailure, failureReason, redactUrl, waitAtStartup } from '@taskq/config';
 import { withTimeout } from './with-timeout';
 
 /**
@@ -34,21 +34,11 @@ export async function connectRedis(url: string, role: RedisRole, timeoutMs: numb
   if (connection.status === 'ready') return connection;
   try {
     const ready = new Promise<void>((resolve) => connection.once('ready', () => resolve()));
-    await withTimeout(ready, timeoutMs, `no connection to Redis at ${redactRedisUrl(url)} within ${timeoutMs} ms`);
+    await withTimeout(ready, timeoutMs, `no connection to Redis at ${redactUrl(url)} within ${timeoutMs} ms`);
     return connection;
   } catch (error) {
     connection.disconnect();
     throw error;
-  }
-}
-
-export function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<unparsable URL>';
   }
 }
 
@@ -60,10 +50,10 @@ export function redactRedisUrl(url: string): string {
  */
 export async function checkRedis(url: string, timeoutMs: number, warn: (message: string) => void = () => undefined): Promise<void> {
   await waitAtStartup((remainingMs) => pingRedis(url, remainingMs, warn), timeoutMs, {
-    onWait: (error) => warn(`waiting up to ${timeoutMs} ms for Redis at ${redactRedisUrl(url)}: ${failureReason(error)}`),
+    onWait: (error) => warn(`waiting up to ${timeoutMs} ms for Redis at ${redactUrl(url)}: ${failureReason(error)}`),
   }).catch((error: unknown) => {
     throw new StartupFailure(
-      `cannot reach Redis at ${redactRedisUrl(url)} within ${timeoutMs} ms (${failureReason(error)}). Start it ` +
+      `cannot reach Redis at ${redactUrl(url)} within ${timeoutMs} ms (${failureReason(error)}). Start it ` +
         `(redis-server --daemonize yes --maxmemory-policy noeviction, or docker compose up -d redis) or set REDIS_URL.`,
     );
   });
@@ -83,7 +73,7 @@ async function pingRedis(url: string, timeoutMs: number, warn: (message: string)
     const policy = await client.config('GET', 'maxmemory-policy').catch(() => null);
     const value = Array.isArray(policy) && typeof policy[1] === 'string' ? policy[1] : null;
     if (value !== null && value !== 'noeviction') {
-      warn(`Redis at ${redactRedisUrl(url)} runs with maxmemory-policy ${value}: set it to noeviction, or queued jobs may be evicted`);
+      warn(`Redis at ${redactUrl(url)} runs with maxmemory-policy ${value}: set it to noeviction, or queued jobs may be evicted`);
     }
   } finally {
     client.disconnect();

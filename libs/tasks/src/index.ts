@@ -3,3 +3,4 @@ export * from './task-preparation';
 export * from './task-job-spec';
 export * from './task-admission';
 export * from './task-requeue';
+export * from './task-services.module';

@@ -3,9 +3,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { ApiConfig } from '@taskq/config';
 import { scopeAllows } from '@taskq/contracts';
+import { PRODUCER_REDIS } from '@taskq/queue';
 import { problemForStatus } from '../errors/problem-details.filter';
 import { ProblemException } from '../errors/problem.exception';
-import { PRODUCER_REDIS } from '../infrastructure/tokens';
 import { RateLimiter, type RateLimitDecision } from '../rate-limit/rate-limiter';
 import { ANY_KEY, NO_KEY, routeAccessOf, type RouteAccess } from './requires-scope.decorator';
 

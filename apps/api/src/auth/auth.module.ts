@@ -1,6 +1,5 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { DataSource } from 'typeorm';
 import { ApiKeyStore } from '@taskq/persistence';
 import { KeysController } from '../keys/keys.controller';
 import { ApiKeyAuthenticator } from './api-key-authenticator';
@@ -19,12 +18,11 @@ export class AuthModule {
       module: AuthModule,
       controllers: [KeysController],
       providers: [
-        { provide: ApiKeyStore, useFactory: (ds: DataSource) => new ApiKeyStore(ds), inject: [DataSource] },
         { provide: ApiKeyAuthenticator, useFactory: (store: ApiKeyStore) => new ApiKeyAuthenticator(store, { bootstrapKey }), inject: [ApiKeyStore] },
         // The route's scope, then the key's rate limit.
         { provide: APP_GUARD, useClass: AccessGuard },
       ],
-      exports: [ApiKeyStore, ApiKeyAuthenticator],
+      exports: [ApiKeyAuthenticator],
     };
   }
 }

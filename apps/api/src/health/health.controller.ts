@@ -4,8 +4,8 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthChe
 import { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import { throttledLog } from '@taskq/observability';
+import { PRODUCER_REDIS } from '@taskq/queue';
 import { ProblemException, problemType } from '../errors/problem.exception';
-import { PRODUCER_REDIS } from '../infrastructure/tokens';
 import { NO_KEY, RequiresScope } from '../auth/requires-scope.decorator';
 import { ApiAnswer, ApiProblems } from '../docs/api-docs.decorators';
 

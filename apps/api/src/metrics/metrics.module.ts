@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { QueueDepthCollector, TaskqMetrics } from '@taskq/observability';
-import { DeadLetterMirror, TaskProducer } from '@taskq/queue';
+import { TaskqMetrics } from '@taskq/observability';
+import { DeadLetterMirror, QueueDepthCollector, TaskProducer } from '@taskq/queue';
 import { MetricsController } from './metrics.controller';
 
 /** `GET /metrics`, with the depth of every task queue and of the dead-letter mirror. */

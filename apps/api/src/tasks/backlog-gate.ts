@@ -1,23 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { ApiConfig, StartupFailure } from '@taskq/config';
-import { TASK_TYPE_NAMES, isTaskType, type TaskType } from '@taskq/contracts';
+import { ApiConfig } from '@taskq/config';
+import type { TaskType } from '@taskq/contracts';
 import { TaskProducer } from '@taskq/queue';
 import { ProblemException, problemType } from '../errors/problem.exception';
 
 /** A queue's backlog is counted in Redis again once its count is this old (in the background). */
 const BACKLOG_CACHE_MS = 1_000;
-
-/** `100000,email=5000` → the limit of every type (0 = none). */
-export function parseBacklogLimits(value: string): Map<TaskType, number> {
-  const [all = '0', ...overrides] = value.split(',');
-  const limits = new Map<TaskType, number>(TASK_TYPE_NAMES.map((type) => [type, Number(all)]));
-  for (const pair of overrides) {
-    const [type = '', limit = ''] = pair.split('=');
-    if (!isTaskType(type)) throw new StartupFailure(`MAX_BACKLOG names an unknown task type: ${type} (known: ${TASK_TYPE_NAMES.join(', ')})`);
-    limits.set(type, Number(limit));
-  }
-  return limits;
-}
 
 interface BacklogReading {
   /** The queue's waiting jobs, all replicas' together, as Redis last counted them. */
@@ -40,14 +28,14 @@ interface BacklogReading {
  */
 @Injectable()
 export class BacklogGate {
-  private readonly limits: Map<TaskType, number>;
+  private readonly limits: ReadonlyMap<TaskType, number>;
   private readonly readings = new Map<TaskType, BacklogReading>();
 
   constructor(
     private readonly producer: TaskProducer,
     config: ApiConfig,
   ) {
-    this.limits = parseBacklogLimits(config.maxBacklog);
+    this.limits = config.backlogLimits;
   }
 
   /**

@@ -1,5 +1,6 @@
+import { parseBacklogLimits } from '@taskq/config';
 import { waitFor } from '@taskq/testing';
-import { BacklogGate, parseBacklogLimits } from './backlog-gate';
+import { BacklogGate } from './backlog-gate';
 import { PROBLEM_JSON, countTasks, send } from './testing/test-apps';
 import { useApiHarness } from '../testing/api-harness';
 

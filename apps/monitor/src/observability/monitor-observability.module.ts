@@ -7,13 +7,12 @@ import { MonitorQueueDepth } from './monitor-queue-depth';
 /** The monitor's pino logging, its metrics registry (exported) and the /health + /metrics listener. */
 @Module({})
 export class MonitorObservabilityModule {
-  static forRoot(config: MonitorConfig): DynamicModule {
+  static forRoot(config: MonitorConfig, metrics: TaskqMetrics): DynamicModule {
     return {
       module: MonitorObservabilityModule,
       imports: [appLoggerModule('monitor', config)],
-      // One registry per app instance (tests run several apps in one process).
       providers: [
-        { provide: TaskqMetrics, useFactory: () => new TaskqMetrics('monitor') },
+        { provide: TaskqMetrics, useValue: metrics },
         MonitorQueueDepth,
         MonitorMetricsListener,
       ],

@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { MonitorConfig } from '@taskq/config';
+import { PRODUCER_REDIS } from '@taskq/queue';
 import { FailuresModule } from '../failures/failures.module';
-import { PRODUCER_REDIS } from '../producer-redis';
 import { Reconciler } from './reconciler';
 import { ReconcilerLease } from './reconciler-lease';
 import { ReconcilerLoop } from './reconciler-loop';

@@ -2,8 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { MonitorConfig } from '@taskq/config';
 import type { Redis } from 'ioredis';
-import { createRedisConnection, settlesWithin } from '@taskq/queue';
-import { PRODUCER_REDIS } from '../producer-redis';
+import { PRODUCER_REDIS, createRedisConnection, settlesWithin } from '@taskq/queue';
 import { MAINTENANCE_QUEUE, RETENTION_JOB, RETENTION_SCHEDULER_ID } from './maintenance-queue';
 import { RetentionProcessor, type RetentionRun } from './retention-processor';
 import { throttledLog } from '@taskq/observability';

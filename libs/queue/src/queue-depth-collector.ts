@@ -1,9 +1,10 @@
 import { Logger } from '@nestjs/common';
 import type { JobState, Queue } from 'bullmq';
-import { Gauge } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import { TASK_TYPE_NAMES } from '@taskq/contracts';
-import { withTimeout, type DeadLetterMirror, type TaskProducer } from '@taskq/queue';
-import type { TaskqMetrics } from './taskq-metrics';
+import type { DeadLetterMirror } from './dead-letter-queue';
+import type { TaskProducer } from './task-producer';
+import { withTimeout } from './with-timeout';
 
 /** Every state a BullMQ 6 job can be in. */
 export const JOB_STATES: readonly JobState[] = ['waiting', 'prioritized', 'delayed', 'active', 'waiting-children', 'failed', 'completed'];
@@ -34,7 +35,8 @@ export class QueueDepthCollector {
   private reachable = true;
 
   constructor(
-    metrics: TaskqMetrics,
+    /** The app's metrics (a TaskqMetrics): only its registry is used, so this lib needs no observability import. */
+    metrics: { readonly registry: Registry },
     private readonly sources: QueueDepthSources,
     private readonly timeoutMs = 1_000,
   ) {

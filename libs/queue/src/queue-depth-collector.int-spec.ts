@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { getTaskType, type TaskType } from '@taskq/contracts';
-import { DeadLetterMirror, TaskProducer, connectRedis, createRedisConnection } from '@taskq/queue';
 import { TEST_REDIS_URL, deleteRedisPrefix, parsePrometheusText, startPrivateRedis, uniquePrefix, type PrivateRedis } from '@taskq/testing';
+import { TaskqMetrics } from '@taskq/observability';
+import { DeadLetterMirror } from './dead-letter-queue';
 import { JOB_STATES, QueueDepthCollector } from './queue-depth-collector';
-import { TaskqMetrics } from './taskq-metrics';
+import { connectRedis, createRedisConnection } from './redis-connection';
+import { TaskProducer } from './task-producer';
 
 jest.setTimeout(30_000);
 

@@ -1,0 +1,58 @@
+import { Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { PersistenceResources, TaskAdmissions, TaskLifecycleStore } from '@taskq/persistence';
+import { DeadLetterMirror, QueueResources, TaskProducer } from '@taskq/queue';
+import { TaskAdmission } from './task-admission';
+import { TaskRequeue } from './task-requeue';
+
+/**
+ * The one ordered end of an app's resources, in one hook: PersistenceModule and QueueModule
+ * each end only when told, since Nest orders hooks of one phase only by module distance.
+ * It runs in onApplicationShutdown, after the HTTP server has closed, and in a global module:
+ * Nest runs global modules' hooks after the others', and the globals an app imports after
+ * this one before it (the apps import it before their own global modules). So nothing writes
+ * any more. Pending writes go first (an admission then still sends its jobs), then the
+ * producer queues and Redis, then PostgreSQL.
+ */
+@Injectable()
+export class ResourcesShutdown implements OnApplicationShutdown {
+  constructor(
+    private readonly persistence: PersistenceResources,
+    private readonly queue: QueueResources,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.persistence.flush();
+    await this.queue.close();
+    await this.persistence.destroy();
+  }
+}
+
+/**
+ * Ties PersistenceModule and QueueModule together (only this lib may combine them): the task
+ * lifecycle services and the ordered shutdown. Import it beside both.
+ */
+@Module({})
+export class TaskServicesModule {
+  /** The API and the monitor: admission and requeue, and the ordered shutdown. */
+  static forRoot(): DynamicModule {
+    return {
+      module: TaskServicesModule,
+      global: true,
+      providers: [
+        { provide: TaskAdmission, useFactory: (admissions: TaskAdmissions, producer: TaskProducer) => new TaskAdmission(admissions, producer), inject: [TaskAdmissions, TaskProducer] },
+        {
+          provide: TaskRequeue,
+          useFactory: (lifecycle: TaskLifecycleStore, producer: TaskProducer, deadLetters: DeadLetterMirror) => new TaskRequeue(lifecycle, producer, deadLetters),
+          inject: [TaskLifecycleStore, TaskProducer, DeadLetterMirror],
+        },
+        ResourcesShutdown,
+      ],
+      exports: [TaskAdmission, TaskRequeue],
+    };
+  }
+
+  /** The worker: only the ordered shutdown (it admits and requeues nothing). */
+  static shutdownOnly(): DynamicModule {
+    return { module: TaskServicesModule, global: true, providers: [ResourcesShutdown] };
+  }
+}
