@@ -1,9 +1,10 @@
 import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { MonitorConfig } from '@taskq/config';
-import { startAppLogging, useAppLogger } from '@taskq/observability';
+import { finishStartOrClose, startAppLogging, useAppLogger } from '@taskq/observability';
 import { openPreparedDataSource, startupDatabaseOptions } from '@taskq/persistence';
 import { checkRedis } from '@taskq/queue';
+import { MonitorMetricsListener } from './observability/monitor-metrics-listener';
 import { MonitorModule } from './monitor.module';
 
 /**
@@ -19,6 +20,7 @@ export async function createMonitorApp(config: MonitorConfig): Promise<INestAppl
   try {
     const app = await NestFactory.createApplicationContext(MonitorModule.forRoot(config, dataSource), { bufferLogs: true });
     useAppLogger(app);
+    await finishStartOrClose(app, (started) => started.get(MonitorMetricsListener).start());
     app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
     return app;
   } catch (error) {

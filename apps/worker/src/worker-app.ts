@@ -1,9 +1,10 @@
 import { Logger, type INestApplicationContext, type Provider } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { WorkerConfig } from '@taskq/config';
-import { startAppLogging, useAppLogger } from '@taskq/observability';
+import { finishStartOrClose, startAppLogging, useAppLogger } from '@taskq/observability';
 import { openMigratedDataSource, startupDatabaseOptions } from '@taskq/persistence';
 import { checkRedis } from '@taskq/queue';
+import { WorkerMetricsListener } from './runtime/metrics-listener';
 
 import { WorkerModule } from './worker.module';
 
@@ -21,6 +22,7 @@ export async function createWorkerApp(config: WorkerConfig, handlers?: Provider[
   try {
     const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, dataSource, handlers), { bufferLogs: true });
     useAppLogger(app);
+    await finishStartOrClose(app, (started) => started.get(WorkerMetricsListener).start());
     app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
     return app;
   } catch (error) {

@@ -1,10 +1,10 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationShutdown } from '@nestjs/common';
 import { MonitorConfig } from '@taskq/config';
 import { MetricsListener, TaskqMetrics } from '@taskq/observability';
 
 /** Health probes and Prometheus scrapes on METRICS_PORT (the monitor has no HTTP API). */
 @Injectable()
-export class MonitorMetricsListener implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+export class MonitorMetricsListener implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('Metrics');
   private readonly listener: MetricsListener;
   private stopping = false;
@@ -23,7 +23,8 @@ export class MonitorMetricsListener implements OnApplicationBootstrap, BeforeApp
     return this.listener.port;
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  /** Called by the app's factory once the app is up (see finishStartOrClose), not by a Nest hook. */
+  async start(): Promise<void> {
     const port = await this.listener.start();
     if (port !== null) this.logger.log(`health and metrics on port ${port} (/health, /metrics)`);
   }
