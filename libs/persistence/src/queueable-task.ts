@@ -1,5 +1,7 @@
 import { isTaskType, type TaskStatus, type TaskType } from '@taskq/contracts';
-import type { UnfinishedStatus } from './unfinished-task';
+
+/** The statuses of a task that has not finished: its job should be in Redis. */
+export type UnfinishedStatus = TaskStatus.Queued | TaskStatus.Delayed | TaskStatus.Retrying | TaskStatus.Active;
 
 /**
  * A stored task as its job needs it: its queue (type), priority, when it is due, and what its

@@ -1,8 +1,7 @@
-import type { TaskStatus, TaskType } from '@taskq/contracts';
-import type { QueueableTask } from './queueable-task';
+import type { TaskType } from '@taskq/contracts';
+import type { QueueableTask, UnfinishedStatus } from './queueable-task';
 
-/** The statuses of a task that has not finished: its job should be in Redis. */
-export type UnfinishedStatus = TaskStatus.Queued | TaskStatus.Delayed | TaskStatus.Retrying | TaskStatus.Active;
+export type { UnfinishedStatus } from './queueable-task';
 
 /** Where a page of unfinished tasks ends: the next page of the same status starts after it. */
 export interface UnfinishedTaskKey {
