@@ -17,7 +17,8 @@ import { CommonConfig } from '@taskq/config';
 import { answers, startEmbeddedPostgres, startEmbeddedRedis, type Service } from './services';
 
 const root = resolve(__dirname, '../../..');
-const stateDir = join(root, '.taskq');
+/** TASKQ_STATE_DIR moves it (tests use a temporary directory, to leave a developer's data alone). */
+const stateDir = resolve(root, process.env.TASKQ_STATE_DIR ?? '.taskq');
 const env = process.env;
 
 function say(line: string): void {
