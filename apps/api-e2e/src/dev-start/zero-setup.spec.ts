@@ -79,12 +79,11 @@ async function stop(run: Run, ports: number[]): Promise<void> {
   expect(code).toBe(0);
   expect(run.output()).toContain('embedded services stopped');
   // Nothing of that process group is left: no app, no postgres, no redis-server.
-  let group = '';
-  try {
-    group = require('node:child_process').execFileSync('ps', ['-o', 'pid=,args=', '-g', String(pid)], { encoding: 'utf8' }) as string;
-  } catch {
-    group = '';
-  }
+  const ps = require('node:child_process').execFileSync('ps', ['-e', '-o', 'pgid=,pid=,stat=,args='], { encoding: 'utf8' }) as string;
+  const group = ps
+    .split('\n')
+    .filter((line) => line.trim().split(/\s+/)[0] === String(pid))
+    .join('\n');
   expect(group.trim()).toBe('');
   expect(descendants(pid).trim()).toBe('');
   for (const port of ports) expect(await portOpen(port)).toBe(false);
