@@ -124,7 +124,7 @@ async function main(): Promise<number> {
   const apiUrl = `http://127.0.0.1:${port}`;
 
   const { result, commands } = concurrently(
-    ['api', 'worker', 'monitor'].map((name) => ({ name, command: `node -r ./runtime-paths.cjs dist/apps/${name}/src/main.js`, env: appEnv, cwd: root })),
+    ['api', 'worker', 'monitor'].map((name) => ({ name, command: `exec node -r ./runtime-paths.cjs dist/apps/${name}/src/main.js`, env: appEnv, cwd: root })),
     { killOthersOn: ['failure', 'success'], prefixColors: ['blue', 'magenta', 'green'], cwd: root, handleInput: false },
   );
 
