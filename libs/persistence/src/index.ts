@@ -5,6 +5,7 @@ export * from './batch-writer';
 export type { QueueableTask, TaskRestorePoint } from './queueable-task';
 export type { TaskSelection } from './task-selection';
 export * from './task-admissions';
+export { isoOf } from './iso-time';
 export * from './task-lifecycle-store';
 export * from './task-maintenance';
 export * from './task-queries';

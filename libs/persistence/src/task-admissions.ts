@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { BackoffPolicy, TaskStatus } from '@taskq/contracts';
 import { BatchWriter } from './batch-writer';
 import { preparedRowsOf } from './rows-of';
+import { isoOf } from './iso-time';
 
 export interface NewTask {
   id: string;
@@ -43,16 +44,6 @@ const INSERT_TASKS = `
   ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id`;
 
-/** The tasks of one submission share their creation time: it is formatted once. */
-let lastDate: Date | undefined;
-let lastIso = '';
-const isoOf = (date: Date): string => {
-  if (date !== lastDate) {
-    lastDate = date;
-    lastIso = date.toISOString();
-  }
-  return lastIso;
-};
 
 /** A new task as a row of INSERT_TASKS's JSON parameter. */
 const insertRow = (t: NewTask) => ({

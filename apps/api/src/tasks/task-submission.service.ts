@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { SubmitTaskDto, TASK_TYPE_NAMES, validDtoNow, validateDto, type BulkSubmitDto, type FieldError, type SubmitTaskResponse, type TaskType } from '@taskq/contracts';
 import { TaskqMetrics, appLogLevelEnabled } from '@taskq/observability';
 import type { Counter } from 'prom-client';
-import { TaskQueries, type TaskEntity } from '@taskq/persistence';
+import { TaskQueries, isoOf, type TaskEntity } from '@taskq/persistence';
 import { QueueUnavailableError } from '@taskq/queue';
 import { TaskAdmission, bulkRequestHash, prepareTask, prepareTaskNow, requestHash, type PreparationContext, type PreparedTask } from '@taskq/tasks';
 import { ProblemException, problemType } from '../errors/problem.exception';
@@ -29,17 +29,6 @@ export interface BulkSubmission {
  */
 export const bulkTaskKey = (key: string, index: number): string => `${key}:${index}`;
 
-
-/** The tasks of a bulk request share one creation time: it is formatted once. */
-let lastDate: Date | undefined;
-let lastIso = '';
-const isoOf = (date: Date): string => {
-  if (date !== lastDate) {
-    lastDate = date;
-    lastIso = date.toISOString();
-  }
-  return lastIso;
-};
 
 const response = (task: { id: string; type: string; status: string; createdAt: Date | string }): SubmitTaskResponse => ({
   id: task.id,
