@@ -4,6 +4,7 @@ import { Logger } from '@nestjs/common';
 import { StartupFailure, failureReason, redactUrl, waitAtStartup, type CommonConfig } from '@taskq/config';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
+import { isStoreUnavailable } from './postgres-outage';
 
 export interface DatabaseOptions {
   url: string;
@@ -196,8 +197,8 @@ export async function openMigratedDataSource(options: DatabaseOptions, timeoutMs
   let waited = false;
   for (;;) {
     const dataSource = await openWhenServerAnswers(options);
-    if (dataSource && (await isSchemaCurrent(dataSource))) return dataSource;
-    await dataSource?.destroy();
+    if (dataSource && (await schemaCurrentUnlessGone(dataSource))) return dataSource;
+    await dataSource?.destroy().catch(() => undefined);
     // The schema wait starts once the server answers.
     deadline ??= Date.now() + timeoutMs;
     if (Date.now() >= deadline) {
@@ -208,6 +209,19 @@ export async function openMigratedDataSource(options: DatabaseOptions, timeoutMs
     if (!waited) onWait?.();
     waited = true;
     await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/**
+ * The server can go away between the open and the check (a restart): that is not a failed
+ * start but one more reason to wait, and the next open waits for the server again.
+ */
+async function schemaCurrentUnlessGone(dataSource: DataSource): Promise<boolean> {
+  try {
+    return await isSchemaCurrent(dataSource);
+  } catch (error) {
+    if (isStoreUnavailable(error)) return false;
+    throw error;
   }
 }
 
