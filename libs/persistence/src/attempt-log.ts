@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { AttemptOutcome, BackoffPolicy, TaskStatus } from '@taskq/contracts';
+import { TaskStatus, type AttemptOutcome, type BackoffPolicy, type TaskEventSink, type TaskStatusEvent } from '@taskq/contracts';
 import { BatchWriter } from './batch-writer';
 import { preparedRowsOf, rowsOf } from './rows-of';
 import { TERMINAL_STATUSES_SQL as TERMINAL, budgetSpentSql } from './status-sql';
@@ -75,6 +75,8 @@ export interface AttemptLogOptions {
   lingerMs?: number;
   /** Observes the size of every multi-row write (metrics). */
   onBatch?: (kind: 'start' | 'finish', size: number) => void;
+  /** Hears the status changes each batch committed, after its commit (live events). */
+  events?: TaskEventSink;
 }
 
 /** Recorded on a run found cut short, and as the last error of a task whose budget such runs spent. */
@@ -127,7 +129,7 @@ const START_ATTEMPTS = `
            started_at = COALESCE(t.started_at, i.started_at), next_attempt_at = NULL, updated_at = i.started_at
       FROM input i
      WHERE t.id = i.task_id AND t.status NOT IN ${TERMINAL} AND NOT EXISTS (SELECT 1 FROM own o WHERE o.task_id = t.id)
-    RETURNING t.id, t.status, t.attempts_made, t.attempt_base, t.max_attempts, t.payload, t.backoff, t.timeout_ms
+    RETURNING t.id, t.type, t.tenant, t.status, t.attempts_made, t.attempt_base, t.max_attempts, t.payload, t.backoff, t.timeout_ms
   ), attempt AS (
     INSERT INTO task_attempts (task_id, number, worker_id, started_at, outcome)
     SELECT s.id, s.attempts_made, i.worker_id, i.started_at, 'running' FROM started s JOIN input i ON i.task_id = s.id WHERE s.status = 'active'
@@ -139,7 +141,7 @@ const START_ATTEMPTS = `
          COALESCE(s.attempts_made, o.number) AS number, COALESCE(s.attempt_base, r.attempt_base) AS "attemptBase",
          COALESCE(s.max_attempts, r.max_attempts) AS "maxAttempts",
          COALESCE(s.payload, r.payload) AS payload, COALESCE(s.backoff, r.backoff) AS backoff, COALESCE(s.timeout_ms, r.timeout_ms) AS "timeoutMs",
-         COALESCE(l.runs, 0)::int AS "lostRuns"
+         COALESCE(l.runs, 0)::int AS "lostRuns", s.type, s.tenant
     FROM input i
     LEFT JOIN started s ON s.id = i.task_id
     LEFT JOIN (SELECT task_id, count(*) AS runs FROM lost GROUP BY task_id) l ON l.task_id = i.task_id
@@ -173,9 +175,11 @@ const FINISH_ATTEMPTS = `
            updated_at = x.finished_at
       FROM attempt x
      WHERE t.id = x.task_id AND t.attempts_made = x.number AND t.status NOT IN ${TERMINAL}
+    RETURNING t.id, t.type, t.tenant
   )
-  SELECT i.task_id AS "taskId"
+  SELECT i.task_id AS "taskId", tk.type, tk.tenant
     FROM input i
+    LEFT JOIN task tk ON tk.id = i.task_id
    WHERE EXISTS (SELECT 1 FROM attempt x WHERE x.task_id = i.task_id)
       OR EXISTS (SELECT 1 FROM task_attempts a
                   WHERE a.task_id = i.task_id AND a.number = i.number AND a.outcome = i.outcome AND a.finished_at = i.finished_at)`;
@@ -234,10 +238,13 @@ export class AttemptLog {
   private readonly starts: BatchWriter<AttemptStart, AttemptStartResult>;
   private readonly finishes: BatchWriter<AttemptFinish, boolean>;
 
+  private readonly events?: TaskEventSink;
+
   constructor(
     private readonly dataSource: DataSource,
     options: AttemptLogOptions = {},
   ) {
+    this.events = options.events;
     const batching = { maxBatchSize: options.maxBatchSize ?? 500, maxConcurrentFlushes: options.maxConcurrentFlushes ?? 1, lingerMs: options.lingerMs ?? 5 };
     this.starts = new BatchWriter((rows) => this.startAll(rows), { ...batching, onFlush: (n) => options.onBatch?.('start', n) });
     this.finishes = new BatchWriter((rows) => this.finishAll(rows), { ...batching, onFlush: (n) => options.onBatch?.('finish', n) });
@@ -272,7 +279,13 @@ export class AttemptLog {
       const input = round.map((s) => ({ task_id: s.taskId, worker_id: s.workerId, started_at: s.startedAt, retried: s.retried === true }));
       const rows = await preparedRowsOf<StartRow>(this.dataSource, 'taskq_start_attempts', START_ATTEMPTS, [JSON.stringify(input), LOST_RUN_ERROR, input.length]);
       const byTask = new Map(rows.map((row) => [row.taskId, row]));
-      for (const start of round) decided.set(start, startResultOf(byTask.get(start.taskId)));
+      const events: TaskStatusEvent[] = [];
+      for (const start of round) {
+        const row = byTask.get(start.taskId);
+        decided.set(start, startResultOf(row));
+        if (row?.tenant != null && row.type != null && row.kind !== 'skip') events.push(startEventOf(row, row.type, row.tenant, start));
+      }
+      if (events.length > 0) this.events?.publish(events);
     }
     return starts.map((start) => decided.get(start) ?? { kind: 'skip', lostRuns: 0 });
   }
@@ -291,9 +304,20 @@ export class AttemptLog {
         duration_ms: f.durationMs,
         next_attempt_at: f.nextAttemptAt,
       }));
-      const rows = await preparedRowsOf<{ taskId: string }>(this.dataSource, 'taskq_finish_attempts', FINISH_ATTEMPTS, [JSON.stringify(input), input.length]);
-      const ids = new Set(rows.map((row) => row.taskId));
-      for (const finish of round) if (ids.has(finish.taskId)) recorded.add(finish);
+      const rows = await preparedRowsOf<{ taskId: string; type: string | null; tenant: string | null }>(this.dataSource, 'taskq_finish_attempts', FINISH_ATTEMPTS, [
+        JSON.stringify(input),
+        input.length,
+      ]);
+      const byTask = new Map(rows.map((row) => [row.taskId, row]));
+      const events: TaskStatusEvent[] = [];
+      for (const finish of round) {
+        const row = byTask.get(finish.taskId);
+        if (!row) continue;
+        recorded.add(finish);
+        // Only a task this statement changed is announced (not a retried commit's, nor a cancelled task's attempt).
+        if (row.tenant != null && row.type != null) events.push(finishEventOf(finish, row.type, row.tenant));
+      }
+      if (events.length > 0) this.events?.publish(events);
     }
     return finishes.map((finish) => recorded.has(finish));
   }
@@ -309,6 +333,27 @@ interface StartRow {
   payload: unknown;
   backoff: BackoffPolicy;
   timeoutMs: number;
+  /** Set only when this statement changed the task (a new run, or dead by lost runs). */
+  type: string | null;
+  tenant: string | null;
+}
+
+function startEventOf(row: StartRow, type: string, tenant: string, start: AttemptStart): TaskStatusEvent {
+  const dead = row.kind === 'spent';
+  return {
+    kind: 'status',
+    taskId: row.taskId,
+    type,
+    tenant,
+    status: dead ? TaskStatus.Dead : TaskStatus.Active,
+    attempt: dead ? null : row.number,
+    error: dead ? LOST_RUN_ERROR : null,
+    at: start.startedAt.toISOString(),
+  };
+}
+
+function finishEventOf(finish: AttemptFinish, type: string, tenant: string): TaskStatusEvent {
+  return { kind: 'status', taskId: finish.taskId, type, tenant, status: finish.taskStatus, attempt: finish.attempt, error: finish.error, at: finish.finishedAt.toISOString() };
 }
 
 function startResultOf(row: StartRow | undefined): AttemptStartResult {

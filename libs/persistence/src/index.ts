@@ -14,4 +14,5 @@ export * from './api-key-store';
 export * from './schedule-store';
 export * from './postgres-outage';
 export * from './attempt-log';
+export * from './progress-log';
 export * from './persistence.module';

@@ -1,7 +1,9 @@
 import { Injectable, Module, type DynamicModule } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { TaskEventSink } from '@taskq/contracts';
 import { ApiKeyStore } from './api-key-store';
 import { AttemptLog } from './attempt-log';
+import { ProgressLog } from './progress-log';
 import { ScheduleStore } from './schedule-store';
 import { TaskAdmissions } from './task-admissions';
 import { TaskLifecycleStore } from './task-lifecycle-store';
@@ -25,11 +27,13 @@ export class PersistenceResources {
     private readonly dataSource: DataSource,
     private readonly admissions: TaskAdmissions,
     private readonly attempts: AttemptLog,
+    private readonly progress: ProgressLog,
   ) {}
 
   /** Writes what the batched writers still hold. */
   async flush(): Promise<void> {
     await this.admissions.flush();
+    await this.progress.flush();
     await this.attempts.flush();
   }
 
@@ -37,6 +41,8 @@ export class PersistenceResources {
     await this.dataSource.destroy();
   }
 }
+
+const OPTIONAL_EVENTS = { token: TaskEventSink, optional: true } as const;
 
 const STORES = [TaskLifecycleStore, TaskMaintenance, TaskQueries, ScheduleStore, ApiKeyStore] as const;
 
@@ -50,11 +56,13 @@ export class PersistenceModule {
       providers: [
         { provide: DataSource, useValue: dataSource },
         { provide: TaskAdmissions, useFactory: () => new TaskAdmissions(dataSource, { onBatch: onWriteBatch }) },
-        { provide: AttemptLog, useFactory: () => new AttemptLog(dataSource, { onBatch: onWriteBatch }) },
+        // The app's QueueModule provides the sink (Redis pub/sub); committed changes are announced there.
+        { provide: AttemptLog, useFactory: (events?: TaskEventSink) => new AttemptLog(dataSource, { onBatch: onWriteBatch, events }), inject: [OPTIONAL_EVENTS] },
+        { provide: ProgressLog, useFactory: (events?: TaskEventSink) => new ProgressLog(dataSource, events), inject: [OPTIONAL_EVENTS] },
         ...STORES.map((store) => ({ provide: store, useFactory: () => new store(dataSource) })),
         PersistenceResources,
       ],
-      exports: [DataSource, TaskAdmissions, AttemptLog, ...STORES, PersistenceResources],
+      exports: [DataSource, TaskAdmissions, AttemptLog, ProgressLog, ...STORES, PersistenceResources],
     };
   }
 }

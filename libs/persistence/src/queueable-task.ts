@@ -12,6 +12,8 @@ export interface QueueableTask {
   id: string;
   type: TaskType;
   status: UnfinishedStatus;
+  /** Its owner: who may watch its events. */
+  tenant: string;
   priority: number | null;
   /** When a delayed task runs; null: now. */
   runAt: Date | null;
@@ -25,7 +27,7 @@ export interface QueueableTask {
 
 /** A QueueableTask's columns, camelCased, as a SELECT or an UPDATE of `tasks <alias>` returns them. */
 export const queueableTaskColumns = (alias: string): string =>
-  `${alias}.id, ${alias}.type, ${alias}.status, ${alias}.priority, ${alias}.run_at AS "runAt", ${alias}.next_attempt_at AS "nextAttemptAt", ` +
+  `${alias}.id, ${alias}.type, ${alias}.status, ${alias}.tenant, ${alias}.priority, ${alias}.run_at AS "runAt", ${alias}.next_attempt_at AS "nextAttemptAt", ` +
   `${alias}.max_attempts AS "maxAttempts", ${alias}.attempts_made AS "attemptsMade", ${alias}.attempt_base AS "attemptBase"`;
 
 /**

@@ -8,6 +8,9 @@ import { selectionSql, type TaskSelection } from './task-selection';
 /** A task the API cancelled. */
 export interface CancelledTask {
   previousStatus: TaskStatus;
+  type: string;
+  tenant: string;
+  finishedAt: Date;
   /** Its queue; null when this build registers no such type (then no queue of ours holds its job). */
   queue: TaskType | null;
 }
@@ -67,17 +70,17 @@ export class TaskLifecycleStore {
    * status it had and its queue, or null when it is unknown, another tenant's or already finished.
    */
   async cancelTask(id: string, tenant?: string): Promise<CancelledTask | null> {
-    const rows = await rowsOf<{ previousStatus: TaskStatus; type: string }>(
+    const rows = await rowsOf<{ previousStatus: TaskStatus; type: string; tenant: string; finishedAt: Date }>(
       this.dataSource,
       `WITH previous AS (SELECT id, status FROM tasks WHERE id = $1 AND ($2::text IS NULL OR tenant = $2) AND status NOT IN ${TERMINAL} FOR UPDATE)
        UPDATE tasks t SET status = 'cancelled', finished_at = date_trunc('milliseconds', now()), next_attempt_at = NULL, updated_at = now()
          FROM previous p WHERE t.id = p.id
-       RETURNING p.status AS "previousStatus", t.type`,
+       RETURNING p.status AS "previousStatus", t.type, t.tenant, t.finished_at AS "finishedAt"`,
       [id, tenant ?? null],
     );
     const row = rows[0];
     if (!row) return null;
-    return { previousStatus: row.previousStatus, queue: ofRegisteredTypes([row])[0]?.type ?? null };
+    return { ...row, queue: ofRegisteredTypes([row])[0]?.type ?? null };
   }
 
   /** Deletes the selected tasks with their attempts, at most `limit`. */

@@ -2,7 +2,9 @@ import { Inject, Injectable, Module, Optional, type DynamicModule } from '@nestj
 import type { Redis } from 'ioredis';
 import { DeadLetterMirror } from './dead-letter-queue';
 import { connectRedis, createRedisConnection } from './redis-connection';
+import { TaskEventSink } from '@taskq/contracts';
 import { ScheduleQueue } from './schedule-queue';
+import { TaskEventPublisher } from './task-event-channel';
 import { TaskProducer } from './task-producer';
 
 /**
@@ -11,6 +13,9 @@ import { TaskProducer } from './task-producer';
  * of the app sends single commands. Workers and event readers have their own connections.
  */
 export const PRODUCER_REDIS = Symbol('PRODUCER_REDIS');
+
+/** The worker's one connection for single commands (the dead-letter mirror, task events); BullMQ's workers have their own. */
+const WORKER_REDIS = Symbol('WORKER_REDIS');
 
 export interface QueueModuleOptions {
   redisUrl: string;
@@ -52,22 +57,26 @@ export class QueueModule {
         { provide: TaskProducer, useFactory: (redis: Redis) => new TaskProducer(redis, queuePrefix), inject: [PRODUCER_REDIS] },
         { provide: DeadLetterMirror, useFactory: (redis: Redis) => new DeadLetterMirror(redis, queuePrefix), inject: [PRODUCER_REDIS] },
         { provide: ScheduleQueue, useFactory: (redis: Redis) => new ScheduleQueue(redis, queuePrefix), inject: [PRODUCER_REDIS] },
+        { provide: TaskEventSink, useFactory: (redis: Redis) => new TaskEventPublisher(redis, queuePrefix), inject: [PRODUCER_REDIS] },
         QueueResources,
       ],
-      exports: [PRODUCER_REDIS, TaskProducer, DeadLetterMirror, ScheduleQueue, QueueResources],
+      exports: [PRODUCER_REDIS, TaskProducer, DeadLetterMirror, ScheduleQueue, TaskEventSink, QueueResources],
     };
   }
 
-  /** The worker's side: only the dead-letter mirror, on a connection of its own (workers have no producer). */
+  /** The worker's side: the dead-letter mirror and task events, on a connection of its own (workers have no producer). */
   static forWorker({ redisUrl, queuePrefix }: Omit<QueueModuleOptions, 'startupCheckTimeoutMs'>): DynamicModule {
     return {
       module: QueueModule,
       global: true,
       providers: [
-        { provide: DeadLetterMirror, useFactory: () => new DeadLetterMirror(createRedisConnection(redisUrl, 'worker'), queuePrefix, true) },
+        { provide: WORKER_REDIS, useFactory: () => createRedisConnection(redisUrl, 'worker') },
+        // The mirror closes the connection: QueueResources closes it last.
+        { provide: DeadLetterMirror, useFactory: (redis: Redis) => new DeadLetterMirror(redis, queuePrefix, true), inject: [WORKER_REDIS] },
+        { provide: TaskEventSink, useFactory: (redis: Redis) => new TaskEventPublisher(redis, queuePrefix), inject: [WORKER_REDIS] },
         QueueResources,
       ],
-      exports: [DeadLetterMirror, QueueResources],
+      exports: [DeadLetterMirror, TaskEventSink, QueueResources],
     };
   }
 }

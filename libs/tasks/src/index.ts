@@ -4,3 +4,4 @@ export * from './task-job-spec';
 export * from './task-admission';
 export * from './task-requeue';
 export * from './task-services.module';
+export * from './task-events';

@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
+import type { TaskEventSink } from '@taskq/contracts';
 import type { TaskAdmissions } from '@taskq/persistence';
 import type { TaskProducer } from '@taskq/queue';
+import { waitingEventOf } from './task-events';
 import { jobSpecFor } from './task-job-spec';
 import type { PreparedTask } from './task-preparation';
 
@@ -11,6 +13,9 @@ import type { PreparedTask } from './task-preparation';
  *
  * Store errors reject as they are (nothing was queued). Queue errors reject with the
  * producer's QueueUnavailableError, after the tasks were withdrawn.
+ *
+ * New tasks are announced (`queued`, `delayed`) once committed and before their jobs are
+ * added, on the same Redis connection: a worker's `active` can never arrive first.
  */
 export class TaskAdmission {
   private readonly logger = new Logger('TaskAdmission');
@@ -18,6 +23,7 @@ export class TaskAdmission {
   constructor(
     private readonly admissions: TaskAdmissions,
     private readonly producer: TaskProducer,
+    private readonly events?: TaskEventSink,
   ) {}
 
   /**
@@ -26,6 +32,7 @@ export class TaskAdmission {
    */
   async admitOne(task: PreparedTask): Promise<boolean> {
     if (!(await this.admissions.createTask(task))) return false;
+    this.events?.publish([waitingEventOf(task, task.createdAt)]);
     try {
       await this.producer.enqueue(jobSpecFor(task));
     } catch (error) {
@@ -39,6 +46,7 @@ export class TaskAdmission {
   async admit(tasks: PreparedTask[]): Promise<boolean[]> {
     const inserted = await this.admissions.insertTasks(tasks);
     const created = tasks.filter((_, index) => inserted[index]);
+    if (created.length > 0) this.events?.publish(created.map((task) => waitingEventOf(task, task.createdAt)));
     try {
       const now = Date.now();
       await this.producer.enqueueMany(created.map((task) => jobSpecFor(task, now)));

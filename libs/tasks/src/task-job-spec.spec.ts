@@ -6,7 +6,7 @@ const NOW = Date.UTC(2026, 10, 22, 10, 0, 0);
 
 function task(overrides: Partial<QueueableTask>): QueueableTask {
   return {
-    id: '6f1c1b9e-1b1a-4a4e-9c55-0d8f1e2a3b4c', type: 'webhook', status: TaskStatus.Queued,
+    id: '6f1c1b9e-1b1a-4a4e-9c55-0d8f1e2a3b4c', type: 'webhook', status: TaskStatus.Queued, tenant: 'default',
     priority: 7, runAt: null, nextAttemptAt: null, maxAttempts: 5, attemptsMade: 0, attemptBase: 0, ...overrides,
   };
 }

@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { QueueableTask, TaskLifecycleStore, TaskRestorePoint, TaskSelection } from '@taskq/persistence';
+import type { TaskEventSink } from '@taskq/contracts';
 import type { DeadLetterMirror, TaskProducer } from '@taskq/queue';
+import { waitingEventOf } from './task-events';
 import { jobSpecFor } from './task-job-spec';
 
 /** What a requeue did: the tasks queued again, or none because some jobs were still held by a worker. */
@@ -18,6 +20,7 @@ export class TaskRequeue {
     private readonly lifecycle: TaskLifecycleStore,
     private readonly producer: TaskProducer,
     private readonly deadLetters: DeadLetterMirror,
+    private readonly events?: TaskEventSink,
   ) {}
 
   /**
@@ -35,6 +38,8 @@ export class TaskRequeue {
         return { kind: 'locked', taskIds: locked };
       }
       const now = Date.now();
+      // Announced before the jobs go out, on the same connection (see TaskAdmission).
+      this.events?.publish(tasks.map((task) => waitingEventOf(task, new Date(now))));
       await this.producer.enqueueMany(tasks.map((task) => jobSpecFor(task, now)));
     } catch (error) {
       await this.restore(tasks);

@@ -1,4 +1,5 @@
 import { Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { TaskEventSink } from '@taskq/contracts';
 import { PersistenceResources, TaskAdmissions, TaskLifecycleStore } from '@taskq/persistence';
 import { DeadLetterMirror, QueueResources, TaskProducer } from '@taskq/queue';
 import { TaskAdmission } from './task-admission';
@@ -39,11 +40,16 @@ export class TaskServicesModule {
       module: TaskServicesModule,
       global: true,
       providers: [
-        { provide: TaskAdmission, useFactory: (admissions: TaskAdmissions, producer: TaskProducer) => new TaskAdmission(admissions, producer), inject: [TaskAdmissions, TaskProducer] },
+        {
+          provide: TaskAdmission,
+          useFactory: (admissions: TaskAdmissions, producer: TaskProducer, events: TaskEventSink) => new TaskAdmission(admissions, producer, events),
+          inject: [TaskAdmissions, TaskProducer, TaskEventSink],
+        },
         {
           provide: TaskRequeue,
-          useFactory: (lifecycle: TaskLifecycleStore, producer: TaskProducer, deadLetters: DeadLetterMirror) => new TaskRequeue(lifecycle, producer, deadLetters),
-          inject: [TaskLifecycleStore, TaskProducer, DeadLetterMirror],
+          useFactory: (lifecycle: TaskLifecycleStore, producer: TaskProducer, deadLetters: DeadLetterMirror, events: TaskEventSink) =>
+            new TaskRequeue(lifecycle, producer, deadLetters, events),
+          inject: [TaskLifecycleStore, TaskProducer, DeadLetterMirror, TaskEventSink],
         },
         ResourcesShutdown,
       ],

@@ -61,6 +61,8 @@ const taskSummaryProperties: { [K in keyof TaskSummaryView]-?: JsonSchema } = {
   createdAt: time(),
   startedAt: nullable(time()),
   finishedAt: nullable(time()),
+  progress: { type: ['number', 'object', 'null'], minimum: 0, maximum: 100, description: 'The latest progress its handler reported: a percentage, or a JSON object of at most 4 KiB; null before any.' },
+  progressUpdatedAt: nullable(time('When the progress was last stored (at most every 250 ms per task).')),
 };
 
 const scheduleView = objectOf<ScheduleView>('A recurring schedule.', {

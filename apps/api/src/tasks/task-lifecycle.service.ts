@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { TaskStatus, type SubmitTaskResponse, type TaskType } from '@taskq/contracts';
+import { TaskEventSink, TaskStatus, type SubmitTaskResponse, type TaskType } from '@taskq/contracts';
 import { TaskLifecycleStore, TaskQueries, isTaskId, type QueueableTask, type TaskSelection } from '@taskq/persistence';
 import { DeadLetterMirror, QueueUnavailableError, TaskProducer } from '@taskq/queue';
 import { TaskRequeue, type RequeueOutcome } from '@taskq/tasks';
@@ -26,6 +26,7 @@ export class TaskLifecycleService {
     private readonly queries: TaskQueries,
     private readonly producer: TaskProducer,
     private readonly deadLetters: DeadLetterMirror,
+    private readonly events: TaskEventSink,
   ) {}
 
   /** `POST /tasks/:id/retry`: a dead or cancelled task runs again with a fresh attempt budget. */
@@ -81,6 +82,9 @@ export class TaskLifecycleService {
       throw conflict(`Task ${id} is already ${task.status}: only queued, delayed, retrying or active tasks can be cancelled.`);
     }
     const { previousStatus, queue } = cancelled;
+    this.events.publish([
+      { kind: 'status', taskId: id, type: cancelled.type, tenant: cancelled.tenant, status: TaskStatus.Cancelled, attempt: null, error: null, at: cancelled.finishedAt.toISOString() },
+    ]);
     try {
       const removal = previousStatus === TaskStatus.Active || !queue ? 'locked' : await this.producer.removeJob(queue, id);
       if (removal === 'locked') await this.producer.broadcastCancel(id);

@@ -22,6 +22,8 @@ export function toTaskSummary(task: TaskEntity): TaskSummaryView {
     createdAt: task.createdAt.toISOString(),
     startedAt: iso(task.startedAt),
     finishedAt: iso(task.finishedAt),
+    progress: task.progress ?? null,
+    progressUpdatedAt: iso(task.progressAt ?? null),
   };
 }
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { PayloadOf, ResultOf, TaskType } from '@taskq/contracts';
+import type { PayloadOf, ResultOf, TaskProgress, TaskType } from '@taskq/contracts';
 
 /** What a handler knows about the attempt it runs. */
 export interface TaskContext {
@@ -10,8 +10,12 @@ export interface TaskContext {
   maxAttempts: number;
   /** Fires at the attempt's deadline (and, later, on cancel). Pass it to every I/O call. */
   signal: AbortSignal;
-  /** Reports progress (a percentage or any JSON object) to the queue. */
-  progress(value: number | Record<string, unknown>): Promise<void>;
+  /**
+   * Reports progress: a percentage (0–100) or a JSON object of at most 4 KiB, shown on the
+   * task and streamed to its watchers. Cheap to call often: at most one write per 250 ms is
+   * made, and the last value always lands. Rejects (storing nothing) for any other value.
+   */
+  progress(value: TaskProgress): Promise<void>;
   logger: TaskLogger;
 }
 

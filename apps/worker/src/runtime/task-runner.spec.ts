@@ -49,7 +49,7 @@ function runnerFor(scenario: Scenario) {
   const running = new RunningAttempts();
   const metrics = { recordQueueWait: jest.fn(), recordAttempt: jest.fn(), recordLostRuns: jest.fn() };
   const deadLetters = { add: jest.fn(async () => undefined) };
-  const sut = new TaskRunner({ get: () => handler }, attempts, running, deadLetters, { workerId: 'worker-1' } as WorkerConfig, metrics, { logger: pino({ level: 'silent' }) });
+  const sut = new TaskRunner({ get: () => handler }, attempts, running, deadLetters, { workerId: 'worker-1' } as WorkerConfig, metrics, { logger: pino({ level: 'silent' }) }, { report: async () => true });
   const job = {
     data: {
       taskId: 'task-1', type: 'noop',

@@ -2,15 +2,16 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { WorkerConfig } from '@taskq/config';
-import { AttemptOutcome, TaskStatus, computeBackoffDelay, validatePayload, type TaskType } from '@taskq/contracts';
+import { AttemptOutcome, TaskStatus, computeBackoffDelay, progressValueProblem, validatePayload, type TaskProgress, type TaskType } from '@taskq/contracts';
 import { TaskqMetrics, throttledLog } from '@taskq/observability';
-import { AttemptLog, LOST_RUN_ERROR, isStoreUnavailable, type AttemptFinish, type AttemptRelease, type AttemptStartResult } from '@taskq/persistence';
+import { AttemptLog, LOST_RUN_ERROR, ProgressLog, isStoreUnavailable, type AttemptFinish, type AttemptRelease, type AttemptStartResult } from '@taskq/persistence';
 import { DeadLetterMirror, type PendingRecord, type TaskJobData } from '@taskq/queue';
 import { chargedAttempts, isBudgetSpent, lastAttemptNumber } from '@taskq/tasks';
 import type { TaskContext } from '../handlers/task-handler';
 import { executeWithDeadline, type AttemptResult } from './attempt-execution';
 import { attemptLogger, type AttemptBindings } from './attempt-logger';
 import { HandlerRegistry } from './handler-registry';
+import { ProgressThrottle } from './progress-throttle';
 import { RunningAttempts } from './running-attempts';
 import { StoreUnavailableError, writeWhenStored } from './write-when-stored';
 
@@ -35,6 +36,12 @@ export interface HandlerLookup {
   get(type: TaskType): { handle(payload: unknown, context: TaskContext): Promise<unknown> };
 }
 export type AttemptRecords = Pick<AttemptLog, 'start' | 'finish' | 'release'>;
+export type ProgressRecords = Pick<ProgressLog, 'report'>;
+
+/** `ctx.progress` with a value that is not a 0–100 percentage or a JSON object of at most 4 KiB: nothing is stored. */
+export class ProgressValueError extends TypeError {
+  override readonly name = 'ProgressValueError';
+}
 export type DeadLetterRecords = Pick<DeadLetterMirror, 'add'>;
 export type AttemptMetrics = Pick<TaskqMetrics, 'recordQueueWait' | 'recordAttempt' | 'recordLostRuns'>;
 export type LoggerSource = Pick<PinoLogger, 'logger'>;
@@ -53,6 +60,7 @@ export type LoggerSource = Pick<PinoLogger, 'logger'>;
 export class TaskRunner {
   private readonly logger = new Logger('TaskRunner');
   private readonly logStoreWait = throttledLog((message) => this.logger.warn(message));
+  private readonly logProgressLoss = throttledLog((message) => this.logger.warn(message));
   /** Completed and cancelled attempts are logged at info: at warn, their lines are not even built. */
   private readonly logsInfo: boolean;
 
@@ -64,6 +72,7 @@ export class TaskRunner {
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
     @Inject(TaskqMetrics) private readonly metrics: AttemptMetrics,
     @Inject(PinoLogger) private readonly pino: LoggerSource,
+    @Inject(ProgressLog) private readonly progress: ProgressRecords,
   ) {
     this.logsInfo = pino.logger?.isLevelEnabled('info') ?? true;
   }
@@ -89,7 +98,10 @@ export class TaskRunner {
     }
     if (!run) return null;
     this.recordQueueWait(job, startedAt);
-    const outcome = await this.execute(job, run, registration.signal).finally(registration.end);
+    const progress = this.progressOf(job, run);
+    const outcome = await this.execute(job, run, registration.signal, progress).finally(registration.end);
+    // The last value reported lands before the outcome, which ends the run's right to report.
+    await progress.settle();
     const finishedAt = new Date();
     const durationMs = finishedAt.getTime() - startedAt.getTime();
     if (outcome.kind === 'interrupted') return this.release(job, token, { taskId: job.data.taskId, attempt: run.number, error: outcome.error, finishedAt, durationMs });
@@ -236,7 +248,20 @@ export class TaskRunner {
     });
   }
 
-  private async execute(job: RunnableJob, run: Run, cancel: AbortSignal): Promise<AttemptResult> {
+  /**
+   * One run's progress: stored in PostgreSQL (throttled, see {@link ProgressThrottle}) and shown
+   * on the job in Bull Board. Best effort: a report lost to an outage is logged, not retried.
+   */
+  private progressOf(job: RunnableJob, run: Run): ProgressThrottle<TaskProgress> {
+    const taskId = job.data.taskId;
+    return new ProgressThrottle<TaskProgress>(async (progress) => {
+      await Promise.all([this.progress.report({ taskId, attempt: run.number, progress, at: new Date() }), job.updateProgress(progress)]).catch((error: Error) =>
+        this.logProgressLoss(`progress of task ${taskId} not stored: ${error.message}`),
+      );
+    });
+  }
+
+  private async execute(job: RunnableJob, run: Run, cancel: AbortSignal, progress: ProgressThrottle<TaskProgress>): Promise<AttemptResult> {
     const { type } = job.data;
     // The API validated the payload too; checked again because the handler trusts its type.
     const validation = await validatePayload(type, run.task.payload);
@@ -245,17 +270,19 @@ export class TaskRunner {
       return { kind: 'failed', error: `invalid payload: ${fields}`, permanent: true };
     }
     const handler = this.handlers.get(type);
-    return executeWithDeadline((signal) => handler.handle(validation.payload, this.context(job, run, signal)), run.task.timeoutMs, cancel);
+    return executeWithDeadline((signal) => handler.handle(validation.payload, this.context(job, run, signal, progress)), run.task.timeoutMs, cancel);
   }
 
-  private context(job: RunnableJob, run: Run, signal: AbortSignal): TaskContext {
+  private context(job: RunnableJob, run: Run, signal: AbortSignal, progress: ProgressThrottle<TaskProgress>): TaskContext {
     return {
       taskId: job.data.taskId,
       attempt: run.number,
       maxAttempts: lastAttemptNumber(run),
       signal,
       progress: async (value) => {
-        await job.updateProgress(value);
+        const problem = progressValueProblem(value);
+        if (problem) throw new ProgressValueError(problem);
+        progress.report(value);
       },
       logger: attemptLogger(() => this.pino.logger, bindingsOf(job, run.number)),
     };

@@ -1,5 +1,6 @@
 import type { BackoffPolicy } from '../backoff-policy';
 import type { AttemptOutcome, TaskStatus } from '../task-status';
+import type { TaskProgress } from './task-event';
 
 export interface AttemptView {
   number: number;
@@ -37,6 +38,9 @@ export interface TaskView {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /** The latest progress its handler reported (a percentage or an object); null before any. */
+  progress: TaskProgress | null;
+  progressUpdatedAt: string | null;
   attempts: AttemptView[];
 }
 

@@ -1,5 +1,5 @@
 import { Column, Entity, OneToMany, PrimaryColumn } from 'typeorm';
-import type { BackoffPolicy, TaskStatus } from '@taskq/contracts';
+import type { BackoffPolicy, TaskProgress, TaskStatus } from '@taskq/contracts';
 import { TaskAttemptEntity } from './task-attempt.entity';
 
 /** One submitted task. The system of record: Redis only dispatches it. Indexes live in the migrations. */
@@ -74,6 +74,13 @@ export class TaskEntity {
 
   @Column('timestamptz', { name: 'finished_at', nullable: true })
   finishedAt!: Date | null;
+
+  /** The latest progress its handler reported. */
+  @Column('jsonb', { nullable: true })
+  progress!: TaskProgress | null;
+
+  @Column('timestamptz', { name: 'progress_at', nullable: true })
+  progressAt!: Date | null;
 
   @OneToMany(() => TaskAttemptEntity, (attempt) => attempt.task)
   attempts?: TaskAttemptEntity[];

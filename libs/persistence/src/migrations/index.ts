@@ -5,6 +5,7 @@ import { InterruptedAttempts1764000200000 } from './1764000200000-interrupted-at
 import { ApiKeys1764000300000 } from './1764000300000-api-keys';
 import { TenantIndexes1764000400000 } from './1764000400000-tenant-indexes';
 import { LostAttempts1764000500000 } from './1764000500000-lost-attempts';
+import { TaskProgress1764000600000 } from './1764000600000-task-progress';
 
 /** In order. Never edit a migration that has shipped: add a new one. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   ApiKeys1764000300000,
   TenantIndexes1764000400000,
   LostAttempts1764000500000,
+  TaskProgress1764000600000,
 ];
