@@ -6,6 +6,7 @@ import { PersistenceModule } from '@taskq/persistence';
 import { QueueModule } from '@taskq/queue';
 import { TaskServicesModule } from '@taskq/tasks';
 import { AuthModule } from './auth/auth.module';
+import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -31,6 +32,7 @@ export class ApiModule {
         InfrastructureModule.forRoot(config, metrics),
         AuthModule.forRoot(bootstrapKey),
         TasksModule,
+        EventsModule,
         SchedulesModule,
         HealthModule,
         MetricsModule,

@@ -118,6 +118,33 @@ export class ApiConfig extends CommonConfig {
   @Max(1_000_000)
   rateLimitClaimSize = 0;
 
+  /** Live event streams (`GET /events`, `GET /tasks/:id/events`) one API key may hold open on one replica. */
+  @Env('SSE_MAX_STREAMS_PER_KEY')
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  sseMaxStreamsPerKey = 10;
+
+  /** How often an idle event stream sends a heartbeat comment (keeps proxies from closing it). */
+  @Env('SSE_HEARTBEAT_MS')
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(300_000)
+  sseHeartbeatMs = 15_000;
+
+  /**
+   * How often open event streams check PostgreSQL for terminal states they were not told of
+   * (an announcement lost with a process that crashed right after its commit).
+   */
+  @Env('SSE_CATCH_UP_INTERVAL_MS')
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(300_000)
+  sseCatchUpIntervalMs = 5_000;
+
   /** On SIGTERM, how long in-flight requests may finish before their connections are closed. */
   @Env('SHUTDOWN_TIMEOUT_MS')
   @Type(() => Number)

@@ -13,6 +13,7 @@ export * from './task-types';
 export * from './api/submit-task.dto';
 export * from './api/task-view';
 export * from './api/task-event';
+export * from './api/task-events.query';
 export * from './api/list-tasks.query';
 export * from './api/task-type-view';
 export * from './api/bulk-submit.dto';

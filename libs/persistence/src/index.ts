@@ -15,4 +15,5 @@ export * from './schedule-store';
 export * from './postgres-outage';
 export * from './attempt-log';
 export * from './progress-log';
+export * from './task-event-history';
 export * from './persistence.module';

@@ -7,6 +7,7 @@ import { ProgressLog } from './progress-log';
 import { ScheduleStore } from './schedule-store';
 import { TaskAdmissions } from './task-admissions';
 import { TaskLifecycleStore } from './task-lifecycle-store';
+import { TaskEventHistory } from './task-event-history';
 import { TaskMaintenance } from './task-maintenance';
 import { TaskQueries } from './task-queries';
 
@@ -44,7 +45,7 @@ export class PersistenceResources {
 
 const OPTIONAL_EVENTS = { token: TaskEventSink, optional: true } as const;
 
-const STORES = [TaskLifecycleStore, TaskMaintenance, TaskQueries, ScheduleStore, ApiKeyStore] as const;
+const STORES = [TaskLifecycleStore, TaskMaintenance, TaskQueries, TaskEventHistory, ScheduleStore, ApiKeyStore] as const;
 
 /** PostgreSQL for every module of an app: the DataSource, the stores and the queries. */
 @Module({})

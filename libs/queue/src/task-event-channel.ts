@@ -40,20 +40,21 @@ export class TaskEventPublisher extends TaskEventSink {
  */
 export class TaskEventSubscriber {
   private readonly listeners = new Set<(events: TaskEvent[]) => void>();
-  private readonly gapListeners = new Set<() => void>();
+  private readonly gapListeners = new Set<(downSince: Date) => void>();
   private readonly logger = new Logger('TaskEvents');
-  private interrupted = false;
+  private downSince: Date | undefined;
 
   private constructor(private readonly connection: Redis) {
     connection.on('message', (_channel: string, message: string) => this.dispatch(message));
     connection.on('close', () => {
-      this.interrupted = true;
+      this.downSince ??= new Date();
     });
     // ioredis subscribes again by itself once it has reconnected.
     connection.on('ready', () => {
-      if (!this.interrupted) return;
-      this.interrupted = false;
-      for (const listener of this.gapListeners) listener();
+      const downSince = this.downSince;
+      if (!downSince) return;
+      this.downSince = undefined;
+      for (const listener of this.gapListeners) listener(downSince);
     });
   }
 
@@ -68,7 +69,8 @@ export class TaskEventSubscriber {
     return () => this.listeners.delete(listener);
   }
 
-  onGap(listener: () => void): () => void {
+  /** `downSince`: when the subscription went down; what was published since then did not arrive. */
+  onGap(listener: (downSince: Date) => void): () => void {
     this.gapListeners.add(listener);
     return () => this.gapListeners.delete(listener);
   }

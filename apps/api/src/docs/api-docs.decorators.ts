@@ -59,3 +59,17 @@ export function ApiProblems(problems: Partial<Record<400 | 404 | 409 | 413 | 422
     ),
   );
 }
+
+/** A `text/event-stream` answer (Server-Sent Events): one block per event, as described. */
+export function ApiEventStream(description: string): MethodDecorator {
+  return ApiResponse({
+    status: 200,
+    description,
+    content: {
+      'text/event-stream': {
+        schema: { type: 'string', description: 'Server-Sent Events: `id: <cursor>`, `event: status|progress`, `data: <TaskStatusEvent|TaskProgressEvent as JSON>`; `: heartbeat` comments.' },
+        example: 'retry: 2000\n\nid: 1764855600123-6f1c1b9e-1b1a-4a4e-9c55-0d8f1e2a3b4c\nevent: status\ndata: {"kind":"status","taskId":"6f1c1b9e-1b1a-4a4e-9c55-0d8f1e2a3b4c","type":"sleep","tenant":"default","status":"active","attempt":1,"error":null,"at":"2026-12-04T12:00:00.123Z"}\n\n',
+      },
+    },
+  });
+}
