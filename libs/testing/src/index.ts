@@ -6,3 +6,4 @@ export * from './prometheus-text';
 export * from './api-key';
 export * from './postgres-server';
 export * from './tcp-proxy';
+export * from './sse-client';
