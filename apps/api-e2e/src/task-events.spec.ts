@@ -58,7 +58,7 @@ it('a stream on replica A sees queued → active → progress → completed of a
     expect(progress.length).toBeGreaterThanOrEqual(2);
     expect(progress.at(-1)).toMatchObject({ progress: 100 });
     // Progress comes between active and completed.
-    const order = eventsOf(all)
+    const order: string[] = eventsOf(all)
       .filter((event) => event.taskId === id)
       .map((event) => (event.kind === 'status' ? event.status : 'progress'));
     expect(order.indexOf('progress')).toBeGreaterThan(order.indexOf('active'));

@@ -5,3 +5,4 @@ export * from './task-admission';
 export * from './task-requeue';
 export * from './task-services.module';
 export * from './task-events';
+export * from './outbound-address-guard';

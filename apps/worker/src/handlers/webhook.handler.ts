@@ -2,8 +2,8 @@ import { Inject, type OnApplicationShutdown } from '@nestjs/common';
 import { Agent, request } from 'undici';
 import { WorkerConfig } from '@taskq/config';
 import { PermanentTaskError, type WebhookPayload, type WebhookResult } from '@taskq/contracts';
+import { ForbiddenAddressError, assertPublicHost, publicOnlyLookup } from '@taskq/tasks';
 import { HandlesTask, type TaskContext, type TaskHandler } from './task-handler';
-import { ForbiddenAddressError, assertPublicHost, publicOnlyLookup } from './webhook/address-guard';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const EXCERPT_BYTES = 2_048;

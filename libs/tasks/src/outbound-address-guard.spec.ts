@@ -1,7 +1,7 @@
 import type { LookupAddress } from 'node:dns';
-import { ForbiddenAddressError, assertPublicHost, isPublicAddress, publicOnlyLookup } from './address-guard';
+import { ForbiddenAddressError, assertPublicHost, isPublicAddress, publicOnlyLookup } from './outbound-address-guard';
 
-describe('address-guard', () => {
+describe('outbound-address-guard', () => {
   describe(isPublicAddress.name, () => {
     const sut = isPublicAddress;
 

@@ -2,7 +2,7 @@ import { lookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
-/** The webhook target resolves to a loopback, private, link-local or otherwise reserved address. */
+/** An outbound request's target (a webhook, a completion callback) resolves to a loopback, private, link-local or otherwise reserved address. */
 export class ForbiddenAddressError extends Error {
   override readonly name = 'ForbiddenAddressError';
 }
