@@ -6,6 +6,7 @@ import { PersistenceModule } from '@taskq/persistence';
 import { QueueModule } from '@taskq/queue';
 import { TaskServicesModule } from '@taskq/tasks';
 import { AuthModule } from './auth/auth.module';
+import { SigningSecretController } from './callbacks/signing-secret.controller';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
@@ -37,7 +38,7 @@ export class ApiModule {
         HealthModule,
         MetricsModule,
       ],
-      controllers: [TaskTypesController],
+      controllers: [TaskTypesController, SigningSecretController],
     };
   }
 }

@@ -5,13 +5,14 @@ import { TaskqMetrics } from '@taskq/observability';
 import { PersistenceModule } from '@taskq/persistence';
 import { QueueModule } from '@taskq/queue';
 import { TaskServicesModule } from '@taskq/tasks';
+import { CallbacksModule } from './callbacks/callbacks.module';
 import { FailuresModule } from './failures/failures.module';
 import { MonitorObservabilityModule } from './observability/monitor-observability.module';
 import { ReconcilerModule } from './reconciler/reconciler.module';
 import { RetentionModule } from './retention/retention.module';
 import { SchedulesModule } from './schedules/schedules.module';
 
-/** The monitor: failure alerts, retention clean-up, recurring schedules and the reconciler. */
+/** The monitor: failure alerts, completion callbacks, retention clean-up, recurring schedules and the reconciler. */
 @Module({})
 export class MonitorModule {
   static forRoot(config: MonitorConfig, dataSource: DataSource): DynamicModule {
@@ -32,6 +33,7 @@ export class MonitorModule {
         RetentionModule,
         SchedulesModule,
         ReconcilerModule,
+        CallbacksModule,
       ],
       providers: [{ provide: MonitorConfig, useValue: config }],
       exports: [MonitorConfig, MonitorObservabilityModule],

@@ -1,5 +1,5 @@
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
 import { DerivedDefault, Env } from './load-config';
 
 /** Where a listener binds outside production when its host variable is unset. */
@@ -53,5 +53,14 @@ export class CommonConfig {
   @Min(100)
   @Max(60_000)
   startupCheckTimeoutMs = 5_000;
+
+  /**
+   * Lets outbound requests reach loopback and private addresses: webhooks (worker), completion
+   * callbacks (submitted to the API, delivered by the monitor). For tests and trusted networks.
+   */
+  @Env('WEBHOOK_ALLOW_PRIVATE')
+  @Transform(toBoolean)
+  @IsBoolean()
+  webhookAllowPrivate = false;
 }
 

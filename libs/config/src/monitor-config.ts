@@ -135,6 +135,41 @@ export class MonitorConfig extends CommonConfig {
   @Max(86_400_000)
   reconcileGraceMs = 30_000;
 
+  /** How often the monitor looks for completion callbacks that are due. */
+  @Env('CALLBACK_POLL_INTERVAL_MS')
+  @Type(() => Number)
+  @IsInt()
+  @Min(50)
+  @Max(60_000)
+  callbackPollIntervalMs = 1_000;
+
+  /** Callback deliveries one monitor makes at once. */
+  @Env('CALLBACK_CONCURRENCY')
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000)
+  callbackConcurrency = 20;
+
+  /** The first retry's delay; each next one doubles (with jitter) up to an hour, for 24 h in all. */
+  @Env('CALLBACK_RETRY_BASE_MS')
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(3_600_000)
+  callbackRetryBaseMs = 10_000;
+
+  /**
+   * How long a monitor holds a delivery it is making: another monitor (or this one restarted)
+   * takes it over only after this, so keep it above the 10 s request deadline.
+   */
+  @Env('CALLBACK_LEASE_MS')
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  callbackLeaseMs = 60_000;
+
   /** Tasks the reconciler reads from PostgreSQL and checks in Redis per round trip. */
   @Env('RECONCILE_BATCH_SIZE')
   @Type(() => Number)

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
-import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 import { getTaskType, type TaskType } from '@taskq/contracts';
-import { CommonConfig, ListenHostDefault, toBoolean } from './common-config';
+import { CommonConfig, ListenHostDefault } from './common-config';
 import { Env } from './load-config';
 import { perTypeSetting } from './per-type-settings';
 
@@ -43,12 +43,6 @@ export class WorkerConfig extends CommonConfig {
   @Env('SMTP_FROM')
   @IsString()
   smtpFrom = 'taskq <taskq@localhost>';
-
-  /** Lets webhooks reach loopback and private addresses (tests, trusted networks). */
-  @Env('WEBHOOK_ALLOW_PRIVATE')
-  @Transform(toBoolean)
-  @IsBoolean()
-  webhookAllowPrivate = false;
 
   /** How long a worker waits at start-up for the API to have migrated the schema. */
   @Env('SCHEMA_WAIT_TIMEOUT_MS')

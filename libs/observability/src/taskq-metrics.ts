@@ -112,6 +112,13 @@ export class TaskqMetrics {
     registers: [],
   });
 
+  readonly callbackDeliveries = new Counter({
+    name: 'taskq_callback_deliveries_total',
+    help: "Tries to deliver a completion callback, by outcome: delivered, retry (the receiver failed or did not answer; tried again later), failed (given up after 24 h).",
+    labelNames: ['outcome'] as const,
+    registers: [],
+  });
+
   readonly reconcilerRunDuration = new Histogram({
     name: 'taskq_reconciler_run_duration_seconds',
     help: 'Duration of the reconciler runs this monitor made (one replica at a time runs), by result (completed, failed, interrupted).',
@@ -127,13 +134,14 @@ export class TaskqMetrics {
     const families: Record<TaskqApp, Metric[]> = {
       api: [this.tasksSubmitted, this.writeBatchSize],
       worker: [this.tasksCompleted, this.attemptsFailed, this.attemptsLost, this.tasksDead, this.attemptDuration, this.queueWait, this.writeBatchSize],
-      monitor: [this.writeBatchSize, this.attemptsLost, this.tasksDead, this.reconcilerRequeued, this.reconcilerRepairs, this.reconcilerRunDuration],
+      monitor: [this.writeBatchSize, this.attemptsLost, this.tasksDead, this.reconcilerRequeued, this.reconcilerRepairs, this.reconcilerRunDuration, this.callbackDeliveries],
     };
     for (const metric of families[app]) this.registry.registerMetric(metric);
     // Counters start at 0 for every type, so rate() sees the first increment.
     for (const type of TASK_TYPE_NAMES) {
       for (const counter of [this.tasksSubmitted, this.tasksCompleted, this.attemptsFailed, this.attemptsLost, this.tasksDead, this.reconcilerRequeued]) counter.inc({ type }, 0);
     }
+    for (const outcome of ['delivered', 'retry', 'failed']) this.callbackDeliveries.inc({ outcome }, 0);
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 

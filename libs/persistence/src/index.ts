@@ -17,3 +17,5 @@ export * from './attempt-log';
 export * from './progress-log';
 export * from './task-event-history';
 export * from './persistence.module';
+export * from './task-view';
+export * from './callback-store';

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { TaskEventSink } from '@taskq/contracts';
 import { ApiKeyStore } from './api-key-store';
 import { AttemptLog } from './attempt-log';
+import { CallbackStore } from './callback-store';
 import { ProgressLog } from './progress-log';
 import { ScheduleStore } from './schedule-store';
 import { TaskAdmissions } from './task-admissions';
@@ -45,7 +46,7 @@ export class PersistenceResources {
 
 const OPTIONAL_EVENTS = { token: TaskEventSink, optional: true } as const;
 
-const STORES = [TaskLifecycleStore, TaskMaintenance, TaskQueries, TaskEventHistory, ScheduleStore, ApiKeyStore] as const;
+const STORES = [TaskLifecycleStore, TaskMaintenance, TaskQueries, TaskEventHistory, CallbackStore, ScheduleStore, ApiKeyStore] as const;
 
 /** PostgreSQL for every module of an app: the DataSource, the stores and the queries. */
 @Module({})

@@ -20,6 +20,8 @@ export interface NewTask {
   scheduleName?: string | null;
   /** Owner: the tenant of the API key (or schedule) that created it. Idempotency keys are per tenant. */
   tenant: string;
+  /** Where its terminal state is POSTed; absent or null: nowhere. */
+  callbackUrl?: string | null;
   /** Millisecond precision on purpose: list cursors round-trip through JavaScript dates. */
   createdAt: Date;
 }
@@ -35,11 +37,11 @@ export interface TaskAdmissionsOptions {
 // The rows come as one JSON parameter (one JSON.stringify, instead of one escaped array per
 // column); `LIMIT <row count>` changes no result but tells the planner how many rows to expect.
 const INSERT_TASKS = `
-  INSERT INTO tasks (id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, schedule_name, created_at, updated_at, tenant)
-  SELECT id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, schedule_name, created_at, created_at, tenant
+  INSERT INTO tasks (id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, schedule_name, created_at, updated_at, tenant, callback_url)
+  SELECT id, type, status, payload, priority, run_at, max_attempts, backoff, timeout_ms, idempotency_key, request_hash, schedule_name, created_at, created_at, tenant, callback_url
   FROM jsonb_to_recordset($1::jsonb)
     AS i(id uuid, type text, status text, payload jsonb, priority int, run_at timestamptz, max_attempts int, backoff jsonb, timeout_ms int,
-         idempotency_key text, request_hash text, schedule_name text, created_at timestamptz, tenant text)
+         idempotency_key text, request_hash text, schedule_name text, created_at timestamptz, tenant text, callback_url text)
   LIMIT $2
   ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id`;
@@ -61,6 +63,7 @@ const insertRow = (t: NewTask) => ({
   schedule_name: t.scheduleName ?? null,
   created_at: isoOf(t.createdAt),
   tenant: t.tenant,
+  callback_url: t.callbackUrl ?? null,
 });
 
 /**
@@ -90,7 +93,7 @@ export class TaskAdmissions {
   /** Commits many new tasks in one statement; for each, whether it was new. */
   async insertTasks(tasks: NewTask[]): Promise<boolean[]> {
     if (tasks.length === 0) return [];
-    const rows = await preparedRowsOf<{ id: string }>(this.dataSource, 'taskq_insert_tasks_json', INSERT_TASKS, [JSON.stringify(tasks.map(insertRow)), tasks.length]);
+    const rows = await preparedRowsOf<{ id: string }>(this.dataSource, 'taskq_insert_tasks_cb', INSERT_TASKS, [JSON.stringify(tasks.map(insertRow)), tasks.length]);
     const inserted = new Set(rows.map((row) => row.id));
     return tasks.map((t) => inserted.has(t.id));
   }

@@ -14,6 +14,7 @@ import {
   type TaskType,
 } from '@taskq/contracts';
 import type { NewTask, QueueableTask } from '@taskq/persistence';
+import { ForbiddenAddressError, assertPublicHost } from './outbound-address-guard';
 
 /** A new task: the row to insert, and what its job needs. */
 export type PreparedTask = NewTask & QueueableTask & { status: TaskStatus.Queued | TaskStatus.Delayed };
@@ -37,6 +38,8 @@ export interface PreparationContext {
    * task (a bulk request's `Idempotency-Key`: {@link bulkRequestHash}); else the task's own {@link requestHash}.
    */
   requestHash?: string;
+  /** WEBHOOK_ALLOW_PRIVATE: a callback URL may name a loopback or private host. */
+  allowPrivateCallbacks?: boolean;
 }
 
 export async function prepareTask(request: SubmitTaskDto, context: PreparationContext): Promise<Preparation> {
@@ -70,6 +73,8 @@ function completePreparation(request: SubmitTaskDto, type: TaskType, context: Pr
   if (request.backoff && backoff.maxDelayMs < backoff.delayMs) {
     errors.push({ field: 'backoff.maxDelayMs', messages: ['backoff.maxDelayMs must not be less than backoff.delayMs'] });
   }
+  const callbackProblem = request.callbackUrl && !context.allowPrivateCallbacks ? privateTargetProblem(request.callbackUrl) : null;
+  if (callbackProblem) errors.push({ field: 'callbackUrl', messages: [callbackProblem] });
   if (!validation.valid || errors.length > 0) return { ok: false, errors };
 
   const runAt = 'runAt' in schedule ? schedule.runAt : null;
@@ -93,8 +98,27 @@ function completePreparation(request: SubmitTaskDto, type: TaskType, context: Pr
       scheduleName: context.scheduleName ?? null,
       tenant,
       createdAt: now,
+      callbackUrl: request.callbackUrl ?? null,
     },
   };
+}
+
+/**
+ * Why a callback URL names a host no callback may reach, as far as the URL alone tells (a
+ * literal loopback, private or reserved address, or localhost); the monitor checks the
+ * resolved addresses again when it delivers.
+ */
+export function privateTargetProblem(url: string): string | null {
+  const { hostname } = new URL(url);
+  const host = hostname.toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return 'callbackUrl must not point at localhost (set WEBHOOK_ALLOW_PRIVATE to allow it)';
+  try {
+    assertPublicHost(host);
+  } catch (error) {
+    if (error instanceof ForbiddenAddressError) return `callbackUrl must not point at a loopback, private or reserved address: ${error.message} (set WEBHOOK_ALLOW_PRIVATE to allow it)`;
+    throw error;
+  }
+  return null;
 }
 
 const NO_RUN_AT = { runAt: null };

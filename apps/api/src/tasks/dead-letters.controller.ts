@@ -1,14 +1,13 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiKeyScope, DeadLetterFilter, ListDeadLettersQuery, TaskStatus, type CountResponse, type SubmitTaskResponse, type TaskPage, type TaskView } from '@taskq/contracts';
-import { TaskQueries, type TaskSelection } from '@taskq/persistence';
+import { TaskQueries, toTaskSummary, toTaskView, type TaskSelection } from '@taskq/persistence';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { tenantScope, type Principal } from '../auth/principal';
 import { RequiresScope } from '../auth/requires-scope.decorator';
 import { ProblemException } from '../errors/problem.exception';
 import { ApiAnswer, ApiProblems, ApiQueryFrom } from '../docs/api-docs.decorators';
 import { TaskLifecycleService } from './task-lifecycle.service';
-import { toTaskSummary, toTaskView } from './task-view.mapper';
 import { DEFAULT_PAGE_SIZE, asCursorProblem } from './tasks.service';
 
 const TASK_ID = ApiParam({ name: 'id', description: 'Task id.', schema: { type: 'string', format: 'uuid' } });

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { SubmitTaskDto, TASK_TYPE_NAMES, validDtoNow, validateDto, type BulkSubmitDto, type FieldError, type SubmitTaskResponse, type TaskType } from '@taskq/contracts';
 import { TaskqMetrics, appLogLevelEnabled } from '@taskq/observability';
+import { ApiConfig } from '@taskq/config';
 import type { Counter } from 'prom-client';
 import { TaskQueries, isoOf, type TaskEntity } from '@taskq/persistence';
 import { QueueUnavailableError } from '@taskq/queue';
@@ -72,12 +73,13 @@ export class TaskSubmissionService {
     private readonly queries: TaskQueries,
     private readonly backlog: BacklogGate,
     private readonly metrics: TaskqMetrics,
+    private readonly config: ApiConfig,
   ) {}
 
   /** `tenant`: the submitting key's; the task belongs to it, and so does the idempotency key. */
   async submit(request: SubmitTaskDto, headerKey: string | undefined, tenant: string): Promise<Submission> {
     const key = headerKey ?? request.idempotencyKey ?? null;
-    const context = { tenant, idempotencyKey: key, now: new Date() };
+    const context = { tenant, idempotencyKey: key, now: new Date(), allowPrivateCallbacks: this.config.webhookAllowPrivate };
     const prepared = prepareTaskNow(request, context) ?? (await prepareTask(request, context));
     if (!prepared.ok) {
       if (prepared.unknownType !== undefined) {
@@ -134,8 +136,8 @@ export class TaskSubmissionService {
       }
       const context: PreparationContext =
         headerKey === undefined || wholeRequest === undefined
-          ? { tenant, idempotencyKey: value.idempotencyKey ?? null, now }
-          : { tenant, idempotencyKey: bulkTaskKey(headerKey, index), now, requestHash: wholeRequest };
+          ? { tenant, idempotencyKey: value.idempotencyKey ?? null, now, allowPrivateCallbacks: this.config.webhookAllowPrivate }
+          : { tenant, idempotencyKey: bulkTaskKey(headerKey, index), now, requestHash: wholeRequest, allowPrivateCallbacks: this.config.webhookAllowPrivate };
       const result = prepareTaskNow(value, context) ?? (await prepareTask(value, context));
       if (result.ok) prepared.push(result.task);
       else errors.push(...result.errors.map((error) => ({ field: `tasks.${index}.${error.field}`, messages: error.messages })));

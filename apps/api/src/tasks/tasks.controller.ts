@@ -7,6 +7,7 @@ import {
   ListTasksQuery,
   SubmitTaskDto,
   type BulkSubmitResponse,
+  type CallbackDeliveryView,
   type SubmitTaskResponse,
   type TaskPage,
   type TaskStatus,
@@ -140,6 +141,16 @@ export class TasksController {
   @ApiProblems({ 404: "No task with this id (or it is another tenant's)." })
   get(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<TaskView> {
     return this.tasks.get(id, tenantScope(principal));
+  }
+
+  @Get('tasks/:id/callbacks')
+  @RequiresScope(ApiKeyScope.TasksRead)
+  @ApiOperation({ summary: "A task's callback deliveries", description: 'Every try of every completion callback the task owed, oldest first: time, status code, error, duration.' })
+  @TASK_ID
+  @ApiAnswer(200, 'The tries.', 'CallbackDeliveryList')
+  @ApiProblems({ 404: "No task with this id (or it is another tenant's)." })
+  callbacks(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<{ items: CallbackDeliveryView[] }> {
+    return this.tasks.callbackDeliveries(id, tenantScope(principal));
   }
 
   /** A dead or cancelled task runs again with a fresh attempt budget; its history stays. */

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { ListTasksQuery, TaskPage, TaskView } from '@taskq/contracts';
-import { InvalidCursorError, TaskQueries } from '@taskq/persistence';
+import type { CallbackDeliveryView, ListTasksQuery, TaskPage, TaskView } from '@taskq/contracts';
+import { CallbackStore, InvalidCursorError, TaskQueries, toTaskSummary, toTaskView } from '@taskq/persistence';
 import { ProblemException } from '../errors/problem.exception';
-import { toTaskSummary, toTaskView } from './task-view.mapper';
 
 export const DEFAULT_PAGE_SIZE = 20;
 
@@ -12,12 +11,22 @@ export const DEFAULT_PAGE_SIZE = 20;
  */
 @Injectable()
 export class TasksService {
-  constructor(private readonly queries: TaskQueries) {}
+  constructor(
+    private readonly queries: TaskQueries,
+    private readonly callbacks: CallbackStore,
+  ) {}
 
   async get(id: string, tenant: string | undefined): Promise<TaskView> {
     const task = await this.queries.findTask(id, tenant);
     if (!task) throw ProblemException.notFound(`No task with id "${id}".`);
-    return toTaskView(task);
+    return toTaskView(task, task.callbackUrl ? await this.callbacks.latestFor(id) : null);
+  }
+
+  /** `GET /tasks/:id/callbacks`: every try of every delivery the task owed. */
+  async callbackDeliveries(id: string, tenant: string | undefined): Promise<{ items: CallbackDeliveryView[] }> {
+    const task = await this.queries.findTask(id, tenant);
+    if (!task) throw ProblemException.notFound(`No task with id "${id}".`);
+    return { items: await this.callbacks.deliveriesOf(id) };
   }
 
   async list(query: ListTasksQuery, tenant: string | undefined): Promise<TaskPage> {

@@ -7,6 +7,7 @@ import {
   IsObject,
   IsOptional,
   IsString,
+  IsUrl,
   Matches,
   Max,
   MaxLength,
@@ -21,6 +22,10 @@ export const MAX_ATTEMPTS_LIMIT = 50;
 export const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 3_600_000;
 export const MAX_TIMEOUT_MS = 3_600_000;
 export const MAX_BACKOFF_DELAY_MS = 24 * 3_600_000;
+export const MAX_CALLBACK_URL_LENGTH = 2_048;
+
+/** A completion callback's target: http(s), absolute. Private and loopback hosts are refused separately (they need the network's context). */
+export const CALLBACK_URL_OPTIONS = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
 
 /** A per-task retry policy; omitted fields come from the task type's default. */
 export class BackoffOverrideDto {
@@ -103,6 +108,13 @@ export class SubmitTaskDto {
   @IsString()
   @Matches(/^[\x21-\x7e]{1,200}$/, { message: 'idempotencyKey must be 1 to 200 printable ASCII characters' })
   idempotencyKey?: string;
+
+  /** POSTed the task (signed, see Taskq-Signature) once it is completed, dead or cancelled. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_CALLBACK_URL_LENGTH)
+  @IsUrl(CALLBACK_URL_OPTIONS, { message: 'callbackUrl must be an absolute http(s) URL' })
+  callbackUrl?: string;
 }
 
 export interface SubmitTaskResponse {

@@ -38,16 +38,54 @@ export interface TaskView {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /** Where its terminal state is POSTed; null: nowhere. */
+  callbackUrl: string | null;
   /** The latest progress its handler reported (a percentage or an object); null before any. */
   progress: TaskProgress | null;
   progressUpdatedAt: string | null;
   attempts: AttemptView[];
+  /** The latest callback delivery it owes or made; null without a callback URL or before its terminal state. */
+  callback: CallbackView | null;
+}
+
+/** A completion callback: one per terminal state a task with a callback URL reached. */
+export interface CallbackView {
+  /** Sent as Taskq-Delivery. */
+  id: string;
+  event: 'completed' | 'dead' | 'cancelled';
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  nextAttemptAt: string | null;
+  deliveredAt: string | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+}
+
+/** One try to deliver a callback (`GET /tasks/:id/callbacks`). */
+export interface CallbackDeliveryView {
+  callbackId: string;
+  attempt: number;
+  event: CallbackView['event'];
+  at: string;
+  /** The receiver's answer; null when none came (refused, timed out, forbidden address). */
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
 }
 
 /** One row of `GET /tasks` (no payload, result or attempts). */
-export type TaskSummaryView = Omit<TaskView, 'payload' | 'result' | 'attempts'>;
+export type TaskSummaryView = Omit<TaskView, 'payload' | 'result' | 'attempts' | 'callback'>;
 
 export interface TaskPage {
   items: TaskSummaryView[];
   nextCursor: string | null;
+}
+
+/** `GET /signing-secret`, `POST /signing-secret/rotate` (admin): what a tenant's callbacks are signed with. */
+export interface SigningSecretView {
+  tenant: string;
+  secret: string;
+  /** Still signing beside the new one for 24 h after a rotation; null otherwise. */
+  previousSecret: string | null;
+  rotatedAt: string | null;
 }

@@ -29,6 +29,10 @@ export class ScheduleEntity {
   @Column('varchar', { length: 100, default: 'default' })
   tenant!: string;
 
+  /** The callback URL of the tasks its runs create. */
+  @Column('text', { name: 'callback_url', nullable: true })
+  callbackUrl!: string | null;
+
   @Column('timestamptz', { name: 'created_at' })
   createdAt!: Date;
 

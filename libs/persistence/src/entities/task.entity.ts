@@ -75,6 +75,10 @@ export class TaskEntity {
   @Column('timestamptz', { name: 'finished_at', nullable: true })
   finishedAt!: Date | null;
 
+  /** Where taskq POSTs the task once it is completed, dead or cancelled. */
+  @Column('text', { name: 'callback_url', nullable: true })
+  callbackUrl!: string | null;
+
   /** The latest progress its handler reported. */
   @Column('jsonb', { nullable: true })
   progress!: TaskProgress | null;

@@ -6,6 +6,7 @@ import { ApiKeys1764000300000 } from './1764000300000-api-keys';
 import { TenantIndexes1764000400000 } from './1764000400000-tenant-indexes';
 import { LostAttempts1764000500000 } from './1764000500000-lost-attempts';
 import { TaskProgress1764000600000 } from './1764000600000-task-progress';
+import { Callbacks1764000700000 } from './1764000700000-callbacks';
 
 /** In order. Never edit a migration that has shipped: add a new one. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   TenantIndexes1764000400000,
   LostAttempts1764000500000,
   TaskProgress1764000600000,
+  Callbacks1764000700000,
 ];

@@ -1,5 +1,5 @@
-import type { AttemptView, TaskSummaryView, TaskView } from '@taskq/contracts';
-import type { TaskAttemptEntity, TaskEntity } from '@taskq/persistence';
+import type { AttemptView, CallbackView, TaskSummaryView, TaskView } from '@taskq/contracts';
+import type { TaskAttemptEntity, TaskEntity } from './entities';
 
 const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
 
@@ -22,6 +22,7 @@ export function toTaskSummary(task: TaskEntity): TaskSummaryView {
     createdAt: task.createdAt.toISOString(),
     startedAt: iso(task.startedAt),
     finishedAt: iso(task.finishedAt),
+    callbackUrl: task.callbackUrl ?? null,
     progress: task.progress ?? null,
     progressUpdatedAt: iso(task.progressAt ?? null),
   };
@@ -39,11 +40,13 @@ export function toAttemptView(attempt: TaskAttemptEntity): AttemptView {
   };
 }
 
-export function toTaskView(task: TaskEntity): TaskView {
+/** `GET /tasks/:id`, and the body of its completion callbacks (without `callback`). */
+export function toTaskView(task: TaskEntity, callback: CallbackView | null = null): TaskView {
   return {
     ...toTaskSummary(task),
     payload: task.payload,
     result: task.result ?? null,
     attempts: (task.attempts ?? []).map(toAttemptView),
+    callback,
   };
 }

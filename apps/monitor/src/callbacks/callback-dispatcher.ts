@@ -1,0 +1,142 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Agent, request } from 'undici';
+import { MonitorConfig } from '@taskq/config';
+import { computeBackoffDelay, type BackoffPolicy } from '@taskq/contracts';
+import { TaskqMetrics, throttledLog } from '@taskq/observability';
+import { CallbackStore, TaskQueries, toTaskView, type ClaimedCallback } from '@taskq/persistence';
+import { ForbiddenAddressError, assertPublicHost, publicOnlyLookup } from '@taskq/tasks';
+import { signatureHeader } from './callback-signature';
+
+/** A receiver has this long to answer one delivery. */
+export const CALLBACK_TIMEOUT_MS = 10_000;
+/** Deliveries are tried for this long after the task's terminal state, then given up (`failed`). */
+export const CALLBACK_RETRY_WINDOW_MS = 24 * 3_600_000;
+const MAX_RETRY_DELAY_MS = 3_600_000;
+const ERROR_EXCERPT = 300;
+
+/**
+ * Delivers the completion callbacks tasks owe: claims due deliveries (a lease, so several
+ * monitors share the work and a killed one's deliveries are taken over), POSTs the task view
+ * signed with its tenant's secret, and records every try. A 2xx delivers; anything else is
+ * tried again with exponential backoff and full jitter, for up to 24 h.
+ */
+@Injectable()
+export class CallbackDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Callbacks');
+  private readonly logTrouble = throttledLog((message) => this.logger.warn(message));
+  private readonly agent: Agent;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly backoff: BackoffPolicy;
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  private polling = false;
+
+  constructor(
+    private readonly config: MonitorConfig,
+    private readonly callbacks: CallbackStore,
+    private readonly queries: TaskQueries,
+    private readonly metrics: TaskqMetrics,
+  ) {
+    this.agent = new Agent(config.webhookAllowPrivate ? {} : { connect: { lookup: publicOnlyLookup } });
+    this.backoff = { type: 'exponential', delayMs: config.callbackRetryBaseMs, maxDelayMs: MAX_RETRY_DELAY_MS, jitter: 'full' };
+  }
+
+  onApplicationBootstrap(): void {
+    this.schedule(0);
+  }
+
+  /** Stops claiming, then waits for the deliveries in flight (each ends within its request deadline). */
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await Promise.allSettled([...this.inFlight]);
+    await this.agent.close();
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.poll(), delayMs);
+  }
+
+  /** Claims what is due, up to the free delivery slots, and starts delivering. */
+  async poll(): Promise<void> {
+    if (this.polling || this.stopped) return;
+    this.polling = true;
+    try {
+      const free = this.config.callbackConcurrency - this.inFlight.size;
+      const claimed = free > 0 ? await this.callbacks.claimDue(free, this.config.callbackLeaseMs) : [];
+      for (const callback of claimed) this.track(this.deliver(callback));
+      // A full claim means more may be due: look again at once.
+      this.schedule(claimed.length > 0 && claimed.length === free ? 0 : this.config.callbackPollIntervalMs);
+    } catch (error) {
+      this.logTrouble(`callbacks could not be claimed: ${(error as Error).message}`);
+      this.schedule(this.config.callbackPollIntervalMs);
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private track(delivery: Promise<void>): void {
+    this.inFlight.add(delivery);
+    void delivery.finally(() => {
+      this.inFlight.delete(delivery);
+      if (!this.stopped && !this.polling && this.inFlight.size === 0) this.schedule(0);
+    });
+  }
+
+  private async deliver(callback: ClaimedCallback): Promise<void> {
+    const attempt = callback.attempts + 1;
+    const at = new Date();
+    const started = Date.now();
+    let statusCode: number | null = null;
+    let error: string | null = null;
+    try {
+      const task = await this.queries.findTask(callback.taskId);
+      if (!task) throw new Error('the task no longer exists');
+      const { callback: _owed, ...view } = toTaskView(task);
+      const body = JSON.stringify(view);
+      const url = new URL(callback.url);
+      if (!this.config.webhookAllowPrivate) assertPublicHost(url.hostname);
+      const response = await request(url, {
+        method: 'POST',
+        dispatcher: this.agent,
+        signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'taskq-callbacks',
+          'taskq-event': callback.event,
+          'taskq-delivery': callback.id,
+          'taskq-signature': signatureHeader(await this.callbacks.signingSecrets(callback.tenant), body, at),
+        },
+        body,
+      });
+      statusCode = response.statusCode;
+      const answer = await response.body.text().catch(() => '');
+      if (statusCode < 200 || statusCode >= 300) error = `answered ${statusCode}: ${answer.slice(0, ERROR_EXCERPT)}`;
+    } catch (failure) {
+      error = describe(failure);
+    }
+    const delivered = error === null;
+    const retryAt = new Date(Date.now() + computeBackoffDelay(this.backoff, attempt));
+    const next = delivered || retryAt.getTime() - callback.createdAt.getTime() > CALLBACK_RETRY_WINDOW_MS ? null : retryAt;
+    const outcome = delivered ? 'delivered' : next ? 'retry' : 'failed';
+    try {
+      await this.callbacks.recordAttempt({ id: callback.id, attempt, at, statusCode, error, durationMs: Date.now() - started, delivered, next });
+      this.metrics.callbackDeliveries.inc({ outcome });
+      if (outcome === 'failed') this.logger.warn(`callback ${callback.id} of task ${callback.taskId} to ${callback.url} failed for good after ${attempt} tries: ${error}`);
+    } catch (failure) {
+      // Not recorded: the lease runs out and the delivery is made again (receivers dedupe by Taskq-Delivery).
+      this.logTrouble(`callback ${callback.id}: try ${attempt} (${outcome}) not recorded: ${(failure as Error).message}`);
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof ForbiddenAddressError) return `refused: ${error.message} (set WEBHOOK_ALLOW_PRIVATE=true to allow private targets)`;
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    if (current instanceof ForbiddenAddressError) return `refused: ${current.message} (set WEBHOOK_ALLOW_PRIVATE=true to allow private targets)`;
+  }
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `no answer within ${CALLBACK_TIMEOUT_MS} ms`;
+  return error instanceof Error ? error.message : String(error);
+}
