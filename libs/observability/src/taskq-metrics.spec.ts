@@ -28,6 +28,7 @@ describe(TaskqMetrics.name, () => {
       'taskq_tasks_dead_total',
     ]);
     expect(await families('monitor')).toEqual([
+      'taskq_callback_deliveries_total',
       'taskq_postgres_write_batch_size',
       'taskq_reconciler_repairs_total',
       'taskq_reconciler_requeued_total',
