@@ -164,3 +164,20 @@ it('signs with both secrets for a while after a rotation', async () => {
   expect(verified(request, rotated.secret)).toBe(true);
   expect(verified(request, before.secret)).toBe(true);
 });
+
+it("a schedule's callback URL goes on every task it creates", async () => {
+  const created = await apiFetch(`${baseUrl}/schedules`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'with-callback', cron: '*/1 * * * * *', type: 'noop', payload: {}, callbackUrl: `${receiverUrl}/scheduled` }),
+  });
+  expect(created.status).toBe(201);
+  expect(await created.json()).toMatchObject({ callbackUrl: `${receiverUrl}/scheduled` });
+  try {
+    const request = await waitFor(() => received.find((entry) => entry.path === '/scheduled'), { timeoutMs: 20_000, description: 'a scheduled task called back' });
+    expect(JSON.parse(request.body)).toMatchObject({ scheduleName: 'with-callback', status: 'completed', callbackUrl: `${receiverUrl}/scheduled` });
+    expect(verified(request, (await secret()).secret)).toBe(true);
+  } finally {
+    expect((await apiFetch(`${baseUrl}/schedules/with-callback`, { method: 'DELETE' })).status).toBe(204);
+  }
+});

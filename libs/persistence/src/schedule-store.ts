@@ -8,6 +8,8 @@ export interface ScheduleFields {
   type: string;
   payload: unknown;
   enabled: boolean;
+  /** The completion callback of the tasks it creates. */
+  callbackUrl: string | null;
 }
 
 export interface NewSchedule extends ScheduleFields {
@@ -57,8 +59,8 @@ class LockedScheduleChanges implements ScheduleChanges {
   }
 
   async update(name: string, fields: ScheduleFields, now: Date): Promise<ScheduleEntity | null> {
-    const { cron, tz, type, payload, enabled } = fields;
-    await this.rows.update({ name }, { cron, tz, type, payload: payload as object, enabled, updatedAt: now });
+    const { cron, tz, type, payload, enabled, callbackUrl } = fields;
+    await this.rows.update({ name }, { cron, tz, type, payload: payload as object, enabled, callbackUrl, updatedAt: now });
     return this.rows.findOneBy({ name });
   }
 

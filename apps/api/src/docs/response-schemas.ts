@@ -70,6 +70,7 @@ const taskSummaryProperties: { [K in keyof TaskSummaryView]-?: JsonSchema } = {
 };
 
 const scheduleView = objectOf<ScheduleView>('A recurring schedule.', {
+  callbackUrl: nullable(text('The completion callback of the tasks it creates.')),
   name: text(),
   tenant: text('Owner of the tasks its runs create.'),
   cron: text(),

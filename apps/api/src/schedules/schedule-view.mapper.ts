@@ -10,6 +10,7 @@ export function toScheduleView(schedule: ScheduleEntity, nextRunAt: Date | null)
     type: schedule.type,
     payload: schedule.payload,
     enabled: schedule.enabled,
+    callbackUrl: schedule.callbackUrl ?? null,
     createdAt: schedule.createdAt.toISOString(),
     updatedAt: schedule.updatedAt.toISOString(),
     lastRunAt: schedule.lastRunAt ? schedule.lastRunAt.toISOString() : null,

@@ -78,6 +78,7 @@ describe('schedules API', () => {
         ...nightly,
         enabled: true,
         tenant: 'default',
+        callbackUrl: null,
         createdAt: expect.any(String),
         updatedAt: view.createdAt,
         lastRunAt: null,

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { ApiConfig } from '@taskq/config';
 import {
   TASK_TYPE_NAMES,
   isTaskType,
@@ -10,6 +11,7 @@ import {
 } from '@taskq/contracts';
 import { ScheduleStore, type ScheduleChanges, type ScheduleEntity, type ScheduleFields } from '@taskq/persistence';
 import { QueueUnavailableError, ScheduleQueue } from '@taskq/queue';
+import { privateTargetProblem } from '@taskq/tasks';
 import { ProblemException, problemType } from '../errors/problem.exception';
 import { toScheduleView } from './schedule-view.mapper';
 
@@ -28,6 +30,7 @@ export class SchedulesService {
   constructor(
     private readonly store: ScheduleStore,
     private readonly queue: ScheduleQueue,
+    private readonly config: ApiConfig,
   ) {}
 
   async list(): Promise<ScheduleList> {
@@ -43,7 +46,14 @@ export class SchedulesService {
   }
 
   async create(request: CreateScheduleDto, tenant: string): Promise<ScheduleView> {
-    const fields = await this.validated({ cron: request.cron, tz: request.tz ?? null, type: request.type, payload: request.payload, enabled: request.enabled ?? true });
+    const fields = await this.validated({
+      cron: request.cron,
+      tz: request.tz ?? null,
+      type: request.type,
+      payload: request.payload,
+      enabled: request.enabled ?? true,
+      callbackUrl: request.callbackUrl ?? null,
+    });
     return this.change(request.name, async (changes) => {
       const schedule = await changes.insert({ name: request.name, tenant, ...fields }, new Date());
       if (!schedule) {
@@ -56,7 +66,7 @@ export class SchedulesService {
   /** Partial: absent fields keep their value; the result is validated as a whole. */
   async update(name: string, request: UpdateScheduleDto): Promise<ScheduleView> {
     if (Object.values(request).every((value) => value === undefined)) {
-      throw ProblemException.validation([], 'Nothing to change: give at least one of cron, tz, type, payload and enabled.');
+      throw ProblemException.validation([], 'Nothing to change: give at least one of cron, tz, type, payload, enabled and callbackUrl.');
     }
     return this.change(name, async (changes) => {
       const current = await changes.findForUpdate(name);
@@ -67,6 +77,7 @@ export class SchedulesService {
         type: request.type ?? current.type,
         payload: request.payload ?? current.payload,
         enabled: request.enabled ?? current.enabled,
+        callbackUrl: request.callbackUrl === undefined ? current.callbackUrl : request.callbackUrl,
       });
       const schedule = await changes.update(name, fields, new Date());
       if (!schedule) throw notFound(name);
@@ -100,6 +111,8 @@ export class SchedulesService {
     }
     const validation = await validatePayload(fields.type, fields.payload);
     if (!validation.valid) throw ProblemException.validation(validation.errors);
+    const callbackProblem = fields.callbackUrl && !this.config.webhookAllowPrivate ? privateTargetProblem(fields.callbackUrl) : null;
+    if (callbackProblem) throw ProblemException.validation([{ field: 'callbackUrl', messages: [callbackProblem] }]);
     return { ...fields, payload: validation.payload };
   }
 

@@ -42,7 +42,11 @@ export class ScheduleRunner {
 
     const key = scheduleRunKey(name, dueAt);
     const now = new Date();
-    const prepared = await prepareTask({ type: schedule.type, payload: schedule.payload as Record<string, unknown> }, { tenant: schedule.tenant, idempotencyKey: key, now, scheduleName: name });
+    const prepared = await prepareTask(
+      { type: schedule.type, payload: schedule.payload as Record<string, unknown>, ...(schedule.callbackUrl ? { callbackUrl: schedule.callbackUrl } : {}) },
+      // The API checked the callback URL when the schedule was saved.
+      { tenant: schedule.tenant, idempotencyKey: key, now, scheduleName: name, allowPrivateCallbacks: true },
+    );
     if (!prepared.ok) {
       // The stored task no longer validates (its type's payload rules changed): retrying cannot help.
       const reasons = prepared.errors.map((error) => `${error.field}: ${error.messages.join('; ')}`).join(', ');

@@ -78,7 +78,7 @@ describe('the monitor runs recurring schedules', () => {
   });
 
   it('creates one ordinary task per run, with the schedule name, the type defaults and its job queued', async () => {
-    await createSchedule({ name: 'every-second', cron: '*/1 * * * * *', tz: null, type: 'noop', payload: { note: 'tick' }, enabled: true, tenant: 'acme' });
+    await createSchedule({ name: 'every-second', cron: '*/1 * * * * *', tz: null, type: 'noop', payload: { note: 'tick' }, enabled: true, tenant: 'acme', callbackUrl: null });
 
     const tasks = await waitFor(async () => {
       const rows = await tasksOf('every-second');
@@ -127,7 +127,7 @@ describe('the monitor runs recurring schedules', () => {
   });
 
   it('creates no task for a disabled schedule, and removes its job scheduler', async () => {
-    await createSchedule({ name: 'switched-off', cron: '*/1 * * * * *', tz: null, type: 'noop', payload: {}, enabled: true, tenant: 'default' });
+    await createSchedule({ name: 'switched-off', cron: '*/1 * * * * *', tz: null, type: 'noop', payload: {}, enabled: true, tenant: 'default', callbackUrl: null });
     const [run] = await waitFor(async () => {
       const runs = await completedRuns('switched-off');
       return runs.length > 0 && runs;
@@ -153,7 +153,7 @@ describe('the monitor runs recurring schedules', () => {
     expect(await tasksOf('switched-off')).toEqual(before);
 
     // A schedule created disabled is never registered and never runs, while others do.
-    await createSchedule({ name: 'never-on', cron: '*/1 * * * * *', tz: null, type: 'noop', payload: {}, enabled: false, tenant: 'default' });
+    await createSchedule({ name: 'never-on', cron: '*/1 * * * * *', tz: null, type: 'noop', payload: {}, enabled: false, tenant: 'default', callbackUrl: null });
     const count = (await tasksOf('every-second')).length;
     await waitFor(async () => (await tasksOf('every-second')).length >= count + 2, { description: 'two more runs of every-second' });
     expect(await scheduleQueue.queue.getJobScheduler('never-on')).toBeUndefined();

@@ -1,5 +1,6 @@
-import { IsBoolean, IsDefined, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateBy, ValidateIf, type ValidationOptions } from 'class-validator';
+import { IsBoolean, IsDefined, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, ValidateBy, ValidateIf, type ValidationOptions } from 'class-validator';
 import { SCHEDULE_NAME_PATTERN, cronExpressionProblem, isIanaTimeZone } from '../schedule-rules';
+import { CALLBACK_URL_OPTIONS, MAX_CALLBACK_URL_LENGTH } from './submit-task.dto';
 
 /** A cron expression BullMQ can run (see {@link cronExpressionProblem}). */
 export function IsCronExpression(options?: ValidationOptions): PropertyDecorator {
@@ -64,6 +65,13 @@ export class CreateScheduleDto {
   @IsOptional()
   @IsBoolean()
   enabled?: boolean;
+
+  /** The completion callback of every task it creates (see `callbackUrl` on submissions). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_CALLBACK_URL_LENGTH)
+  @IsUrl(CALLBACK_URL_OPTIONS, { message: 'callbackUrl must be an absolute http(s) URL' })
+  callbackUrl?: string;
 }
 
 /**
@@ -92,6 +100,13 @@ export class UpdateScheduleDto {
   @ValidateIf(present)
   @IsBoolean()
   enabled?: boolean;
+
+  /** null: no callback any more. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_CALLBACK_URL_LENGTH)
+  @IsUrl(CALLBACK_URL_OPTIONS, { message: 'callbackUrl must be an absolute http(s) URL' })
+  callbackUrl?: string | null;
 }
 
 /** A schedule as the API shows it. */
@@ -104,6 +119,7 @@ export interface ScheduleView {
   type: string;
   payload: unknown;
   enabled: boolean;
+  callbackUrl: string | null;
   createdAt: string;
   updatedAt: string;
   /** When it last created a task. */
