@@ -17,14 +17,16 @@ export default [
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'] },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts'] },
+            // The SDK runs anywhere fetch does: the registry's types and nothing else of ours.
+            { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:contracts'] },
             // The task lifecycle (libs/tasks) is the only lib that combines persistence and queue.
             { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
             // config and observability are the ground floor every lib stands on: they import no storage, queue or domain lib.
             { sourceTag: 'layer:ground', notDependOnLibsWithTags: ['layer:persistence', 'layer:queue', 'type:domain'] },
             { sourceTag: 'layer:persistence', notDependOnLibsWithTags: ['layer:queue', 'type:domain'] },
             { sourceTag: 'layer:queue', notDependOnLibsWithTags: ['layer:persistence', 'type:domain'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:lib', 'type:contracts', 'type:testing'] },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:testing'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:lib', 'type:contracts', 'type:testing', 'type:client'] },
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:testing', 'type:client'] },
             { sourceTag: 'type:tools', onlyDependOnLibsWithTags: ['type:domain', 'type:lib', 'type:contracts', 'type:testing'] },
             // The apps never import each other.
             { sourceTag: 'scope:api', notDependOnLibsWithTags: ['scope:worker', 'scope:monitor'] },
@@ -47,6 +49,17 @@ export default [
             { group: ['@nestjs/*', 'typeorm', 'bullmq', 'ioredis', 'pg'], message: 'contracts must stay framework-free.' },
           ],
         },
+      ],
+    },
+  },
+  {
+    // The SDK is published alone: the registry's types come along, none of our code.
+    files: ['libs/client/src/**/*.ts'],
+    ignores: ['**/*.spec.ts', '**/*.int-spec.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { paths: [{ name: '@taskq/contracts', message: 'the SDK ships without our code: import types only.', allowTypeImports: true }] },
       ],
     },
   },

@@ -7,6 +7,7 @@ module.exports = {
     '<rootDir>/libs/tasks',
     '<rootDir>/libs/testing',
     '<rootDir>/libs/observability',
+    '<rootDir>/libs/client',
     '<rootDir>/apps/api',
     '<rootDir>/apps/worker',
     '<rootDir>/apps/monitor',
