@@ -11,6 +11,7 @@ module.exports = {
     '<rootDir>/apps/api',
     '<rootDir>/apps/worker',
     '<rootDir>/apps/monitor',
+    '<rootDir>/apps/cli',
     '<rootDir>/apps/api-e2e',
   ],
 };

@@ -50,14 +50,15 @@ export type TaskSubmission = { [T in TaskType]: { type: T; payload: PayloadOf<T>
 
 export interface ListQuery {
   status?: TaskStatus | `${TaskStatus}`;
-  type?: TaskType;
+  /** A task type (a filter: types this client does not know are allowed). */
+  type?: string;
   schedule?: string;
   /** Page size (1–100). */
   limit?: number;
 }
 
 export interface DeadLetterQuery {
-  type?: TaskType;
+  type?: string;
   from?: string;
   to?: string;
 }
@@ -128,6 +129,14 @@ export class TaskqClient {
     const key = idempotencyKey === false ? undefined : (idempotencyKey ?? randomKey());
     const body = { type, payload, ...rest, ...(runAt !== undefined ? { runAt: runAt instanceof Date ? runAt.toISOString() : runAt } : {}) };
     return this.request('POST', '/tasks', { body, headers: key ? { 'idempotency-key': key } : {}, idempotent: key !== undefined });
+  }
+
+  /**
+   * {@link submit} for a type and payload known only at run time (a command line, a config
+   * file): the API checks them, and refuses a bad one with a 400 TaskqError.
+   */
+  submitUnchecked(type: string, payload: Record<string, unknown>, options: SubmitOptions = {}): Promise<SubmitTaskResponse> {
+    return this.submit(type as TaskType, payload as PayloadOf<TaskType>, options);
   }
 
   /** Submits up to 1,000 tasks in one request: all are accepted, or none. */

@@ -19,3 +19,4 @@ export * from './task-event-history';
 export * from './persistence.module';
 export * from './task-view';
 export * from './callback-store';
+export * from './api-key-view';

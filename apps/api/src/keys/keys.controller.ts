@@ -6,7 +6,7 @@ import { ApiKeyAuthenticator } from '../auth/api-key-authenticator';
 import { RequiresScope } from '../auth/requires-scope.decorator';
 import { ProblemException } from '../errors/problem.exception';
 import { ApiAnswer, ApiJsonBody, ApiProblems } from '../docs/api-docs.decorators';
-import { toApiKeyView } from './api-key-view.mapper';
+import { toApiKeyView } from '@taskq/persistence';
 
 /** API keys, for admins: the REST twin of `npm run keys`. */
 @Controller('keys')

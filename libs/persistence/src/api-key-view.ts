@@ -1,5 +1,5 @@
 import type { ApiKeyView } from '@taskq/contracts';
-import type { ApiKeyEntity } from '@taskq/persistence';
+import type { ApiKeyEntity } from './entities';
 
 export function toApiKeyView(record: ApiKeyEntity): ApiKeyView {
   return {
