@@ -112,6 +112,7 @@ export async function benchApi(ctx: BenchContext, prefix: string): Promise<ApiPh
   log('starting the taskq API');
   const { app: api, url: apiUrl } = await ctx.startApi('api', prefix);
   await sleep(300);
+  const stream = config.eventsStream ? await openEventCounter(`${apiUrl}/events`) : undefined;
   const ownBefore = ctx.ownQueries();
   const countersBefore = await databaseCounters(ctx.databaseUrl);
 
@@ -153,6 +154,7 @@ export async function benchApi(ctx: BenchContext, prefix: string): Promise<ApiPh
     cpuGroups: { ...ctx.cpuGroups, 'api process': [api.pid] },
   });
   const apiWindow: Window = { fromUs: apiFrom, toUs: monotonicUs() };
+  if (stream) log(`the /events stream received ${stream.close()} events during the section`);
   const rowsAfter = await settledRows();
   await ctx.analyze();
   const missingIds = Number(
@@ -213,5 +215,27 @@ export async function benchApi(ctx: BenchContext, prefix: string): Promise<ApiPh
     bareProfile: bareApp.profileFile,
     apiWindow,
     bareWindow,
+  };
+}
+
+/** A live `GET /events` reader that only counts the events it receives. */
+async function openEventCounter(url: string): Promise<{ close(): number }> {
+  const controller = new AbortController();
+  const response = await fetch(url, { headers: { authorization: `Bearer ${BENCH_API_KEY}`, accept: 'text/event-stream' }, signal: controller.signal });
+  if (response.status !== 200 || !response.body) throw new Error(`GET /events answered ${response.status}`);
+  let events = 0;
+  void (async () => {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) events += (decoder.decode(chunk, { stream: true }).match(/^data: /gm) ?? []).length;
+    } catch {
+      // closed
+    }
+  })();
+  return {
+    close: () => {
+      controller.abort();
+      return events;
+    },
   };
 }

@@ -30,6 +30,8 @@ export interface BenchConfig {
   timeoutS: number;
   /** Waits up to this long at start for the machine to be idle (others' tests running); 0 skips. */
   quietWaitS: number;
+  /** Hold a live `GET /events` stream open on the API while its section runs (BENCH_EVENTS_STREAM=1). */
+  eventsStream: boolean;
   redisUrl: string;
   /** Any database of the server; used to create and drop the bench database. */
   postgresUrl: string;
@@ -96,6 +98,7 @@ export function readConfig(argv: string[] = process.argv.slice(2)): BenchConfig 
     sustainConnections: intFromEnv('BENCH_SUSTAIN_CONNECTIONS', 64, 1, 10_000),
     memoryJobs: intFromEnv('BENCH_MEMORY_JOBS', 20_000, 100, 10_000_000),
     profile: argv.includes('--profile') || flagFromEnv('BENCH_PROFILE'),
+    eventsStream: flagFromEnv('BENCH_EVENTS_STREAM'),
   };
 }
 
