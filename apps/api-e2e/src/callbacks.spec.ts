@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { CallbackDeliveryView, SigningSecretView, SubmitTaskResponse, TaskView } from '@taskq/contracts';
-import { apiFetch, deleteRedisPrefix, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@taskq/testing';
+import { apiFetch, deleteRedisPrefix, parsePrometheusText, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@taskq/testing';
 import { freePort, startBuiltApp } from './support/built-apps';
 
 /**
@@ -18,6 +18,7 @@ const monitorEnv = { ...env, CALLBACK_POLL_INTERVAL_MS: '100', CALLBACK_RETRY_BA
 let api: AppProcess;
 let worker: AppProcess;
 let monitor: AppProcess;
+let monitorMetricsUrl: string;
 let baseUrl: string;
 let receiver: Server;
 let receiverUrl: string;
@@ -64,8 +65,16 @@ async function delivered(id: string): Promise<TaskView> {
   );
 }
 
-function startMonitor(): AppProcess {
-  return startBuiltApp('monitor', monitorEnv);
+async function startMonitor(): Promise<AppProcess> {
+  const metricsPort = await freePort();
+  monitorMetricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  return startBuiltApp('monitor', { ...monitorEnv, METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1' });
+}
+
+async function deliveryOutcomes(): Promise<Record<'delivered' | 'retry' | 'failed', number | undefined>> {
+  const scrape = parsePrometheusText(await (await fetch(monitorMetricsUrl)).text());
+  const count = (outcome: string): number | undefined => scrape.value('taskq_callback_deliveries_total', { outcome });
+  return { delivered: count('delivered'), retry: count('retry'), failed: count('failed') };
 }
 
 beforeAll(async () => {
@@ -91,7 +100,7 @@ beforeAll(async () => {
   api = startBuiltApp('api', { ...env, PORT: String(port), HOST: '127.0.0.1' });
   await waitForHttp(`${baseUrl}/health/ready`, api);
   worker = startBuiltApp('worker', { ...env, WORKER_ID: 'e2e-callbacks-worker' });
-  monitor = startMonitor();
+  monitor = await startMonitor();
 });
 
 afterAll(async () => {
@@ -128,6 +137,8 @@ it('delivers exactly one verified callback per terminal state: completed, dead a
 });
 
 it('tries again until the receiver answers 2xx: two failures, then one success', async () => {
+  await waitForHttp(monitorMetricsUrl, monitor);
+  const before = await deliveryOutcomes();
   behaviour.set('/flaky', [500, 503]);
   const id = await submit({ type: 'noop', payload: {}, callbackUrl: `${receiverUrl}/flaky` });
   const task = await delivered(id);
@@ -136,6 +147,7 @@ it('tries again until the receiver answers 2xx: two failures, then one success',
   const tries = await deliveries(id);
   expect(tries.map((t) => [t.attempt, t.statusCode])).toEqual([[1, 500], [2, 503], [3, 200]]);
   expect(tries[0]?.error).toMatch(/answered 500/);
+  expect(await deliveryOutcomes()).toEqual({ delivered: (before.delivered ?? 0) + 1, retry: (before.retry ?? 0) + 2, failed: 0 });
 });
 
 it('a delivery owed by a SIGKILLed monitor is made by the next one', async () => {
@@ -144,7 +156,7 @@ it('a delivery owed by a SIGKILLed monitor is made by the next one', async () =>
   await waitFor(() => receivedFor(id).length === 1, { timeoutMs: 20_000, description: 'the first delivery reached the receiver' });
   monitor.child.kill('SIGKILL');
   await monitor.exited();
-  monitor = startMonitor();
+  monitor = await startMonitor();
   const task = await delivered(id);
   expect(task.callback).toMatchObject({ status: 'delivered', lastStatusCode: 200 });
   const requests = receivedFor(id);
