@@ -68,7 +68,10 @@ async function delivered(id: string): Promise<TaskView> {
 async function startMonitor(): Promise<AppProcess> {
   const metricsPort = await freePort();
   monitorMetricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-  return startBuiltApp('monitor', { ...monitorEnv, METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1' });
+  const started = startBuiltApp('monitor', { ...monitorEnv, METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1' });
+  // Ready before anything stops it: a SIGTERM before its handlers are in place would kill it outright.
+  await waitForHttp(monitorMetricsUrl, started);
+  return started;
 }
 
 async function deliveryOutcomes(): Promise<Record<'delivered' | 'retry' | 'failed', number | undefined>> {
@@ -137,7 +140,6 @@ it('delivers exactly one verified callback per terminal state: completed, dead a
 });
 
 it('tries again until the receiver answers 2xx: two failures, then one success', async () => {
-  await waitForHttp(monitorMetricsUrl, monitor);
   const before = await deliveryOutcomes();
   behaviour.set('/flaky', [500, 503]);
   const id = await submit({ type: 'noop', payload: {}, callbackUrl: `${receiverUrl}/flaky` });
@@ -191,5 +193,26 @@ it("a schedule's callback URL goes on every task it creates", async () => {
     expect(verified(request, (await secret()).secret)).toBe(true);
   } finally {
     expect((await apiFetch(`${baseUrl}/schedules/with-callback`, { method: 'DELETE' })).status).toBe(204);
+  }
+});
+
+it('a monitor without WEBHOOK_ALLOW_PRIVATE refuses a private target at delivery, and tries again later', async () => {
+  expect(await monitor.stop()).toBe(0);
+  const strict = startBuiltApp('monitor', { ...monitorEnv, WEBHOOK_ALLOW_PRIVATE: 'false', CALLBACK_RETRY_BASE_MS: '60000' });
+  try {
+    // The API (with the switch) accepted the loopback URL; the strict monitor checks it again.
+    const id = await submit({ type: 'noop', payload: {}, callbackUrl: `${receiverUrl}/private` });
+    const refused = await waitFor(
+      async () => {
+        const task = await getTask(id);
+        return task.callback?.attempts === 1 ? task : undefined;
+      },
+      { timeoutMs: 20_000, description: 'the first try refused' },
+    );
+    expect(refused.callback).toMatchObject({ status: 'pending', lastStatusCode: null, lastError: expect.stringMatching(/refused: .*WEBHOOK_ALLOW_PRIVATE/) });
+    expect(received.filter((request) => request.path === '/private')).toEqual([]);
+  } finally {
+    expect(await strict.stop()).toBe(0);
+    monitor = await startMonitor();
   }
 });
