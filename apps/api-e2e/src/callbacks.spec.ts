@@ -41,7 +41,7 @@ function verified(request: Received, secret: string): boolean {
   const timestamp = Number(parts.find(([name]) => name === 't')?.[1]);
   if (!Number.isFinite(timestamp) || Math.abs(Date.now() / 1_000 - timestamp) > 300) return false;
   const expected = createHmac('sha256', secret).update(`${timestamp}.${request.body}`).digest();
-  return parts.some(([name, value]) => name === 'v1' && value.length === expected.length * 2 && timingSafeEqual(Buffer.from(value, 'hex'), expected));
+  return parts.some(([name, value]) => name === 'v1' && /^[0-9a-f]{64}$/.test(value) && timingSafeEqual(Buffer.from(value, 'hex'), expected));
 }
 
 async function submit(body: Record<string, unknown>): Promise<string> {
