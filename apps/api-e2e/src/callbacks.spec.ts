@@ -30,8 +30,8 @@ interface Received {
   answered: number | null;
 }
 const received: Received[] = [];
-/** How the receiver answers a path: a status, or `hold` to keep the request open. */
-const behaviour = new Map<string, Array<number | 'hold'>>();
+/** How the receiver answers a path: a status, `hold` to keep the request open, or `late` for a 200 after 3 s. */
+const behaviour = new Map<string, Array<number | 'hold' | 'late'>>();
 const held: ServerResponse[] = [];
 
 /** What the README shows a receiver doing: the HMAC of "<t>.<body>" under the tenant's secret, compared in constant time, and a fresh timestamp. */
@@ -87,10 +87,11 @@ beforeAll(async () => {
     request.on('end', () => {
       const path = request.url ?? '/';
       const plan = behaviour.get(path) ?? [];
-      const next = plan.length > 0 ? (plan.shift() as number | 'hold') : 200;
-      const entry: Received = { path, headers: request.headers, body, answered: next === 'hold' ? null : next };
+      const next = plan.shift() ?? 200;
+      const entry: Received = { path, headers: request.headers, body, answered: next === 'hold' ? null : next === 'late' ? 200 : next };
       received.push(entry);
       if (next === 'hold') held.push(response);
+      else if (next === 'late') setTimeout(() => response.writeHead(200).end('ok'), 3_000);
       else response.writeHead(next).end(next === 200 ? 'ok' : 'not now');
     });
   });
@@ -164,6 +165,15 @@ it('a delivery owed by a SIGKILLed monitor is made by the next one', async () =>
   const requests = receivedFor(id);
   expect(requests.map((request) => request.answered)).toEqual([null, 200]);
   expect(requests[0]?.headers['taskq-delivery']).toBe(requests[1]?.headers['taskq-delivery']);
+});
+
+it('an answer slower than the lease is still one delivery', async () => {
+  behaviour.set('/late', ['late']);
+  const id = await submit({ type: 'noop', payload: {}, callbackUrl: `${receiverUrl}/late` });
+  const task = await delivered(id);
+  expect(task.callback).toMatchObject({ status: 'delivered', attempts: 1 });
+  expect(Number(monitorEnv.CALLBACK_LEASE_MS)).toBeLessThan(3_000);
+  expect(receivedFor(id)).toHaveLength(1);
 });
 
 it('signs with both secrets for a while after a rotation', async () => {

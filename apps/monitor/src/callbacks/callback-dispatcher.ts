@@ -28,6 +28,8 @@ export class CallbackDispatcher implements OnApplicationBootstrap, OnApplication
   private readonly logTrouble = throttledLog((message) => this.logger.warn(message));
   private readonly agent: Agent;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Ids of the deliveries this process is making: a lease shorter than a slow answer must not make it send one twice. */
+  private readonly delivering = new Set<string>();
   private readonly backoff: BackoffPolicy;
   private timer?: NodeJS.Timeout;
   private stopped = false;
@@ -69,7 +71,11 @@ export class CallbackDispatcher implements OnApplicationBootstrap, OnApplication
     try {
       const free = this.config.callbackConcurrency - this.inFlight.size;
       const claimed = free > 0 ? await this.callbacks.claimDue(free, this.config.callbackLeaseMs) : [];
-      for (const callback of claimed) this.track(this.deliver(callback));
+      for (const callback of claimed) {
+        if (this.delivering.has(callback.id)) continue;
+        this.delivering.add(callback.id);
+        this.track(this.deliver(callback).finally(() => this.delivering.delete(callback.id)));
+      }
       await this.countPending();
       // A full claim means more may be due: look again at once.
       this.schedule(claimed.length > 0 && claimed.length === free ? 0 : this.config.callbackPollIntervalMs);
