@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { CallbackDeliveryView, SigningSecretView, SubmitTaskResponse, TaskView } from '@taskq/contracts';
-import { apiFetch, deleteRedisPrefix, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@taskq/testing';
+import { apiFetch, deleteRedisPrefix, parsePrometheusText, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@taskq/testing';
 import { freePort, startBuiltApp } from './support/built-apps';
 
 /**
@@ -18,6 +18,7 @@ const monitorEnv = { ...env, CALLBACK_POLL_INTERVAL_MS: '100', CALLBACK_RETRY_BA
 let api: AppProcess;
 let worker: AppProcess;
 let monitor: AppProcess;
+let monitorMetricsUrl: string;
 let baseUrl: string;
 let receiver: Server;
 let receiverUrl: string;
@@ -29,8 +30,8 @@ interface Received {
   answered: number | null;
 }
 const received: Received[] = [];
-/** How the receiver answers a path: a status, or `hold` to keep the request open. */
-const behaviour = new Map<string, Array<number | 'hold'>>();
+/** How the receiver answers a path: a status, `hold` to keep the request open, or `late` for a 200 after 3 s. */
+const behaviour = new Map<string, Array<number | 'hold' | 'late'>>();
 const held: ServerResponse[] = [];
 
 /** What the README shows a receiver doing: the HMAC of "<t>.<body>" under the tenant's secret, compared in constant time, and a fresh timestamp. */
@@ -40,7 +41,7 @@ function verified(request: Received, secret: string): boolean {
   const timestamp = Number(parts.find(([name]) => name === 't')?.[1]);
   if (!Number.isFinite(timestamp) || Math.abs(Date.now() / 1_000 - timestamp) > 300) return false;
   const expected = createHmac('sha256', secret).update(`${timestamp}.${request.body}`).digest();
-  return parts.some(([name, value]) => name === 'v1' && value.length === expected.length * 2 && timingSafeEqual(Buffer.from(value, 'hex'), expected));
+  return parts.some(([name, value]) => name === 'v1' && /^[0-9a-f]{64}$/.test(value) && timingSafeEqual(Buffer.from(value, 'hex'), expected));
 }
 
 async function submit(body: Record<string, unknown>): Promise<string> {
@@ -64,8 +65,19 @@ async function delivered(id: string): Promise<TaskView> {
   );
 }
 
-function startMonitor(): AppProcess {
-  return startBuiltApp('monitor', monitorEnv);
+async function startMonitor(): Promise<AppProcess> {
+  const metricsPort = await freePort();
+  monitorMetricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  const started = startBuiltApp('monitor', { ...monitorEnv, METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1' });
+  // Ready before anything stops it: a SIGTERM before its handlers are in place would kill it outright.
+  await waitForHttp(monitorMetricsUrl, started);
+  return started;
+}
+
+async function deliveryOutcomes(): Promise<Record<'delivered' | 'retry' | 'failed', number | undefined>> {
+  const scrape = parsePrometheusText(await (await fetch(monitorMetricsUrl)).text());
+  const count = (outcome: string): number | undefined => scrape.value('taskq_callback_deliveries_total', { outcome });
+  return { delivered: count('delivered'), retry: count('retry'), failed: count('failed') };
 }
 
 beforeAll(async () => {
@@ -75,10 +87,11 @@ beforeAll(async () => {
     request.on('end', () => {
       const path = request.url ?? '/';
       const plan = behaviour.get(path) ?? [];
-      const next = plan.length > 0 ? (plan.shift() as number | 'hold') : 200;
-      const entry: Received = { path, headers: request.headers, body, answered: next === 'hold' ? null : next };
+      const next = plan.shift() ?? 200;
+      const entry: Received = { path, headers: request.headers, body, answered: next === 'hold' ? null : next === 'late' ? 200 : next };
       received.push(entry);
       if (next === 'hold') held.push(response);
+      else if (next === 'late') setTimeout(() => response.writeHead(200).end('ok'), 3_000);
       else response.writeHead(next).end(next === 200 ? 'ok' : 'not now');
     });
   });
@@ -91,7 +104,7 @@ beforeAll(async () => {
   api = startBuiltApp('api', { ...env, PORT: String(port), HOST: '127.0.0.1' });
   await waitForHttp(`${baseUrl}/health/ready`, api);
   worker = startBuiltApp('worker', { ...env, WORKER_ID: 'e2e-callbacks-worker' });
-  monitor = startMonitor();
+  monitor = await startMonitor();
 });
 
 afterAll(async () => {
@@ -128,6 +141,7 @@ it('delivers exactly one verified callback per terminal state: completed, dead a
 });
 
 it('tries again until the receiver answers 2xx: two failures, then one success', async () => {
+  const before = await deliveryOutcomes();
   behaviour.set('/flaky', [500, 503]);
   const id = await submit({ type: 'noop', payload: {}, callbackUrl: `${receiverUrl}/flaky` });
   const task = await delivered(id);
@@ -136,6 +150,7 @@ it('tries again until the receiver answers 2xx: two failures, then one success',
   const tries = await deliveries(id);
   expect(tries.map((t) => [t.attempt, t.statusCode])).toEqual([[1, 500], [2, 503], [3, 200]]);
   expect(tries[0]?.error).toMatch(/answered 500/);
+  expect(await deliveryOutcomes()).toEqual({ delivered: (before.delivered ?? 0) + 1, retry: (before.retry ?? 0) + 2, failed: 0 });
 });
 
 it('a delivery owed by a SIGKILLed monitor is made by the next one', async () => {
@@ -144,12 +159,21 @@ it('a delivery owed by a SIGKILLed monitor is made by the next one', async () =>
   await waitFor(() => receivedFor(id).length === 1, { timeoutMs: 20_000, description: 'the first delivery reached the receiver' });
   monitor.child.kill('SIGKILL');
   await monitor.exited();
-  monitor = startMonitor();
+  monitor = await startMonitor();
   const task = await delivered(id);
   expect(task.callback).toMatchObject({ status: 'delivered', lastStatusCode: 200 });
   const requests = receivedFor(id);
   expect(requests.map((request) => request.answered)).toEqual([null, 200]);
   expect(requests[0]?.headers['taskq-delivery']).toBe(requests[1]?.headers['taskq-delivery']);
+});
+
+it('an answer slower than the lease is still one delivery', async () => {
+  behaviour.set('/late', ['late']);
+  const id = await submit({ type: 'noop', payload: {}, callbackUrl: `${receiverUrl}/late` });
+  const task = await delivered(id);
+  expect(task.callback).toMatchObject({ status: 'delivered', attempts: 1 });
+  expect(Number(monitorEnv.CALLBACK_LEASE_MS)).toBeLessThan(3_000);
+  expect(receivedFor(id)).toHaveLength(1);
 });
 
 it('signs with both secrets for a while after a rotation', async () => {
@@ -179,5 +203,26 @@ it("a schedule's callback URL goes on every task it creates", async () => {
     expect(verified(request, (await secret()).secret)).toBe(true);
   } finally {
     expect((await apiFetch(`${baseUrl}/schedules/with-callback`, { method: 'DELETE' })).status).toBe(204);
+  }
+});
+
+it('a monitor without WEBHOOK_ALLOW_PRIVATE refuses a private target at delivery, and tries again later', async () => {
+  expect(await monitor.stop()).toBe(0);
+  const strict = startBuiltApp('monitor', { ...monitorEnv, WEBHOOK_ALLOW_PRIVATE: 'false', CALLBACK_RETRY_BASE_MS: '60000' });
+  try {
+    // The API (with the switch) accepted the loopback URL; the strict monitor checks it again.
+    const id = await submit({ type: 'noop', payload: {}, callbackUrl: `${receiverUrl}/private` });
+    const refused = await waitFor(
+      async () => {
+        const task = await getTask(id);
+        return task.callback?.attempts === 1 ? task : undefined;
+      },
+      { timeoutMs: 20_000, description: 'the first try refused' },
+    );
+    expect(refused.callback).toMatchObject({ status: 'pending', lastStatusCode: null, lastError: expect.stringMatching(/refused: .*WEBHOOK_ALLOW_PRIVATE/) });
+    expect(received.filter((request) => request.path === '/private')).toEqual([]);
+  } finally {
+    expect(await strict.stop()).toBe(0);
+    monitor = await startMonitor();
   }
 });

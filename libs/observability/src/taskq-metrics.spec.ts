@@ -29,6 +29,7 @@ describe(TaskqMetrics.name, () => {
     ]);
     expect(await families('monitor')).toEqual([
       'taskq_callback_deliveries_total',
+      'taskq_callbacks_pending',
       'taskq_postgres_write_batch_size',
       'taskq_reconciler_repairs_total',
       'taskq_reconciler_requeued_total',

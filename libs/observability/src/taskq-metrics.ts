@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import { TASK_TYPE_NAMES } from '@taskq/contracts';
 
 /** The taskq process a registry belongs to: each exports only the families it feeds. */
@@ -119,6 +119,12 @@ export class TaskqMetrics {
     registers: [],
   });
 
+  readonly callbacksPending = new Gauge({
+    name: 'taskq_callbacks_pending',
+    help: 'Completion callbacks not yet delivered nor given up, as last counted in PostgreSQL (every monitor replica reports the same figure).',
+    registers: [],
+  });
+
   readonly reconcilerRunDuration = new Histogram({
     name: 'taskq_reconciler_run_duration_seconds',
     help: 'Duration of the reconciler runs this monitor made (one replica at a time runs), by result (completed, failed, interrupted).',
@@ -134,7 +140,7 @@ export class TaskqMetrics {
     const families: Record<TaskqApp, Metric[]> = {
       api: [this.tasksSubmitted, this.writeBatchSize],
       worker: [this.tasksCompleted, this.attemptsFailed, this.attemptsLost, this.tasksDead, this.attemptDuration, this.queueWait, this.writeBatchSize],
-      monitor: [this.writeBatchSize, this.attemptsLost, this.tasksDead, this.reconcilerRequeued, this.reconcilerRepairs, this.reconcilerRunDuration, this.callbackDeliveries],
+      monitor: [this.writeBatchSize, this.attemptsLost, this.tasksDead, this.reconcilerRequeued, this.reconcilerRepairs, this.reconcilerRunDuration, this.callbackDeliveries, this.callbacksPending],
     };
     for (const metric of families[app]) this.registry.registerMetric(metric);
     // Counters start at 0 for every type, so rate() sees the first increment.

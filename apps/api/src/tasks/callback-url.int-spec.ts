@@ -24,6 +24,9 @@ it.each([
   expect(single.statusCode).toBe(400);
   expect(JSON.stringify(single.json())).toMatch(message);
   expect(single.json()).toMatchObject({ errors: [expect.objectContaining({ field: 'callbackUrl' })] });
+  const legacy = await submit({ type: 'noop', payload: {}, callbackUrl }, '/submit-task');
+  expect(legacy.statusCode).toBe(400);
+  expect(legacy.json()).toMatchObject({ errors: [expect.objectContaining({ field: 'callbackUrl' })] });
   const bulk = await submit({ tasks: [{ type: 'noop', payload: {} }, { type: 'noop', payload: {}, callbackUrl }] }, '/tasks/bulk');
   expect(bulk.statusCode).toBe(400);
   expect(bulk.json()).toMatchObject({ errors: [expect.objectContaining({ field: 'tasks.1.callbackUrl' })] });
@@ -35,4 +38,8 @@ it('stores a public callback URL and shows it on the task', async () => {
   expect(response.statusCode).toBe(202);
   const task = await api.app.inject({ method: 'GET', url: `/tasks/${response.json<{ id: string }>().id}` });
   expect(task.json()).toMatchObject({ callbackUrl: 'https://hooks.example.com/taskq', callback: null });
+  const listed = await api.app.inject({ method: 'GET', url: '/tasks?limit=100' });
+  expect(listed.json<{ items: Array<{ id: string; callbackUrl: string | null }> }>().items.find((row) => row.id === response.json<{ id: string }>().id)).toMatchObject({
+    callbackUrl: 'https://hooks.example.com/taskq',
+  });
 });

@@ -13,6 +13,8 @@ export const CALLBACK_TIMEOUT_MS = 10_000;
 export const CALLBACK_RETRY_WINDOW_MS = 24 * 3_600_000;
 const MAX_RETRY_DELAY_MS = 3_600_000;
 const ERROR_EXCERPT = 300;
+/** The pending gauge is a count over the outbox: cheap on its partial index, but not worth making on every poll. */
+const PENDING_COUNT_INTERVAL_MS = 15_000;
 
 /**
  * Delivers the completion callbacks tasks owe: claims due deliveries (a lease, so several
@@ -26,10 +28,13 @@ export class CallbackDispatcher implements OnApplicationBootstrap, OnApplication
   private readonly logTrouble = throttledLog((message) => this.logger.warn(message));
   private readonly agent: Agent;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Ids of the deliveries this process is making: a lease shorter than a slow answer must not make it send one twice. */
+  private readonly delivering = new Set<string>();
   private readonly backoff: BackoffPolicy;
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private polling = false;
+  private pendingCountedAt = 0;
 
   constructor(
     private readonly config: MonitorConfig,
@@ -66,7 +71,12 @@ export class CallbackDispatcher implements OnApplicationBootstrap, OnApplication
     try {
       const free = this.config.callbackConcurrency - this.inFlight.size;
       const claimed = free > 0 ? await this.callbacks.claimDue(free, this.config.callbackLeaseMs) : [];
-      for (const callback of claimed) this.track(this.deliver(callback));
+      for (const callback of claimed) {
+        if (this.delivering.has(callback.id)) continue;
+        this.delivering.add(callback.id);
+        this.track(this.deliver(callback).finally(() => this.delivering.delete(callback.id)));
+      }
+      await this.countPending();
       // A full claim means more may be due: look again at once.
       this.schedule(claimed.length > 0 && claimed.length === free ? 0 : this.config.callbackPollIntervalMs);
     } catch (error) {
@@ -74,6 +84,16 @@ export class CallbackDispatcher implements OnApplicationBootstrap, OnApplication
       this.schedule(this.config.callbackPollIntervalMs);
     } finally {
       this.polling = false;
+    }
+  }
+
+  private async countPending(): Promise<void> {
+    if (Date.now() - this.pendingCountedAt < PENDING_COUNT_INTERVAL_MS) return;
+    this.pendingCountedAt = Date.now();
+    try {
+      this.metrics.callbacksPending.set(await this.callbacks.pendingCount());
+    } catch (error) {
+      this.logTrouble(`pending callbacks could not be counted: ${(error as Error).message}`);
     }
   }
 
