@@ -154,7 +154,8 @@ export function createContext(config: BenchConfig, run: string, redisPid: number
     },
     ownQueries: () => ownQueries,
     async resetTables() {
-      await context.query('TRUNCATE task_attempts, tasks');
+      // CASCADE: the callback tables (and any later one) refer to tasks.
+      await context.query('TRUNCATE task_attempts, tasks CASCADE');
     },
     async analyze() {
       await context.query('ANALYZE tasks, task_attempts');
