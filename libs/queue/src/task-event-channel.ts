@@ -43,6 +43,7 @@ export class TaskEventSubscriber {
   private readonly gapListeners = new Set<(downSince: Date) => void>();
   private readonly logger = new Logger('TaskEvents');
   private downSince: Date | undefined;
+  private wanted: () => boolean = () => true;
 
   private constructor(private readonly connection: Redis) {
     connection.on('message', (_channel: string, message: string) => this.dispatch(message));
@@ -70,6 +71,11 @@ export class TaskEventSubscriber {
   }
 
   /** `downSince`: when the subscription went down; what was published since then did not arrive. */
+  /** Messages arriving while `wanted` says no are dropped unparsed (an API replica without open streams). */
+  onlyWhile(wanted: () => boolean): void {
+    this.wanted = wanted;
+  }
+
   onGap(listener: (downSince: Date) => void): () => void {
     this.gapListeners.add(listener);
     return () => this.gapListeners.delete(listener);
@@ -82,6 +88,7 @@ export class TaskEventSubscriber {
   }
 
   private dispatch(message: string): void {
+    if (!this.wanted()) return;
     let events: TaskEvent[];
     try {
       events = JSON.parse(message) as TaskEvent[];

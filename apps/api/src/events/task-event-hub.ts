@@ -40,6 +40,7 @@ export class TaskEventHub implements OnModuleInit, BeforeApplicationShutdown {
     // Not awaited: the connection waits for Redis by itself, and streams catch up once it answers.
     this.subscriber = TaskEventSubscriber.subscribe(createRedisConnection(this.config.redisUrl, 'worker'), this.config.queuePrefix).then(
       (subscriber) => {
+        subscriber.onlyWhile(() => this.watchers.size > 0);
         subscriber.onEvents((events) => this.dispatch(events));
         subscriber.onGap((downSince) => void this.sweep(downSince.getTime()));
         return subscriber;
