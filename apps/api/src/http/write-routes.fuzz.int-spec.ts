@@ -64,6 +64,7 @@ const FUZZERS: Record<string, RouteFuzzer> = {
   'DELETE /schedules/:name': { params: [scheduleNameParam], body: strayBodies(BODY_LIMIT) },
   'POST /keys': { params: [], body: bodies(validKey, BODY_LIMIT) },
   'DELETE /keys/:prefix': { params: [keyPrefixParam], body: strayBodies(BODY_LIMIT) },
+  'POST /signing-secret/rotate': { params: [], body: strayBodies(BODY_LIMIT), query: queryString(['tenant']) },
 };
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
