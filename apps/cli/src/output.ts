@@ -14,7 +14,7 @@ export function outputOf(json: boolean): Output {
   return {
     json,
     result(value, human) {
-      process.stdout.write(json || !human ? `${JSON.stringify(value, null, json ? 2 : 2)}\n` : `${human()}\n`);
+      process.stdout.write(json || !human ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
     },
     info(line) {
       process.stderr.write(`${line}\n`);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { CallbackDeliveryView, CallbackView } from '@taskq/contracts';
+import { isoOrNull as iso } from './iso-time';
 import { rowsOf } from './rows-of';
 
 /** A delivery a monitor has claimed: its lease keeps other monitors off until `locked_until`. */
@@ -42,7 +43,6 @@ const newSecret = (): string => `whsec_${randomBytes(32).toString('base64url')}`
 const CALLBACK_COLUMNS = `id::text AS id, event, status, attempts, CASE WHEN status = 'pending' THEN next_attempt_at END AS "nextAttemptAt",
   delivered_at AS "deliveredAt", last_status_code AS "lastStatusCode", last_error AS "lastError"`;
 
-const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
 
 /**
  * Completion callbacks: the deliveries tasks owe (recorded by a trigger as they finish, see
@@ -114,15 +114,22 @@ export class CallbackStore {
 
   /** The tenant's signing secrets, made on first need. The previous one only within its grace period. */
   async signingSecrets(tenant: string): Promise<SigningSecrets> {
+    const found = await this.readSecrets(tenant);
+    if (found) return found;
     await this.dataSource.query(`INSERT INTO signing_secrets (tenant, secret) VALUES ($1, $2) ON CONFLICT (tenant) DO NOTHING`, [tenant, newSecret()]);
-    const [row] = await rowsOf<{ current: string; previous: string | null; rotatedAt: Date | null }>(
+    const made = await this.readSecrets(tenant);
+    if (!made) throw new Error(`no signing secret for tenant ${tenant}`);
+    return made;
+  }
+
+  private async readSecrets(tenant: string): Promise<SigningSecrets | undefined> {
+    const [row] = await rowsOf<SigningSecrets>(
       this.dataSource,
       `SELECT secret AS current, CASE WHEN rotated_at > now() - make_interval(secs => $2::double precision / 1000) THEN previous_secret END AS previous,
               rotated_at AS "rotatedAt"
          FROM signing_secrets WHERE tenant = $1`,
       [tenant, SIGNING_SECRET_GRACE_MS],
     );
-    if (!row) throw new Error(`no signing secret for tenant ${tenant}`);
     return row;
   }
 

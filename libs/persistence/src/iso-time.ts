@@ -12,3 +12,6 @@ export const isoOf = (date: Date): string => {
   }
   return lastIso;
 };
+
+/** An optional time as the API shows it: ISO 8601, or null. */
+export const isoOrNull = (date: Date | null | undefined): string | null => (date ? date.toISOString() : null);

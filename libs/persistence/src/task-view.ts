@@ -1,7 +1,7 @@
 import type { AttemptView, CallbackView, TaskSummaryView, TaskView } from '@taskq/contracts';
 import type { TaskAttemptEntity, TaskEntity } from './entities';
 
-const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
+import { isoOrNull as iso } from './iso-time';
 
 export function toTaskSummary(task: TaskEntity): TaskSummaryView {
   return {

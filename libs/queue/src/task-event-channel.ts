@@ -70,12 +70,12 @@ export class TaskEventSubscriber {
     return () => this.listeners.delete(listener);
   }
 
-  /** `downSince`: when the subscription went down; what was published since then did not arrive. */
   /** Messages arriving while `wanted` says no are dropped unparsed (an API replica without open streams). */
   onlyWhile(wanted: () => boolean): void {
     this.wanted = wanted;
   }
 
+  /** `downSince`: when the subscription went down; what was published since then did not arrive. */
   onGap(listener: (downSince: Date) => void): () => void {
     this.gapListeners.add(listener);
     return () => this.gapListeners.delete(listener);

@@ -7,6 +7,14 @@ export class ForbiddenAddressError extends Error {
   override readonly name = 'ForbiddenAddressError';
 }
 
+/** The guard's refusal in the error or in what caused it (the HTTP client wraps its connect errors); undefined when there is none. */
+export function forbiddenAddressIn(error: unknown): ForbiddenAddressError | undefined {
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    if (current instanceof ForbiddenAddressError) return current;
+  }
+  return undefined;
+}
+
 /** Only globally routable unicast addresses are public. IPv4-mapped IPv6 is judged as IPv4. */
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;

@@ -103,12 +103,12 @@ export class TaskEventHub implements OnModuleInit, BeforeApplicationShutdown {
     if (this.watchers.size === 0) return;
     const startedAt = Date.now();
     try {
-      const tasks = [...this.watchers].map((watcher) => watcher.filter);
+      const filters = [...this.watchers].map((watcher) => watcher.filter);
       // Single-task streams only need their tasks; any other stream needs every recent terminal state.
-      const onlyTasks = tasks.every((filter) => filter.taskId !== undefined);
+      const onlyTasks = filters.every((filter) => filter.taskId !== undefined);
       const since = new Date(fromMs - CATCH_UP_OVERLAP_MS);
       const events = onlyTasks
-        ? await this.history.terminalSince(since, { taskIds: [...new Set(tasks.map((filter) => filter.taskId as string))] }, CATCH_UP_LIMIT * 5)
+        ? await this.history.terminalSince(since, { taskIds: [...new Set(filters.map((filter) => filter.taskId as string))] }, CATCH_UP_LIMIT * 5)
         : await this.history.terminalSince(since, {}, CATCH_UP_LIMIT * 5);
       this.lastSweepAt = startedAt;
       this.dispatch(events);

@@ -5,7 +5,8 @@ import { contextOf } from './context';
 import { integerArgument, payloadArgument } from './payload-argument';
 import { watchTask } from './watch-task';
 
-const summaryRows = (tasks: TaskSummaryView[]): string =>
+/** Tasks as the list commands show them. */
+export const summaryRows = (tasks: TaskSummaryView[]): string =>
   table(
     ['id', 'type', 'status', 'attempts', 'created', 'finished', 'error'],
     tasks.map((t) => [t.id, t.type, t.status, t.attemptsMade, t.createdAt, t.finishedAt, t.lastError?.slice(0, 60)]),
@@ -104,4 +105,3 @@ export function addTaskCommands(program: Command): void {
     });
 }
 
-export { summaryRows };

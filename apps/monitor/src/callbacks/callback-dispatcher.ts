@@ -4,7 +4,7 @@ import { MonitorConfig } from '@taskq/config';
 import { computeBackoffDelay, type BackoffPolicy } from '@taskq/contracts';
 import { TaskqMetrics, throttledLog } from '@taskq/observability';
 import { CallbackStore, TaskQueries, toTaskView, type ClaimedCallback } from '@taskq/persistence';
-import { ForbiddenAddressError, assertPublicHost, publicOnlyLookup } from '@taskq/tasks';
+import { assertPublicHost, forbiddenAddressIn, publicOnlyLookup } from '@taskq/tasks';
 import { signatureHeader } from './callback-signature';
 
 /** A receiver has this long to answer one delivery. */
@@ -153,10 +153,8 @@ export class CallbackDispatcher implements OnApplicationBootstrap, OnApplication
 }
 
 function describe(error: unknown): string {
-  if (error instanceof ForbiddenAddressError) return `refused: ${error.message} (set WEBHOOK_ALLOW_PRIVATE=true to allow private targets)`;
-  for (let current: unknown = error; current instanceof Error; current = current.cause) {
-    if (current instanceof ForbiddenAddressError) return `refused: ${current.message} (set WEBHOOK_ALLOW_PRIVATE=true to allow private targets)`;
-  }
+  const forbidden = forbiddenAddressIn(error);
+  if (forbidden) return `refused: ${forbidden.message} (set WEBHOOK_ALLOW_PRIVATE=true to allow private targets)`;
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `no answer within ${CALLBACK_TIMEOUT_MS} ms`;
   return error instanceof Error ? error.message : String(error);
 }

@@ -2,7 +2,7 @@ import { Inject, type OnApplicationShutdown } from '@nestjs/common';
 import { Agent, request } from 'undici';
 import { WorkerConfig } from '@taskq/config';
 import { PermanentTaskError, type WebhookPayload, type WebhookResult } from '@taskq/contracts';
-import { ForbiddenAddressError, assertPublicHost, publicOnlyLookup } from '@taskq/tasks';
+import { assertPublicHost, forbiddenAddressIn, publicOnlyLookup } from '@taskq/tasks';
 import { HandlesTask, type TaskContext, type TaskHandler } from './task-handler';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -50,7 +50,7 @@ export class WebhookHandler implements TaskHandler<'webhook'>, OnApplicationShut
       if (response.statusCode >= 500 || RETRYABLE_CLIENT_ERRORS.has(response.statusCode)) throw new Error(summary);
       throw new PermanentTaskError(summary);
     } catch (error) {
-      if (isForbiddenAddress(error)) {
+      if (forbiddenAddressIn(error)) {
         throw new PermanentTaskError(`refused: ${(error as Error).message} (set WEBHOOK_ALLOW_PRIVATE=true to allow private targets)`);
       }
       if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError') && !context.signal.aborted) {
@@ -63,13 +63,6 @@ export class WebhookHandler implements TaskHandler<'webhook'>, OnApplicationShut
   async onApplicationShutdown(): Promise<void> {
     await this.agent.close();
   }
-}
-
-function isForbiddenAddress(error: unknown): boolean {
-  for (let current: unknown = error; current instanceof Error; current = current.cause) {
-    if (current instanceof ForbiddenAddressError) return true;
-  }
-  return false;
 }
 
 async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
