@@ -2,8 +2,9 @@ import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { TaskEventSink, type TaskEvent } from '@taskq/contracts';
 import { throttledLog } from '@taskq/observability';
+import { decodeTaskEvents, encodeTaskEvents } from './task-event-codec';
 
-/** Redis pub/sub channel of task events: every committed change, as a JSON array per batch. */
+/** Redis pub/sub channel of task events: every committed change, one message per batch. */
 export function taskEventChannel(prefix: string): string {
   return `${prefix}:events`;
 }
@@ -29,23 +30,30 @@ export class TaskEventPublisher extends TaskEventSink {
 
   publish(events: readonly TaskEvent[]): void {
     if (events.length === 0) return;
-    this.redis.publish(this.channel, JSON.stringify(events)).catch((error: Error) => this.logFailure(`task events not published (live streams catch up from PostgreSQL): ${error.message}`));
+    this.redis.publish(this.channel, encodeTaskEvents(events)).catch((error: Error) => this.logFailure(`task events not published (live streams catch up from PostgreSQL): ${error.message}`));
   }
 }
 
 /**
- * One process's subscription to task events, on a dedicated connection. `onGap` hears that
- * the subscription was down for a while (Redis restarted or unreachable): events published
- * meanwhile are gone, so listeners catch up from PostgreSQL.
+ * One process's subscription to task events, on a dedicated connection, subscribed only
+ * while someone listens ({@link listen}), so a process without open streams reads nothing.
+ * `onGap` hears that the connection was down for a while (Redis restarted or unreachable):
+ * events published meanwhile are gone, so listeners catch up from PostgreSQL.
  */
 export class TaskEventSubscriber {
   private readonly listeners = new Set<(events: TaskEvent[]) => void>();
   private readonly gapListeners = new Set<(downSince: Date) => void>();
   private readonly logger = new Logger('TaskEvents');
+  private readonly channel: string;
+  private subscribed: Promise<void> | undefined;
   private downSince: Date | undefined;
-  private wanted: () => boolean = () => true;
 
-  private constructor(private readonly connection: Redis) {
+  /** `connection` is dedicated: a subscribed Redis connection can do nothing else. */
+  constructor(
+    private readonly connection: Redis,
+    prefix: string,
+  ) {
+    this.channel = taskEventChannel(prefix);
     connection.on('message', (_channel: string, message: string) => this.dispatch(message));
     connection.on('close', () => {
       this.downSince ??= new Date();
@@ -59,10 +67,23 @@ export class TaskEventSubscriber {
     });
   }
 
-  /** `connection` is dedicated: a subscribed Redis connection can do nothing else. */
-  static async subscribe(connection: Redis, prefix: string): Promise<TaskEventSubscriber> {
-    await connection.subscribe(taskEventChannel(prefix));
-    return new TaskEventSubscriber(connection);
+  /** Subscribes, if not yet; resolves once Redis has confirmed, so what is published from then on arrives. */
+  listen(): Promise<void> {
+    this.subscribed ??= this.connection.subscribe(this.channel).then(
+      () => undefined,
+      (error: Error) => {
+        this.subscribed = undefined;
+        throw error;
+      },
+    );
+    return this.subscribed;
+  }
+
+  /** Unsubscribes: messages stop arriving (Redis runs the two in the order they were sent). */
+  stopListening(): void {
+    if (!this.subscribed) return;
+    this.subscribed = undefined;
+    this.connection.unsubscribe(this.channel).catch(() => undefined);
   }
 
   onEvents(listener: (events: TaskEvent[]) => void): () => void {
@@ -70,12 +91,7 @@ export class TaskEventSubscriber {
     return () => this.listeners.delete(listener);
   }
 
-  /** Messages arriving while `wanted` says no are dropped unparsed (an API replica without open streams). */
-  onlyWhile(wanted: () => boolean): void {
-    this.wanted = wanted;
-  }
-
-  /** `downSince`: when the subscription went down; what was published since then did not arrive. */
+  /** `downSince`: when the connection went down; what was published since then did not arrive. */
   onGap(listener: (downSince: Date) => void): () => void {
     this.gapListeners.add(listener);
     return () => this.gapListeners.delete(listener);
@@ -84,19 +100,17 @@ export class TaskEventSubscriber {
   async close(): Promise<void> {
     this.listeners.clear();
     this.gapListeners.clear();
+    this.subscribed = undefined;
     await this.connection.quit().catch(() => this.connection.disconnect());
   }
 
   private dispatch(message: string): void {
-    if (!this.wanted()) return;
-    let events: TaskEvent[];
-    try {
-      events = JSON.parse(message) as TaskEvent[];
-    } catch {
-      this.logger.warn('a task event message that is not JSON was ignored');
+    if (this.listeners.size === 0) return;
+    const events = decodeTaskEvents(message);
+    if (!events) {
+      this.logger.warn('a task event message that is not ours was ignored');
       return;
     }
-    if (!Array.isArray(events)) return;
     for (const listener of this.listeners) listener(events);
   }
 }

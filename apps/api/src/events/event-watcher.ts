@@ -24,22 +24,19 @@ const REMEMBERED_TERMINALS = 10_000;
 /**
  * One open stream's view of the event flow: filters, sends each terminal state once (live
  * announcements and catch-up from PostgreSQL overlap), and holds back what arrives before
- * the stream's opening events are sent, so nothing older follows them.
+ * the stream is attached with its opening events, so nothing older follows them.
  */
 export class EventWatcher {
   private held: TaskEvent[] | null = [];
+  private stream: SseStream | undefined;
+  private ended = false;
   private readonly terminalsSent = new Set<string>();
 
   constructor(
-    private readonly stream: SseStream,
     readonly filter: EventFilter,
     /** A single task's stream ends after its terminal state. */
     private readonly endOnTerminal: boolean,
   ) {}
-
-  get closed(): boolean {
-    return this.stream.closed;
-  }
 
   deliver(event: TaskEvent): void {
     if (!matchesFilter(this.filter, event)) return;
@@ -47,8 +44,13 @@ export class EventWatcher {
     else this.emit(event);
   }
 
-  /** Sends the opening events (a snapshot, a catch-up), then what arrived meanwhile that is not older. */
-  start(opening: readonly TaskEvent[]): void {
+  /** Attaches the stream and sends the opening events (a snapshot, a catch-up), then what arrived meanwhile that is not older. */
+  start(stream: SseStream, opening: readonly TaskEvent[]): void {
+    this.stream = stream;
+    if (this.ended) {
+      stream.end();
+      return;
+    }
     const held = this.held ?? [];
     this.held = null;
     for (const event of opening) if (matchesFilter(this.filter, event)) this.emit(event);
@@ -57,20 +59,22 @@ export class EventWatcher {
   }
 
   end(): void {
-    this.stream.end();
+    this.ended = true;
+    this.stream?.end();
   }
 
   private emit(event: TaskEvent): void {
-    if (this.stream.closed) return;
+    const stream = this.stream;
+    if (!stream || stream.closed) return;
     if (event.kind === 'status' && isTerminalStatus(event.status)) {
       const key = `${event.taskId}:${event.status}:${Date.parse(event.at)}`;
       if (this.terminalsSent.has(key)) return;
       if (this.terminalsSent.size >= REMEMBERED_TERMINALS) this.terminalsSent.delete(this.terminalsSent.values().next().value as string);
       this.terminalsSent.add(key);
-      this.stream.send(event);
-      if (this.endOnTerminal) this.stream.end();
+      stream.send(event);
+      if (this.endOnTerminal) stream.end();
       return;
     }
-    this.stream.send(event);
+    stream.send(event);
   }
 }

@@ -48,8 +48,7 @@ export class EventsController {
   ): Promise<void> {
     const filter: EventFilter = { tenant: tenantScope(principal), ...typeAndStatusFilter(query) };
     const resumeFrom = resumeTime(lastEventHeader ?? query.lastEventId);
-    const opening = resumeFrom ? await this.hub.catchUp(filter, resumeFrom) : [];
-    this.open(principal, request, reply, filter, false, () => opening);
+    await this.open(principal, request, reply, filter, false, async () => (resumeFrom ? this.hub.catchUp(filter, resumeFrom) : []));
   }
 
   @Get('tasks/:id/events')
@@ -73,16 +72,26 @@ export class EventsController {
     const notFound = (): ProblemException => ProblemException.notFound(`No task with id "${id}".`);
     if (!isTaskId(id)) throw notFound();
     const tenant = tenantScope(principal);
-    if ((await this.history.snapshot(id, tenant)) === null) throw notFound();
-    // Watched before the snapshot is read, so a change in between is not lost (the watcher holds it back).
-    this.open(principal, request, reply, { taskId: id, tenant }, true, async () => {
+    await this.open(principal, request, reply, { taskId: id, tenant }, true, async () => {
       const snapshot = await this.history.snapshot(id, tenant);
-      return snapshot ? [snapshot.status, ...(snapshot.progress ? [snapshot.progress] : [])] : [];
+      if (!snapshot) throw notFound();
+      return [snapshot.status, ...(snapshot.progress ? [snapshot.progress] : [])];
     });
   }
 
-  /** Starts the stream: counted against the key's limit, watched, then opened with its first events. */
-  private open(principal: Principal, request: FastifyRequest, reply: FastifyReply, filter: EventFilter, endOnTerminal: boolean, opening: () => readonly TaskEvent[] | Promise<readonly TaskEvent[]>): void {
+  /**
+   * Starts the stream: counted against the key's limit, watched (live) before its opening
+   * events are read, so a change committed in between is held back rather than lost. A
+   * failure up to there is an ordinary problem response; only then does the stream begin.
+   */
+  private async open(
+    principal: Principal,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    filter: EventFilter,
+    endOnTerminal: boolean,
+    opening: () => Promise<readonly TaskEvent[]>,
+  ): Promise<void> {
     const release = this.hub.lease(principal.keyPrefix);
     if (!release) {
       throw new ProblemException(
@@ -95,21 +104,26 @@ export class EventsController {
         { 'retry-after': '5' },
       );
     }
+    const watcher = new EventWatcher(filter, endOnTerminal);
+    const stop = await this.hub.add(watcher);
+    let events: readonly TaskEvent[];
+    try {
+      events = await opening();
+    } catch (error) {
+      stop();
+      release();
+      throw error;
+    }
     void reply.hijack();
     const stream = new SseStream(reply.raw, this.config.sseHeartbeatMs, headersOf(reply));
-    const watcher = new EventWatcher(stream, filter, endOnTerminal);
-    const stop = this.hub.add(watcher);
     stream.onClose(() => {
       stop();
       release();
     });
     request.raw.on('close', () => stream.end());
-    void Promise.resolve()
-      .then(opening)
-      .then(
-        (events) => watcher.start(events),
-        () => stream.end(),
-      );
+    // The client may have left while the opening events were read.
+    if (request.raw.socket.destroyed) stream.end();
+    watcher.start(stream, events);
   }
 }
 

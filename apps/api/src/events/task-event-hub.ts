@@ -13,21 +13,27 @@ import type { EventFilter, EventWatcher } from './event-watcher';
 export const CATCH_UP_OVERLAP_MS = 2_000;
 /** Most terminal states one catch-up sends. */
 export const CATCH_UP_LIMIT = 1_000;
+/** How long a new stream waits for the subscription before it opens anyway (Redis away: it lives on catch-up). */
+const SUBSCRIBE_WAIT_MS = 2_000;
+/** The subscription outlives the last stream this long, for clients that reconnect or watch one task after another. */
+const UNSUBSCRIBE_AFTER_MS = 10_000;
 
 /**
  * The API process's one subscription to task events, fanned out in memory to its open
- * streams. It also catches streams up from PostgreSQL, so none misses a terminal state:
+ * streams; subscribed only while streams are open, so a replica nobody watches does not
+ * read every batch the cluster commits. It also catches streams up from PostgreSQL, so none misses a terminal state:
  * after a gap in the subscription (Redis away), and every SSE_CATCH_UP_INTERVAL_MS while
  * streams are open (an announcement lost with a process that crashed after its commit).
  */
 @Injectable()
 export class TaskEventHub implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger('TaskEvents');
-  private readonly logCatchUpFailure = throttledLog((message) => this.logger.warn(message));
+  private readonly logStreamTrouble = throttledLog((message) => this.logger.warn(message));
   private readonly watchers = new Set<EventWatcher>();
   private readonly openPerKey = new Map<string, number>();
-  private subscriber?: Promise<TaskEventSubscriber | undefined>;
+  private subscriber?: TaskEventSubscriber;
   private sweepTimer?: NodeJS.Timeout;
+  private unsubscribeTimer?: NodeJS.Timeout;
   private lastSweepAt = Date.now();
   private closing = false;
 
@@ -37,19 +43,10 @@ export class TaskEventHub implements OnModuleInit, BeforeApplicationShutdown {
   ) {}
 
   onModuleInit(): void {
-    // Not awaited: the connection waits for Redis by itself, and streams catch up once it answers.
-    this.subscriber = TaskEventSubscriber.subscribe(createRedisConnection(this.config.redisUrl, 'worker'), this.config.queuePrefix).then(
-      (subscriber) => {
-        subscriber.onlyWhile(() => this.watchers.size > 0);
-        subscriber.onEvents((events) => this.dispatch(events));
-        subscriber.onGap((downSince) => void this.sweep(downSince.getTime()));
-        return subscriber;
-      },
-      (error: Error) => {
-        this.logger.error(`no subscription to task events: live streams only catch up from PostgreSQL (${error.message})`);
-        return undefined;
-      },
-    );
+    // The connection waits for Redis by itself; streams live on catch-up until it answers.
+    this.subscriber = new TaskEventSubscriber(createRedisConnection(this.config.redisUrl, 'worker'), this.config.queuePrefix);
+    this.subscriber.onEvents((events) => this.dispatch(events));
+    this.subscriber.onGap((downSince) => void this.sweep(downSince.getTime()));
   }
 
   /** Ends every stream before the HTTP server waits for its connections to close. */
@@ -58,7 +55,8 @@ export class TaskEventHub implements OnModuleInit, BeforeApplicationShutdown {
     clearInterval(this.sweepTimer);
     for (const watcher of this.watchers) watcher.end();
     this.watchers.clear();
-    await (await this.subscriber)?.close();
+    clearTimeout(this.unsubscribeTimer);
+    await this.subscriber?.close();
   }
 
   /** Counts a stream of this key against SSE_MAX_STREAMS_PER_KEY; null when at the limit. The lease ends the count. */
@@ -76,17 +74,38 @@ export class TaskEventHub implements OnModuleInit, BeforeApplicationShutdown {
     };
   }
 
-  /** Starts delivering to `watcher`; returns the function that stops it. */
-  add(watcher: EventWatcher): () => void {
+  /**
+   * Starts delivering to `watcher` (it holds events until its stream starts) and resolves once
+   * the subscription is live, so everything committed after that reaches it; returns the
+   * function that stops it.
+   */
+  async add(watcher: EventWatcher): Promise<() => void> {
     this.watchers.add(watcher);
+    clearTimeout(this.unsubscribeTimer);
     this.sweepTimer ??= setInterval(() => void this.sweep(this.lastSweepAt), this.config.sseCatchUpIntervalMs).unref();
-    return () => {
-      this.watchers.delete(watcher);
-      if (this.watchers.size === 0) {
-        clearInterval(this.sweepTimer);
-        this.sweepTimer = undefined;
-      }
+    const stop = (): void => {
+      if (!this.watchers.delete(watcher) || this.watchers.size > 0) return;
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = undefined;
+      this.unsubscribeTimer = setTimeout(() => this.subscriber?.stopListening(), UNSUBSCRIBE_AFTER_MS).unref();
     };
+    await this.listening();
+    return stop;
+  }
+
+  /** The subscription, waited for at most SUBSCRIBE_WAIT_MS: without Redis a stream still opens, and catches up. */
+  private async listening(): Promise<void> {
+    if (!this.subscriber) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), SUBSCRIBE_WAIT_MS)));
+    try {
+      const outcome = await Promise.race([this.subscriber.listen().then(() => 'live' as const), timeout]);
+      if (outcome === 'timeout') this.logStreamTrouble('no subscription to task events yet (Redis unreachable?): streams catch up from PostgreSQL until it answers');
+    } catch (error) {
+      this.logStreamTrouble(`no subscription to task events: streams catch up from PostgreSQL (${(error as Error).message})`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Terminal states since a stream's cursor (with the overlap), for a stream that reconnects. */
@@ -113,7 +132,7 @@ export class TaskEventHub implements OnModuleInit, BeforeApplicationShutdown {
       this.lastSweepAt = startedAt;
       this.dispatch(events);
     } catch (error) {
-      this.logCatchUpFailure(`live streams could not catch up from PostgreSQL: ${(error as Error).message}`);
+      this.logStreamTrouble(`live streams could not catch up from PostgreSQL: ${(error as Error).message}`);
     }
   }
 }
