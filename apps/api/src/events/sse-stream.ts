@@ -7,10 +7,24 @@ const MAX_BUFFERED_BYTES = 1_048_576;
 /** What EventSource waits before it reconnects. */
 const RECONNECT_MS = 2_000;
 
+/** An event's block, made once however many streams send it. */
+const blocks = new WeakMap<TaskEvent, string>();
+
+function blockOf(event: TaskEvent): string {
+  let block = blocks.get(event);
+  if (block === undefined) {
+    const { kind, ...data } = event;
+    block = `id: ${cursorOf(event)}\nevent: ${kind}\ndata: ${JSON.stringify({ kind, ...data })}\n\n`;
+    blocks.set(event, block);
+  }
+  return block;
+}
+
 /** One Server-Sent Events response: `retry`, then one `id`/`event`/`data` block per event, and heartbeats. */
 export class SseStream {
   private readonly heartbeat: NodeJS.Timeout;
   private ended = false;
+  private corked = false;
   private readonly closeListeners: Array<() => void> = [];
 
   constructor(
@@ -36,9 +50,17 @@ export class SseStream {
     return this.ended;
   }
 
+  /** Events sent in one tick leave together, in one chunk and one system call. */
   send(event: TaskEvent): void {
-    const { kind, ...data } = event;
-    this.write(`id: ${cursorOf(event)}\nevent: ${kind}\ndata: ${JSON.stringify({ kind, ...data })}\n\n`);
+    if (!this.corked && !this.ended) {
+      this.corked = true;
+      this.response.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.response.uncork();
+      });
+    }
+    this.write(blockOf(event));
   }
 
   onClose(listener: () => void): void {

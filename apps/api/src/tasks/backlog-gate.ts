@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { ApiConfig } from '@taskq/config';
 import type { TaskType } from '@taskq/contracts';
 import { TaskProducer } from '@taskq/queue';
@@ -24,10 +24,11 @@ interface BacklogReading {
  * A submission does not pay a Redis round trip: the backlog is the queue's count in Redis
  * (read again in the background once it is older than a second) plus the jobs this replica
  * admitted since, so a burst on one replica is held at the limit, and other replicas' jobs
- * count within a second.
+ * count within a second. The first counts are asked for at start-up, so that no request
+ * waits for one (with Redis hung, that wait would stamp a task well before its commit).
  */
 @Injectable()
-export class BacklogGate {
+export class BacklogGate implements OnApplicationBootstrap {
   private readonly limits: ReadonlyMap<TaskType, number>;
   private readonly readings = new Map<TaskType, BacklogReading>();
 
@@ -36,6 +37,10 @@ export class BacklogGate {
     config: ApiConfig,
   ) {
     this.limits = config.backlogLimits;
+  }
+
+  onApplicationBootstrap(): void {
+    for (const [type, limit] of this.limits) if (limit > 0) void this.refresh(type);
   }
 
   /**
