@@ -12,6 +12,12 @@ export interface TaskListFilter {
   type?: string;
   /** Only the tasks this recurring schedule created. */
   scheduleName?: string;
+  /** Created at or after this time. */
+  createdFrom?: Date;
+  /** Created before this time. */
+  createdBefore?: Date;
+  /** Only the task with this id, or with this idempotency key (exact match). */
+  search?: string;
   limit: number;
   cursor?: string;
 }
@@ -102,18 +108,54 @@ export class TaskQueries {
     return this.tasks.findOne({ where: { id, ...(tenant === undefined ? {} : { tenant }) }, relations: { attempts: true }, order: { attempts: { number: 'ASC' } } });
   }
 
-  /** Newest first; keyset pagination on (created_at, id) so pages stay stable under inserts. */
+  /**
+   * Newest first; keyset pagination on (created_at, id) so pages stay stable under inserts.
+   * A search first finds the few tasks it names, and the page is made of those.
+   */
   async listTasks(filter: TaskListFilter): Promise<TaskListPage> {
     const query = this.tasks.createQueryBuilder('task').orderBy('task.createdAt', 'DESC').addOrderBy('task.id', 'DESC').limit(filter.limit + 1);
+    if (filter.search !== undefined) {
+      const ids = await this.idsMatching(filter.search, filter.tenant);
+      if (ids.length === 0) return { items: [], nextCursor: null };
+      query.andWhere('task.id IN (:...searchIds)', { searchIds: ids });
+    }
     if (filter.tenant !== undefined) query.andWhere('task.tenant = :tenant', { tenant: filter.tenant });
     if (filter.status) query.andWhere('task.status = :status', { status: filter.status });
     if (filter.type) query.andWhere('task.type = :type', { type: filter.type });
     if (filter.scheduleName) query.andWhere('task.scheduleName = :scheduleName', { scheduleName: filter.scheduleName });
+    if (filter.createdFrom) query.andWhere('task.createdAt >= :createdFrom', { createdFrom: filter.createdFrom });
+    if (filter.createdBefore) query.andWhere('task.createdAt < :createdBefore', { createdBefore: filter.createdBefore });
     if (filter.cursor) {
       const position = decodeCursor(filter.cursor);
       query.andWhere('(task.createdAt, task.id) < (:at, :id)', position);
     }
     return page(await query.getMany(), filter.limit, (task) => task.createdAt);
+  }
+
+  /**
+   * The ids of the tasks `search` names: the task with that id, and the task with that
+   * idempotency key in each tenant (keys are unique per tenant only). Without a tenant, the
+   * tenants are walked one index probe each (a loose index scan of tasks_tenant_created_idx),
+   * and each is probed for the key in tasks_tenant_idempotency_key_idx: a handful of index
+   * reads, however many tasks there are, and no index on the key alone to pay for at every insert.
+   */
+  private async idsMatching(search: string, tenant: string | undefined): Promise<string[]> {
+    const byKey =
+      tenant === undefined
+        ? `WITH RECURSIVE tenants (name) AS (
+             (SELECT tenant FROM tasks ORDER BY tenant LIMIT 1)
+             UNION ALL
+             SELECT (SELECT t.tenant FROM tasks t WHERE t.tenant > tenants.name ORDER BY t.tenant LIMIT 1) FROM tenants WHERE tenants.name IS NOT NULL
+           )
+           SELECT t.id FROM tenants JOIN tasks t ON t.tenant = tenants.name AND t.idempotency_key = $1`
+        : `SELECT id FROM tasks WHERE tenant = $2 AND idempotency_key = $1`;
+    const params = tenant === undefined ? [search] : [search, tenant];
+    const rows = (await this.dataSource.query(byKey, params)) as Array<{ id: string }>;
+    if (isTaskId(search)) {
+      const byId = (await this.dataSource.query(`SELECT id FROM tasks WHERE id = $1${tenant === undefined ? '' : ' AND tenant = $2'}`, params)) as Array<{ id: string }>;
+      rows.push(...byId);
+    }
+    return [...new Set(rows.map((row) => row.id))];
   }
 
   /** Idempotency keys are per tenant. */

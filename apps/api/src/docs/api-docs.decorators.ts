@@ -52,7 +52,7 @@ export const RETRY_AFTER_HEADER: ResponseHeaders = { 'Retry-After': { descriptio
  * operation (401, 403, 429, 503 for authenticated ones; 400, 413, 415 for those with a body;
  * 500) are added when the document is built.
  */
-export function ApiProblems(problems: Partial<Record<400 | 404 | 409 | 413 | 422 | 503, string>>): MethodDecorator {
+export function ApiProblems(problems: Partial<Record<400 | 403 | 404 | 409 | 413 | 422 | 503, string>>): MethodDecorator {
   return applyDecorators(
     ...Object.entries(problems).map(([status, description]) =>
       ApiResponse({ status: Number(status), ...problemResponse(description, status === '503' ? RETRY_AFTER_HEADER : undefined) }),

@@ -21,6 +21,7 @@ import { ApiAnswer, ApiJsonBody, ApiProblems, ApiQueryFrom, LOCATION_HEADER } fr
 import { TaskLifecycleService } from './task-lifecycle.service';
 import { TaskSubmissionService } from './task-submission.service';
 import { TasksService } from './tasks.service';
+import { tenantFilterOf } from './tenant-filter';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
@@ -122,15 +123,23 @@ export class TasksController {
     return { count: tasks.length, tasks };
   }
 
-  /** Newest first; the caller's tenant only (every tenant's for admin keys). */
+  /** Newest first; the caller's tenant only (every tenant's, or the one `tenant` names, for admin keys). */
   @Get('tasks')
   @RequiresScope(ApiKeyScope.TasksRead)
-  @ApiOperation({ summary: 'List tasks', description: "Newest first, in cursor pages; the key's tenant only (every tenant's for admin keys)." })
+  @ApiOperation({
+    summary: 'List tasks',
+    description:
+      "Newest first, in cursor pages; the key's tenant only (every tenant's for admin keys, or the one `tenant` names). " +
+      '`from` and `to` bound the creation time; `q` finds a task by its id or its idempotency key (exact match).',
+  })
   @ApiQueryFrom(ListTasksQuery)
   @ApiAnswer(200, 'One page of tasks.', 'TaskPage')
-  @ApiProblems({ 400: 'An invalid filter or cursor (see errors[]).' })
+  @ApiProblems({
+    400: 'An invalid filter or cursor, an unknown type (the valid ones are named), or `to` not after `from` (see errors[]).',
+    403: 'The key lacks `tasks:read`, or is no admin key and names another tenant in `tenant`.',
+  })
   list(@Query() query: ListTasksQuery, @CurrentPrincipal() principal: Principal): Promise<TaskPage> {
-    return this.tasks.list(query, tenantScope(principal));
+    return this.tasks.list(query, tenantFilterOf(principal, query.tenant));
   }
 
   @Get('tasks/:id')

@@ -30,12 +30,20 @@ export class TasksService {
   }
 
   async list(query: ListTasksQuery, tenant: string | undefined): Promise<TaskPage> {
+    const createdFrom = timeFilterOf('from', query.from);
+    const createdBefore = timeFilterOf('to', query.to);
+    if (createdFrom && createdBefore && createdFrom >= createdBefore) {
+      throw ProblemException.validation([{ field: 'to', messages: ['to must be later than from'] }]);
+    }
     try {
       const page = await this.queries.listTasks({
         tenant,
         status: query.status,
         type: query.type,
         scheduleName: query.schedule,
+        createdFrom,
+        createdBefore,
+        search: query.q,
         cursor: query.cursor,
         limit: query.limit ?? DEFAULT_PAGE_SIZE,
       });
@@ -44,6 +52,24 @@ export class TasksService {
       throw asCursorProblem(error);
     }
   }
+}
+
+/** A date and time without a zone designator (JavaScript would read it in the server's zone). */
+const WITHOUT_ZONE = /T\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?$/;
+
+/**
+ * An ISO 8601 time filter as a Date; a time without a zone is UTC. ISO 8601 forms JavaScript
+ * cannot read (week dates, ordinal dates) or misreads (a signed year: `-9999-01-01` is 9999)
+ * are refused rather than mistaken, and so are years PostgreSQL would refuse with an error.
+ */
+function timeFilterOf(field: 'from' | 'to', value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const time = new Date(WITHOUT_ZONE.test(value) ? `${value}Z` : value);
+  const year = time.getUTCFullYear();
+  if (!/^\d{4}/.test(value) || Number.isNaN(year) || year < 1 || year > 9999) {
+    throw ProblemException.validation([{ field, messages: [`${field} must be a date and time between the years 1 and 9999, such as 2026-12-01T00:00:00Z`] }]);
+  }
+  return time;
 }
 
 /** A cursor we did not issue is the client's mistake: 400, not 500. */

@@ -3,6 +3,10 @@ import { ApiKeyScope } from '../api-key-scope';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
+/** A tenant's name, as keys are given it (and as filters must spell it). */
+export const TENANT_NAME_PATTERN = NAME;
+export const TENANT_NAME_MESSAGE = 'tenant must be 1 to 100 letters, digits, ".", "_" or "-", starting with a letter or digit';
+
 /** Body of `POST /keys` (and of `npm run keys -- create`). */
 export class CreateApiKeyDto {
   @IsString()
@@ -19,7 +23,7 @@ export class CreateApiKeyDto {
   /** Owner of the tasks submitted with the key; default: the key's name. */
   @IsOptional()
   @IsString()
-  @Matches(NAME, { message: 'tenant must be 1 to 100 letters, digits, ".", "_" or "-", starting with a letter or digit' })
+  @Matches(TENANT_NAME_PATTERN, { message: TENANT_NAME_MESSAGE })
   tenant?: string;
 }
 

@@ -1,6 +1,8 @@
 import { Type } from 'class-transformer';
-import { IsEnum, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsEnum, IsIn, IsISO8601, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { TASK_TYPE_NAMES } from '../task-registry';
 import { TaskStatus } from '../task-status';
+import { TENANT_NAME_MESSAGE, TENANT_NAME_PATTERN } from './api-key.dto';
 
 export const MAX_PAGE_SIZE = 100;
 
@@ -11,8 +13,7 @@ export class ListTasksQuery {
   status?: TaskStatus;
 
   @IsOptional()
-  @IsString()
-  @MaxLength(100)
+  @IsIn(TASK_TYPE_NAMES, { message: `type must be one of: ${TASK_TYPE_NAMES.join(', ')}` })
   type?: string;
 
   /** Only the tasks this recurring schedule created. */
@@ -20,6 +21,28 @@ export class ListTasksQuery {
   @IsString()
   @MaxLength(100)
   schedule?: string;
+
+  /** Created at or after this time (ISO 8601). */
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  from?: string;
+
+  /** Created before this time (ISO 8601). */
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  to?: string;
+
+  /** A task id or an idempotency key, matched exactly. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  q?: string;
+
+  /** Admin keys: only this tenant's tasks (other keys may name only their own tenant). */
+  @IsOptional()
+  @IsString()
+  @Matches(TENANT_NAME_PATTERN, { message: TENANT_NAME_MESSAGE })
+  tenant?: string;
 
   @IsOptional()
   @Type(() => Number)
