@@ -2,9 +2,11 @@ import { Logger } from '@nestjs/common';
 import type { TaskEventSink } from '@taskq/contracts';
 import type { TaskAdmissions } from '@taskq/persistence';
 import type { TaskProducer } from '@taskq/queue';
-import { waitingEventOf } from './task-events';
+import { waitingEventsOf } from './task-events';
 import { jobSpecFor } from './task-job-spec';
 import type { PreparedTask } from './task-preparation';
+
+const createdAt = (task: PreparedTask): Date => task.createdAt;
 
 /**
  * Admission: store, then queue, and withdraw on failure. A task is committed to PostgreSQL
@@ -32,7 +34,7 @@ export class TaskAdmission {
    */
   async admitOne(task: PreparedTask): Promise<boolean> {
     if (!(await this.admissions.createTask(task))) return false;
-    this.events?.publish([waitingEventOf(task, task.createdAt)]);
+    this.events?.publish(waitingEventsOf([task], createdAt));
     try {
       await this.producer.enqueue(jobSpecFor(task));
     } catch (error) {
@@ -46,7 +48,7 @@ export class TaskAdmission {
   async admit(tasks: PreparedTask[]): Promise<boolean[]> {
     const inserted = await this.admissions.insertTasks(tasks);
     const created = tasks.filter((_, index) => inserted[index]);
-    if (created.length > 0) this.events?.publish(created.map((task) => waitingEventOf(task, task.createdAt)));
+    if (created.length > 0) this.events?.publish(waitingEventsOf(created, createdAt));
     try {
       const now = Date.now();
       await this.producer.enqueueMany(created.map((task) => jobSpecFor(task, now)));

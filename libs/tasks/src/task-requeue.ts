@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { QueueableTask, TaskLifecycleStore, TaskRestorePoint, TaskSelection } from '@taskq/persistence';
 import type { TaskEventSink } from '@taskq/contracts';
 import type { DeadLetterMirror, TaskProducer } from '@taskq/queue';
-import { waitingEventOf } from './task-events';
+import { waitingEventsOf } from './task-events';
 import { jobSpecFor } from './task-job-spec';
 
 /** What a requeue did: the tasks queued again, or none because some jobs were still held by a worker. */
@@ -39,7 +39,8 @@ export class TaskRequeue {
       }
       const now = Date.now();
       // Announced before the jobs go out, on the same connection (see TaskAdmission).
-      this.events?.publish(tasks.map((task) => waitingEventOf(task, new Date(now))));
+      const at = new Date(now);
+      this.events?.publish(waitingEventsOf(tasks, () => at));
       await this.producer.enqueueMany(tasks.map((task) => jobSpecFor(task, now)));
     } catch (error) {
       await this.restore(tasks);
