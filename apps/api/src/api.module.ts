@@ -12,6 +12,7 @@ import { HealthModule } from './health/health.module';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { SchedulesModule } from './schedules/schedules.module';
+import { StatsModule } from './stats/stats.module';
 import { TaskTypesController } from './task-types/task-types.controller';
 import { TasksModule } from './tasks/tasks.module';
 
@@ -35,6 +36,7 @@ export class ApiModule {
         TasksModule,
         EventsModule,
         SchedulesModule,
+        StatsModule,
         HealthModule,
         MetricsModule,
       ],

@@ -15,6 +15,7 @@ export * from './api/task-view';
 export * from './api/task-event';
 export * from './api/task-events.query';
 export * from './api/list-tasks.query';
+export * from './api/task-stats';
 export * from './api/task-type-view';
 export * from './api/bulk-submit.dto';
 export * from './api/dead-letter.query';

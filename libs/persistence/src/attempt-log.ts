@@ -131,8 +131,8 @@ const START_ATTEMPTS = `
      WHERE t.id = i.task_id AND t.status NOT IN ${TERMINAL} AND NOT EXISTS (SELECT 1 FROM own o WHERE o.task_id = t.id)
     RETURNING t.id, t.type, t.tenant, t.status, t.attempts_made, t.attempt_base, t.max_attempts, t.payload, t.backoff, t.timeout_ms
   ), attempt AS (
-    INSERT INTO task_attempts (task_id, number, worker_id, started_at, outcome)
-    SELECT s.id, s.attempts_made, i.worker_id, i.started_at, 'running' FROM started s JOIN input i ON i.task_id = s.id WHERE s.status = 'active'
+    INSERT INTO task_attempts (task_id, number, worker_id, started_at, outcome, type, tenant)
+    SELECT s.id, s.attempts_made, i.worker_id, i.started_at, 'running', s.type, s.tenant FROM started s JOIN input i ON i.task_id = s.id WHERE s.status = 'active'
   )
   SELECT i.task_id AS "taskId",
          CASE WHEN s.id IS NOT NULL THEN CASE WHEN s.status = 'dead' THEN 'spent' ELSE 'run' END
@@ -164,7 +164,7 @@ const FINISH_ATTEMPTS = `
        SET finished_at = i.finished_at, duration_ms = i.duration_ms, outcome = i.outcome, error = i.error
       FROM input i
      WHERE a.task_id = i.task_id AND a.number = i.number AND a.outcome = 'running'
-    RETURNING a.task_id, a.number, i.task_status, i.result, i.error, i.finished_at, i.next_attempt_at
+    RETURNING a.task_id, a.number, i.task_status, i.result, i.error, i.finished_at, i.next_attempt_at, i.duration_ms
   ), task AS (
     UPDATE tasks t
        SET status = x.task_status,
@@ -172,6 +172,7 @@ const FINISH_ATTEMPTS = `
            last_error = COALESCE(x.error, t.last_error),
            finished_at = CASE WHEN x.task_status IN ${TERMINAL} THEN x.finished_at ELSE NULL END,
            next_attempt_at = x.next_attempt_at,
+           last_attempt_ms = x.duration_ms,
            updated_at = x.finished_at
       FROM attempt x
      WHERE t.id = x.task_id AND t.attempts_made = x.number AND t.status NOT IN ${TERMINAL}

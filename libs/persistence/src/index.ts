@@ -9,6 +9,7 @@ export { isoOf } from './iso-time';
 export * from './task-lifecycle-store';
 export * from './task-maintenance';
 export * from './task-queries';
+export * from './task-stats';
 export * from './unfinished-task';
 export * from './api-key-store';
 export * from './schedule-store';

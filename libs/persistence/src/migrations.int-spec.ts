@@ -2,6 +2,7 @@ import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { dataSourceOptions, ensureDatabase, openPreparedDataSource, runMigrations } from './database';
 import { MIGRATIONS } from './migrations';
 import { ApiKeys1764000300000 } from './migrations/1764000300000-api-keys';
+import { TaskStats1764000800000 } from './migrations/1764000800000-task-stats';
 import { queryDatabase, testDatabase, type TestDatabase } from '@taskq/testing';
 
 jest.setTimeout(30_000);
@@ -119,5 +120,70 @@ describe('migrations', () => {
     await migrateToCurrent(interrupted);
 
     expect(await tasksIndexes(interrupted.url)).toEqual(await tasksIndexes(db.url));
+  });
+});
+
+describe(TaskStats1764000800000.name, () => {
+  const db = testDatabase('migrations_task_stats');
+  afterAll(() => db.drop());
+
+  interface AttemptRow {
+    task: string;
+    number: number;
+    type: string | null;
+    tenant: string | null;
+  }
+
+  it("fills in the last day's failed attempts and completed tasks, and replaces tasks_finished_idx with a covering index; running it again changes nothing", async () => {
+    await migrateWith(db, MIGRATIONS.slice(0, MIGRATIONS.indexOf(TaskStats1764000800000)));
+    // Two completed tasks, each after a failed attempt: two hours ago, and 30 hours ago (older than any stats window).
+    await queryDatabase(
+      db.url,
+      `INSERT INTO tasks (id, type, status, tenant, payload, max_attempts, attempts_made, backoff, timeout_ms, finished_at)
+       VALUES ('00000000-0000-4000-8000-000000000001', 'email', 'completed', 'acme', '{}', 3, 2, '{}', 1000, now() - interval '2 hours'),
+              ('00000000-0000-4000-8000-000000000002', 'email', 'completed', 'acme', '{}', 3, 2, '{}', 1000, now() - interval '30 hours')`,
+    );
+    await queryDatabase(
+      db.url,
+      `INSERT INTO task_attempts (task_id, number, worker_id, started_at, finished_at, duration_ms, outcome)
+       VALUES ('00000000-0000-4000-8000-000000000001', 1, 'w', now() - interval '2 hours 1 minute', now() - interval '2 hours 1 minute', 40, 'failed'),
+              ('00000000-0000-4000-8000-000000000001', 2, 'w', now() - interval '2 hours 1 second', now() - interval '2 hours', 250, 'completed'),
+              ('00000000-0000-4000-8000-000000000002', 1, 'w', now() - interval '30 hours 1 minute', now() - interval '30 hours 1 minute', 40, 'failed'),
+              ('00000000-0000-4000-8000-000000000002', 2, 'w', now() - interval '30 hours 1 second', now() - interval '30 hours', 400, 'completed')`,
+    );
+
+    const dataSource = await openPreparedDataSource({ url: db.url });
+    try {
+      const attempts = (): Promise<AttemptRow[]> =>
+        queryDatabase<AttemptRow>(db.url, `SELECT right(task_id::text, 1) AS task, number, type, tenant FROM task_attempts ORDER BY task_id, number`);
+      expect(await attempts()).toEqual([
+        { task: '1', number: 1, type: 'email', tenant: 'acme' },
+        { task: '1', number: 2, type: null, tenant: null },
+        { task: '2', number: 1, type: null, tenant: null },
+        { task: '2', number: 2, type: null, tenant: null },
+      ]);
+      expect(await queryDatabase(db.url, `SELECT right(id::text, 1) AS task, last_attempt_ms FROM tasks ORDER BY id`)).toEqual([
+        { task: '1', last_attempt_ms: 250 },
+        { task: '2', last_attempt_ms: null },
+      ]);
+      const indexes = await tasksIndexes(db.url);
+      expect(indexes.find((index) => index.name === 'tasks_finished_idx')).toEqual({
+        name: 'tasks_finished_idx',
+        definition: expect.stringMatching(/\(status, finished_at\) INCLUDE \(type, tenant, last_attempt_ms\) WHERE \(finished_at IS NOT NULL\)$/),
+        valid: true,
+      });
+      expect(indexes.map((index) => index.name)).not.toContain('tasks_finished_idx_covering');
+
+      const runner = dataSource.createQueryRunner();
+      try {
+        await new TaskStats1764000800000().up(runner);
+      } finally {
+        await runner.release();
+      }
+      expect(await tasksIndexes(db.url)).toEqual(indexes);
+      expect((await attempts())[0]).toEqual({ task: '1', number: 1, type: 'email', tenant: 'acme' });
+    } finally {
+      await dataSource.destroy();
+    }
   });
 });

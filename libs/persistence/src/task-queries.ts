@@ -94,6 +94,27 @@ function page(rows: TaskEntity[], limit: number, sortTime: (task: TaskEntity) =>
   return { items, nextCursor: rows.length > limit && last ? encodeCursor({ at: sortTime(last), id: last.id }) : null };
 }
 
+/**
+ * The statements of a search by id or idempotency key ($1), within one tenant ($2) or across
+ * all. Keys are unique per tenant only: across all, the tenants are walked one index probe
+ * each (a loose index scan of tasks_tenant_created_idx) and each is probed for the key in
+ * tasks_tenant_idempotency_key_idx. A handful of index reads however many tasks there are,
+ * and no index on the key alone to pay for at every insert.
+ */
+export function taskSearchStatements(withTenant: boolean): { byKey: string; byId: string } {
+  if (withTenant) return { byKey: `SELECT id FROM tasks WHERE tenant = $2 AND idempotency_key = $1`, byId: `SELECT id FROM tasks WHERE id = $1 AND tenant = $2` };
+  return {
+    byKey: `
+      WITH RECURSIVE tenants (name) AS (
+        (SELECT tenant FROM tasks ORDER BY tenant LIMIT 1)
+        UNION ALL
+        SELECT (SELECT t.tenant FROM tasks t WHERE t.tenant > tenants.name ORDER BY t.tenant LIMIT 1) FROM tenants WHERE tenants.name IS NOT NULL
+      )
+      SELECT t.id FROM tenants JOIN tasks t ON t.tenant = tenants.name AND t.idempotency_key = $1`,
+    byId: `SELECT id FROM tasks WHERE id = $1`,
+  };
+}
+
 /** Read side of the task tables: detail, lists and aggregates. */
 export class TaskQueries {
   private readonly tasks: Repository<TaskEntity>;
@@ -134,27 +155,13 @@ export class TaskQueries {
 
   /**
    * The ids of the tasks `search` names: the task with that id, and the task with that
-   * idempotency key in each tenant (keys are unique per tenant only). Without a tenant, the
-   * tenants are walked one index probe each (a loose index scan of tasks_tenant_created_idx),
-   * and each is probed for the key in tasks_tenant_idempotency_key_idx: a handful of index
-   * reads, however many tasks there are, and no index on the key alone to pay for at every insert.
+   * idempotency key in each tenant (see {@link taskSearchStatements}).
    */
   private async idsMatching(search: string, tenant: string | undefined): Promise<string[]> {
-    const byKey =
-      tenant === undefined
-        ? `WITH RECURSIVE tenants (name) AS (
-             (SELECT tenant FROM tasks ORDER BY tenant LIMIT 1)
-             UNION ALL
-             SELECT (SELECT t.tenant FROM tasks t WHERE t.tenant > tenants.name ORDER BY t.tenant LIMIT 1) FROM tenants WHERE tenants.name IS NOT NULL
-           )
-           SELECT t.id FROM tenants JOIN tasks t ON t.tenant = tenants.name AND t.idempotency_key = $1`
-        : `SELECT id FROM tasks WHERE tenant = $2 AND idempotency_key = $1`;
+    const statements = taskSearchStatements(tenant !== undefined);
     const params = tenant === undefined ? [search] : [search, tenant];
-    const rows = (await this.dataSource.query(byKey, params)) as Array<{ id: string }>;
-    if (isTaskId(search)) {
-      const byId = (await this.dataSource.query(`SELECT id FROM tasks WHERE id = $1${tenant === undefined ? '' : ' AND tenant = $2'}`, params)) as Array<{ id: string }>;
-      rows.push(...byId);
-    }
+    const rows = (await this.dataSource.query(statements.byKey, params)) as Array<{ id: string }>;
+    if (isTaskId(search)) rows.push(...((await this.dataSource.query(statements.byId, params)) as Array<{ id: string }>));
     return [...new Set(rows.map((row) => row.id))];
   }
 

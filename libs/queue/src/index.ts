@@ -8,5 +8,6 @@ export * from './dead-letter-queue';
 export * from './schedule-queue';
 export * from './with-timeout';
 export * from './redis-outage';
+export * from './job-counts';
 export * from './queue-depth-collector';
 export * from './queue.module';

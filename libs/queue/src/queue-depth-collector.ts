@@ -1,15 +1,13 @@
 import { Logger } from '@nestjs/common';
-import type { JobState, Queue } from 'bullmq';
+import type { JobState } from 'bullmq';
 import { Gauge, type Registry } from 'prom-client';
 import { TASK_TYPE_NAMES } from '@taskq/contracts';
 import type { DeadLetterMirror } from './dead-letter-queue';
+import { countJobs, type CountingQueue } from './job-counts';
 import type { TaskProducer } from './task-producer';
-import { withTimeout } from './with-timeout';
 
 /** Every state a BullMQ 6 job can be in. */
 export const JOB_STATES: readonly JobState[] = ['waiting', 'prioritized', 'delayed', 'active', 'waiting-children', 'failed', 'completed'];
-
-type CountingQueue = Pick<Queue, 'getJobCounts'>;
 
 export interface QueueDepthSources {
   /** One queue per task type. */
@@ -96,15 +94,15 @@ export class QueueDepthCollector {
 
   private async readAll(): Promise<DepthReading> {
     const failures: string[] = [];
-    const attempt = <T>(what: string, read: () => Promise<T>): Promise<T | undefined> =>
-      withTimeout(read(), this.timeoutMs).catch((error: Error) => {
+    const attempt = (what: string, queue: CountingQueue): Promise<Record<string, number> | undefined> =>
+      countJobs(queue, JOB_STATES, this.timeoutMs).catch((error: Error) => {
         failures.push(`${what}: ${error.message}`);
         return undefined;
       });
     const mirror = this.sources.deadLetter;
     const [tasks, deadLetter] = await Promise.all([
-      Promise.all(this.sources.tasks.map(async ({ type, queue }) => ({ type, counts: await attempt(type, () => queue.getJobCounts(...JOB_STATES)) }))),
-      mirror ? attempt('dead-letter', () => mirror.getJobCounts(...JOB_STATES)) : undefined,
+      Promise.all(this.sources.tasks.map(async ({ type, queue }) => ({ type, counts: await attempt(type, queue) }))),
+      mirror ? attempt('dead-letter', mirror) : undefined,
     ]);
     this.noteReachability(failures);
     return {

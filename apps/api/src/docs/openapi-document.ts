@@ -27,6 +27,7 @@ const TAGS: ReadonlyArray<[string, string]> = [
   ['tasks', 'Submit, read, list, retry and cancel tasks.'],
   ['dead-letter queue', 'Tasks whose attempts are spent or that failed permanently.'],
   ['schedules', 'Recurring tasks (cron). Admin keys only.'],
+  ['stats', "Queue depths and recent history per task type: the console's overview."],
   ['task types', 'The registered task types and their payload schemas.'],
   ['keys', 'API keys. Admin keys only.'],
   ['health', 'Liveness and readiness; no key needed.'],

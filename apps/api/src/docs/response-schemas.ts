@@ -2,6 +2,8 @@ import type { HealthCheckResult } from '@nestjs/terminus';
 import {
   API_KEY_SCOPES,
   AttemptOutcome,
+  MAX_STATS_WINDOW_MINUTES,
+  QUEUE_DEPTH_STATES,
   TaskStatus,
   type ApiKeyView,
   type AttemptView,
@@ -11,13 +13,17 @@ import {
   type CallbackView,
   type CountResponse,
   type CreatedApiKeyView,
+  type EventSeries,
   type FieldError,
+  type QueueDepthView,
   type ScheduleList,
   type ScheduleView,
   type SigningSecretView,
   type SubmitTaskResponse,
   type TaskPage,
+  type TaskStatsView,
   type TaskSummaryView,
+  type TaskTypeStats,
   type TaskTypeView,
   type TaskView,
 } from '@taskq/contracts';
@@ -93,6 +99,33 @@ const apiKeyProperties: { [K in keyof ApiKeyView]-?: JsonSchema } = {
   lastUsedAt: nullable(time()),
   revokedAt: nullable(time()),
 };
+
+const eventSeries = (what: string): JsonSchema => ({ ...schemaRef('EventSeries'), description: what });
+
+const taskStats = objectOf<TaskStatsView>("Every registered task type's figures (GET /stats).", {
+  tenant: nullable(text("Whose tasks the history counts; null: every tenant's.")),
+  windowMinutes: { type: 'integer', minimum: 1, maximum: MAX_STATS_WINDOW_MINUTES },
+  from: time("Start of the window's first minute: perMinute[i] is the minute starting i minutes later."),
+  to: time('End of the window: the end of the current minute.'),
+  types: arrayOf(
+    objectOf<TaskTypeStats>('One task type.', {
+      type: text(),
+      depth: objectOf<QueueDepthView>(
+        "Jobs in the type's queue now, by BullMQ state (Redis). One queue serves every tenant, so these are every tenant's.",
+        Object.fromEntries(QUEUE_DEPTH_STATES.map((state) => [state, integer()])) as Record<keyof QueueDepthView, JsonSchema>,
+      ),
+      completed: eventSeries('Tasks that completed.'),
+      failedAttempts: eventSeries('Attempts that failed, timed out or were lost (each spends an attempt).'),
+      dead: eventSeries('Tasks that died.'),
+      durationMs: {
+        type: 'object',
+        description: 'Run time of the attempts that completed tasks in the window; null when none did.',
+        required: ['p50', 'p95'],
+        properties: { p50: nullable(integer()), p95: nullable(integer()) },
+      },
+    }),
+  ),
+});
 
 /** RFC 9457 problem document: every error answer of the API. */
 const problemDetails = objectOf<ProblemDetails>(
@@ -199,6 +232,11 @@ export const RESPONSE_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
       properties: { attempts: integer(), backoff: schemaRef('BackoffPolicy'), timeoutMs: integer(), concurrency: integer('Jobs one worker process runs at once.') },
     },
   }),
+  EventSeries: objectOf<EventSeries>('Counts of one kind of event over the window.', {
+    perMinute: { ...arrayOf(integer()), description: 'One count per minute of the window, oldest first.' },
+    total: integer('Their sum.'),
+  }),
+  TaskStats: taskStats,
   ScheduleView: scheduleView,
   ScheduleList: objectOf<ScheduleList>('Every schedule, sorted by name.', { items: arrayOf(schemaRef('ScheduleView')) }),
   ApiKeyView: objectOf<ApiKeyView>('An API key as listed: never the key itself.', apiKeyProperties),

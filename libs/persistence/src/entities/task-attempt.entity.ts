@@ -29,6 +29,13 @@ export class TaskAttemptEntity {
   @Column('text', { nullable: true })
   error!: string | null;
 
+  /** The task's type and tenant, copied when the attempt starts, so that attempts are counted without reading their tasks (GET /stats). */
+  @Column('varchar', { length: 100, nullable: true })
+  type!: string | null;
+
+  @Column('varchar', { length: 100, nullable: true })
+  tenant!: string | null;
+
   @ManyToOne(() => TaskEntity, (task) => task.attempts, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'task_id' })
   task?: TaskEntity;

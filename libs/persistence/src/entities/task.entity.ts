@@ -86,6 +86,10 @@ export class TaskEntity {
   @Column('timestamptz', { name: 'progress_at', nullable: true })
   progressAt!: Date | null;
 
+  /** Run time of its latest finished attempt (of a completed task: the one that completed it), in ms. */
+  @Column('int', { name: 'last_attempt_ms', nullable: true })
+  lastAttemptMs!: number | null;
+
   @OneToMany(() => TaskAttemptEntity, (attempt) => attempt.task)
   attempts?: TaskAttemptEntity[];
 }

@@ -7,6 +7,7 @@ import { TenantIndexes1764000400000 } from './1764000400000-tenant-indexes';
 import { LostAttempts1764000500000 } from './1764000500000-lost-attempts';
 import { TaskProgress1764000600000 } from './1764000600000-task-progress';
 import { Callbacks1764000700000 } from './1764000700000-callbacks';
+import { TaskStats1764000800000 } from './1764000800000-task-stats';
 
 /** In order. Never edit a migration that has shipped: add a new one. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   LostAttempts1764000500000,
   TaskProgress1764000600000,
   Callbacks1764000700000,
+  TaskStats1764000800000,
 ];
