@@ -1,5 +1,6 @@
 export * from './attempt-budget';
 export * from './task-preparation';
+export * from './schedule-run';
 export * from './task-job-spec';
 export * from './task-admission';
 export * from './task-requeue';

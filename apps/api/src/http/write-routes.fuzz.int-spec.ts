@@ -62,6 +62,9 @@ const FUZZERS: Record<string, RouteFuzzer> = {
   'POST /schedules': { params: [], body: bodies(validSchedule, BODY_LIMIT) },
   'PATCH /schedules/:name': { params: [scheduleNameParam], body: bodies(validSchedulePatch, BODY_LIMIT) },
   'DELETE /schedules/:name': { params: [scheduleNameParam], body: strayBodies(BODY_LIMIT) },
+  'POST /schedules/:name/pause': { params: [scheduleNameParam], body: strayBodies(BODY_LIMIT) },
+  'POST /schedules/:name/resume': { params: [scheduleNameParam], body: strayBodies(BODY_LIMIT) },
+  'POST /schedules/:name/run': { params: [scheduleNameParam], body: strayBodies(BODY_LIMIT) },
   'POST /keys': { params: [], body: bodies(validKey, BODY_LIMIT) },
   'DELETE /keys/:prefix': { params: [keyPrefixParam], body: strayBodies(BODY_LIMIT) },
   'POST /signing-secret/rotate': { params: [], body: strayBodies(BODY_LIMIT), query: queryString(['tenant']) },
@@ -161,7 +164,7 @@ function urlOf(route: string, request: FuzzRequest): string {
 
 /** Notes what an accepted request created, so the final check knows what may exist. */
 function recordCreations(route: string, response: LightMyRequestResponse): void {
-  if (route === 'POST /submit-task' || route === 'POST /tasks') remember('task', response.json<{ id: string }>().id);
+  if (route === 'POST /submit-task' || route === 'POST /tasks' || route === 'POST /schedules/:name/run') remember('task', response.json<{ id: string }>().id);
   if (route === 'POST /tasks/bulk') for (const task of response.json<{ tasks: Array<{ id: string }> }>().tasks) remember('task', task.id);
   if (route === 'POST /schedules') remember('schedule', response.json<{ name: string }>().name);
   if (route === 'POST /keys') remember('key', response.json<{ prefix: string }>().prefix);

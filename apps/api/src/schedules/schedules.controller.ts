@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ApiKeyScope, CreateScheduleDto, UpdateScheduleDto, type ScheduleList, type ScheduleView } from '@taskq/contracts';
+import { ApiKeyScope, CreateScheduleDto, UpdateScheduleDto, type ScheduleList, type ScheduleView, type SubmitTaskResponse } from '@taskq/contracts';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import type { Principal } from '../auth/principal';
 import { RequiresScope } from '../auth/requires-scope.decorator';
@@ -62,6 +62,55 @@ export class SchedulesController {
   @ApiProblems({ 400: 'Nothing to change, or an invalid field (see errors[]).', 404: 'No schedule with this name.', 503: 'Redis or PostgreSQL is unavailable; nothing was changed.' })
   update(@Param('name') name: string, @Body() body: UpdateScheduleDto): Promise<ScheduleView> {
     return this.schedules.update(name, body);
+  }
+
+  @Post(':name/pause')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Pause a schedule', description: 'The same as `PATCH` with `{"enabled": false}`: it is kept, and runs no more until resumed. Pausing a paused schedule changes nothing.' })
+  @NAME
+  @ApiAnswer(200, 'The paused schedule.', 'ScheduleView')
+  @ApiProblems({
+    400: "The stored schedule no longer validates (its type's rules changed): PATCH it with a valid payload.",
+    404: 'No schedule with this name.',
+    503: 'Redis or PostgreSQL is unavailable; nothing was changed.',
+  })
+  pause(@Param('name') name: string): Promise<ScheduleView> {
+    return this.schedules.pause(name);
+  }
+
+  @Post(':name/resume')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Resume a schedule', description: 'The same as `PATCH` with `{"enabled": true}`: it runs again from its next due time (runs missed while paused are not made up).' })
+  @NAME
+  @ApiAnswer(200, 'The resumed schedule, with its next run.', 'ScheduleView')
+  @ApiProblems({
+    400: "The stored schedule no longer validates (its type's rules changed): PATCH it with a valid payload.",
+    404: 'No schedule with this name.',
+    503: 'Redis or PostgreSQL is unavailable; nothing was changed.',
+  })
+  resume(@Param('name') name: string): Promise<ScheduleView> {
+    return this.schedules.resume(name);
+  }
+
+  @Post(':name/run')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Run a schedule now',
+    description:
+      'Submits one task from the schedule at once, as its cron runs do (its type, payload, callback and tenant, and its name in `scheduleName`); ' +
+      'its cron runs go on as before. A paused schedule runs too. Each call submits a task.',
+  })
+  @NAME
+  @ApiAnswer(202, 'Accepted: the task is committed and queued.', 'SubmitTaskResponse', LOCATION_HEADER)
+  @ApiProblems({
+    404: 'No schedule with this name.',
+    409: "The stored schedule no longer validates (its type's rules changed): PATCH it with a valid payload.",
+    503: 'Redis or PostgreSQL is unavailable; no task was created.',
+  })
+  async run(@Param('name') name: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<SubmitTaskResponse> {
+    const task = await this.schedules.runNow(name);
+    void reply.header('location', `/tasks/${task.id}`);
+    return task;
   }
 
   @Delete(':name')

@@ -1,9 +1,9 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Redis } from 'ioredis';
-import { TASK_TYPE_NAMES, type ScheduleList, type ScheduleView, type TaskPage, type TaskView } from '@taskq/contracts';
+import { TASK_TYPE_NAMES, getTaskType, type ScheduleList, type ScheduleView, type SubmitTaskResponse, type TaskPage, type TaskView } from '@taskq/contracts';
 import { TaskAdmissions, openDataSource } from '@taskq/persistence';
 import { prepareTask } from '@taskq/tasks';
-import { ScheduleQueue, createRedisConnection } from '@taskq/queue';
+import { ScheduleQueue, TaskProducer, createRedisConnection } from '@taskq/queue';
 import {
   TEST_REDIS_URL,
   deleteRedisPrefix,
@@ -13,7 +13,7 @@ import {
   uniquePrefix,
   type PrivateRedis,
 } from '@taskq/testing';
-import { PROBLEM_JSON, send, startApi } from '../tasks/testing/test-apps';
+import { PROBLEM_JSON, countTasks, send, startApi } from '../tasks/testing/test-apps';
 
 interface ScheduleRow {
   name: string;
@@ -43,6 +43,7 @@ describe('schedules API', () => {
   let app: NestFastifyApplication;
   let redis: Redis;
   let queue: ScheduleQueue;
+  let producer: TaskProducer;
 
   /** Redis's view: the BullMQ job scheduler of a schedule, if any. */
   const scheduler = (name: string) => queue.queue.getJobScheduler(name);
@@ -55,9 +56,11 @@ describe('schedules API', () => {
     app = await startApi(db.url, prefix);
     redis = createRedisConnection(TEST_REDIS_URL, 'worker');
     queue = new ScheduleQueue(redis, prefix);
+    producer = new TaskProducer(redis, prefix);
   });
 
   afterAll(async () => {
+    await producer?.close();
     await queue?.close();
     redis?.disconnect();
     await app?.close();
@@ -259,6 +262,96 @@ describe('schedules API', () => {
     });
   });
 
+  describe('POST /schedules/:name/pause and /resume', () => {
+    const onDemand = { name: 'on-demand', cron: '0 0 1 1 *', tz: 'UTC', type: 'sleep', payload: { ms: 5 } };
+
+    beforeAll(async () => {
+      expect((await send(app, 'POST', '/schedules', onDemand)).statusCode).toBe(201);
+    });
+
+    it('pause is PATCH enabled false: the row stays, disabled, and its job scheduler goes; pausing again changes nothing', async () => {
+      expect(await scheduler('on-demand')).toBeDefined();
+      const response = await send(app, 'POST', '/schedules/on-demand/pause');
+      expect(response.statusCode).toBe(200);
+      expect(response.json<ScheduleView>()).toMatchObject({ ...onDemand, enabled: false, nextRunAt: null });
+      expect((await scheduleRows(db.url)).find((row) => row.name === 'on-demand')).toMatchObject({ ...onDemand, enabled: false });
+      expect(await scheduler('on-demand')).toBeUndefined();
+
+      const again = await send(app, 'POST', '/schedules/on-demand/pause');
+      expect(again.statusCode).toBe(200);
+      expect(again.json<ScheduleView>()).toMatchObject({ enabled: false, nextRunAt: null });
+      expect(await scheduler('on-demand')).toBeUndefined();
+    });
+
+    it('resume is PATCH enabled true: its job scheduler is back, and the answer names the next run', async () => {
+      const response = await send(app, 'POST', '/schedules/on-demand/resume');
+      expect(response.statusCode).toBe(200);
+      const view = response.json<ScheduleView>();
+      expect(view).toMatchObject({ ...onDemand, enabled: true, nextRunAt: expect.any(String) });
+      expect((await scheduleRows(db.url)).find((row) => row.name === 'on-demand')).toMatchObject({ enabled: true });
+      expect(await scheduler('on-demand')).toMatchObject({ pattern: '0 0 1 1 *', next: new Date(view.nextRunAt ?? '').getTime() });
+    });
+
+    it.each(['pause', 'resume', 'run'])('%s answers 404 for an unknown name, and changes nothing', async (action) => {
+      const rows = await scheduleRows(db.url);
+      const tasks = await countTasks(db.url);
+      const response = await send(app, 'POST', `/schedules/no-such-schedule/${action}`);
+      expect(response.statusCode).toBe(404);
+      expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
+      expect(response.json<Problem>()).toMatchObject({ type: '/problems/not-found', detail: 'No schedule named "no-such-schedule".' });
+      expect(await scheduleRows(db.url)).toEqual(rows);
+      expect(await countTasks(db.url)).toBe(tasks);
+    });
+  });
+
+  describe('POST /schedules/:name/run', () => {
+    it('submits one task from the schedule at once: 202 with its Location; stored with the schedule name, its job queued, the run noted', async () => {
+      const registered = await scheduler('on-demand');
+      const response = await send(app, 'POST', '/schedules/on-demand/run');
+      expect(response.statusCode).toBe(202);
+      const task = response.json<SubmitTaskResponse>();
+      expect(task).toEqual({ id: expect.any(String), type: 'sleep', status: 'queued', createdAt: expect.any(String) });
+      expect(response.headers['location']).toBe(`/tasks/${task.id}`);
+
+      expect((await send(app, 'GET', `/tasks/${task.id}`)).json<TaskView>()).toMatchObject({
+        type: 'sleep',
+        payload: { ms: 5 },
+        scheduleName: 'on-demand',
+        tenant: 'default',
+        idempotencyKey: null,
+        maxAttempts: getTaskType('sleep').attempts,
+      });
+      // Nothing serves the queue here: the job waits under the task id (unprioritised tasks wait as `prioritized`).
+      expect(await producer.queue('sleep').getJobState(task.id)).toBe('prioritized');
+      expect((await send(app, 'GET', '/schedules/on-demand')).json<ScheduleView>().lastRunAt).toBe(task.createdAt);
+      // Its cron runs go on as before.
+      expect(await scheduler('on-demand')).toEqual(registered);
+    });
+
+    it('runs a paused schedule too, and each call submits a new task', async () => {
+      expect((await send(app, 'POST', '/schedules/on-demand/pause')).statusCode).toBe(200);
+      const first = (await send(app, 'POST', '/schedules/on-demand/run')).json<SubmitTaskResponse>();
+      const second = (await send(app, 'POST', '/schedules/on-demand/run')).json<SubmitTaskResponse>();
+      expect(second.id).not.toBe(first.id);
+      const listed = (await send(app, 'GET', '/tasks?schedule=on-demand')).json<TaskPage>().items.map((item) => item.id);
+      expect(listed).toHaveLength(3);
+      expect(listed).toEqual(expect.arrayContaining([first.id, second.id]));
+      expect(await scheduler('on-demand')).toBeUndefined();
+      expect((await scheduleRows(db.url)).find((row) => row.name === 'on-demand')).toMatchObject({ enabled: false });
+    });
+
+    it("answers 409 when the stored schedule's task no longer validates, and stores nothing", async () => {
+      // As if the type's payload rules had changed since the schedule was saved.
+      await queryDatabase(db.url, `UPDATE schedules SET payload = '{"ms": -1}' WHERE name = 'on-demand'`);
+      const tasks = await countTasks(db.url);
+      const response = await send(app, 'POST', '/schedules/on-demand/run');
+      expect(response.statusCode).toBe(409);
+      expect(response.json<Problem>()).toMatchObject({ type: '/problems/schedule-invalid', detail: expect.stringContaining('payload.ms') });
+      expect(await countTasks(db.url)).toBe(tasks);
+      await queryDatabase(db.url, `UPDATE schedules SET payload = '{"ms": 5}' WHERE name = 'on-demand'`);
+    });
+  });
+
   describe('tasks created by schedules', () => {
     it('carry the schedule name, and GET /tasks filters by it; submitted tasks have none', async () => {
       // The monitor creates scheduled tasks; here one is stored the same way, through the shared libs.
@@ -332,6 +425,9 @@ describe('schedules API while Redis is down', () => {
       ['disable', send(app, 'PATCH', '/schedules/kept', { enabled: false })],
       ['delete', send(app, 'DELETE', '/schedules/kept')],
       ['read', send(app, 'GET', '/schedules/kept')],
+      ['pause', send(app, 'POST', '/schedules/kept/pause')],
+      ['resume', send(app, 'POST', '/schedules/kept/resume')],
+      ['run', send(app, 'POST', '/schedules/kept/run')],
     ];
     for (const [what, request] of requests) {
       const response = await request;
@@ -341,6 +437,8 @@ describe('schedules API while Redis is down', () => {
     }
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(await scheduleRows(db.url)).toEqual(before);
+    // The run's task was withdrawn when its job could not be queued.
+    expect(await countTasks(db.url)).toBe(0);
     // Bad input is still a 400, not a 503.
     expect((await send(app, 'POST', '/schedules', { name: 'bad', cron: 'nope', type: 'noop', payload: {} })).statusCode).toBe(400);
     expect(await scheduleRows(db.url)).toEqual(before);

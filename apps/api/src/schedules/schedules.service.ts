@@ -7,11 +7,12 @@ import {
   type CreateScheduleDto,
   type ScheduleList,
   type ScheduleView,
+  type SubmitTaskResponse,
   type UpdateScheduleDto,
 } from '@taskq/contracts';
-import { ScheduleStore, type ScheduleChanges, type ScheduleEntity, type ScheduleFields } from '@taskq/persistence';
+import { ScheduleStore, isoOf, type ScheduleChanges, type ScheduleEntity, type ScheduleFields } from '@taskq/persistence';
 import { QueueUnavailableError, ScheduleQueue } from '@taskq/queue';
-import { privateTargetProblem } from '@taskq/tasks';
+import { TaskAdmission, prepareScheduleRun, privateTargetProblem } from '@taskq/tasks';
 import { ProblemException, problemType } from '../errors/problem.exception';
 import { toScheduleView } from './schedule-view.mapper';
 
@@ -31,6 +32,7 @@ export class SchedulesService {
     private readonly store: ScheduleStore,
     private readonly queue: ScheduleQueue,
     private readonly config: ApiConfig,
+    private readonly admission: TaskAdmission,
   ) {}
 
   async list(): Promise<ScheduleList> {
@@ -83,6 +85,47 @@ export class SchedulesService {
       if (!schedule) throw notFound(name);
       return toScheduleView(schedule, await this.mirror(schedule));
     });
+  }
+
+  /** `PATCH` with `enabled: false`: the row is kept and its job scheduler removed. */
+  pause(name: string): Promise<ScheduleView> {
+    return this.update(name, { enabled: false });
+  }
+
+  /** `PATCH` with `enabled: true`: its job scheduler is registered again. */
+  resume(name: string): Promise<ScheduleView> {
+    return this.update(name, { enabled: true });
+  }
+
+  /**
+   * Submits one task from the schedule now, as its cron runs do (libs/tasks: prepared from
+   * the schedule, then admitted: stored, then queued). A paused schedule runs too: this is an
+   * operator's explicit request. Each call creates a task: there is no due time to key it on.
+   */
+  async runNow(name: string): Promise<SubmitTaskResponse> {
+    const schedule = await this.guardStore(() => this.store.find(name));
+    if (!schedule) throw notFound(name);
+    const now = new Date();
+    const prepared = await prepareScheduleRun(schedule, { idempotencyKey: null, now });
+    if (!prepared.ok) {
+      // Its type's payload rules changed since it was saved: a PATCH with a valid payload mends it.
+      throw new ProblemException({
+        type: problemType('schedule-invalid'),
+        title: 'Conflict',
+        status: 409,
+        detail: `Schedule "${name}" cannot create its task: ${prepared.errors.map((error) => `${error.field}: ${error.messages.join('; ')}`).join(', ')}. Change it with PATCH /schedules/${name}.`,
+      });
+    }
+    try {
+      await this.admission.admitOne(prepared.task);
+    } catch (error) {
+      if (error instanceof QueueUnavailableError) throw ProblemException.unavailable(`The queue (Redis) is unavailable; schedule "${name}" created no task. Retry later.`, error);
+      throw ProblemException.unavailable(`The task store (PostgreSQL) is unavailable; schedule "${name}" created no task. Retry later.`, error);
+    }
+    // The task is accepted: a failure to note the run must not turn its 202 into an error (a retry would make a second task).
+    await this.store.recordRun(name, now).catch((error: Error) => this.logger.warn(`schedule ${name} ran now, but its last run time was not recorded: ${error.message}`));
+    const { id, type, status, createdAt } = prepared.task;
+    return { id, type, status, createdAt: isoOf(createdAt) };
   }
 
   /** Tasks the schedule already created stay, with their schedule name. */

@@ -3,7 +3,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { TaskStatus } from '@taskq/contracts';
 import { ScheduleStore, TaskQueries } from '@taskq/persistence';
 import { TaskProducer, scheduledTimeOf, type ScheduleRunData } from '@taskq/queue';
-import { TaskAdmission, jobSpecFor, prepareTask } from '@taskq/tasks';
+import { TaskAdmission, jobSpecFor, prepareScheduleRun } from '@taskq/tasks';
 
 /**
  * The idempotency key of the task a run creates: one task per schedule and due time, however
@@ -42,11 +42,7 @@ export class ScheduleRunner {
 
     const key = scheduleRunKey(name, dueAt);
     const now = new Date();
-    const prepared = await prepareTask(
-      { type: schedule.type, payload: schedule.payload as Record<string, unknown>, ...(schedule.callbackUrl ? { callbackUrl: schedule.callbackUrl } : {}) },
-      // The API checked the callback URL when the schedule was saved.
-      { tenant: schedule.tenant, idempotencyKey: key, now, scheduleName: name, allowPrivateCallbacks: true },
-    );
+    const prepared = await prepareScheduleRun(schedule, { idempotencyKey: key, now });
     if (!prepared.ok) {
       // The stored task no longer validates (its type's payload rules changed): retrying cannot help.
       const reasons = prepared.errors.map((error) => `${error.field}: ${error.messages.join('; ')}`).join(', ');
