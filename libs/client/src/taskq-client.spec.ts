@@ -77,6 +77,37 @@ describe(TaskqClient.name, () => {
     expect(seen.map((request) => request.url)).toEqual(['/tasks?status=completed&limit=1', '/tasks?status=completed&limit=1&cursor=c1']);
   });
 
+  it('sends the new list filters, a Date as ISO 8601', async () => {
+    handle = (_request, _body, response) => json(response, 200, { items: [], nextCursor: null });
+    const sut = new TaskqClient({ url, apiKey: 'k1' });
+    await sut.listPage({ from: new Date('2026-12-01T00:00:00Z'), to: '2026-12-02T00:00:00Z', q: 'order-42', tenant: 'acme', type: 'noop' });
+    const query = new URL(seen[0]?.url ?? '', url).searchParams;
+    expect(Object.fromEntries(query)).toEqual({ from: '2026-12-01T00:00:00.000Z', to: '2026-12-02T00:00:00Z', q: 'order-42', tenant: 'acme', type: 'noop' });
+  });
+
+  it('reads the stats, with its window and tenant', async () => {
+    const figures = { tenant: 'acme', windowMinutes: 5, from: '2026-12-04T00:00:00.000Z', to: '2026-12-04T00:05:00.000Z', types: [] };
+    handle = (_request, _body, response) => json(response, 200, figures);
+    const sut = new TaskqClient({ url, apiKey: 'k1' });
+    await expect(sut.stats({ windowMinutes: 5, tenant: 'acme' })).resolves.toEqual(figures);
+    await expect(sut.stats()).resolves.toEqual(figures);
+    expect(seen.map((request) => `${request.method} ${request.url}`)).toEqual(['GET /stats?windowMinutes=5&tenant=acme', 'GET /stats']);
+  });
+
+  it('pauses, resumes and runs a schedule by its (encoded) name', async () => {
+    handle = (request, _body, response) =>
+      request.url?.endsWith('/run') ? json(response, 202, { id: 't9', type: 'noop', status: 'queued', createdAt: '2026-12-04T00:00:00.000Z' }) : json(response, 200, { name: 'a b' });
+    const sut = new TaskqClient({ url, apiKey: 'k1' });
+    await expect(sut.schedules.pause('a b')).resolves.toEqual({ name: 'a b' });
+    await expect(sut.schedules.resume('a b')).resolves.toEqual({ name: 'a b' });
+    await expect(sut.schedules.run('a b')).resolves.toMatchObject({ id: 't9', status: 'queued' });
+    expect(seen.map((request) => `${request.method} ${request.url} ${request.body}`)).toEqual([
+      'POST /schedules/a%20b/pause ',
+      'POST /schedules/a%20b/resume ',
+      'POST /schedules/a%20b/run ',
+    ]);
+  });
+
   it('wait() falls back to polling when the API has no event stream, and reports progress', async () => {
     let polls = 0;
     handle = (request, _body, response) => {

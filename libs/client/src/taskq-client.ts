@@ -12,6 +12,7 @@ import type {
   TaskEvent,
   TaskPage,
   TaskProgress,
+  TaskStatsView,
   TaskStatus,
   TaskSummaryView,
   TaskType,
@@ -50,11 +51,26 @@ export type TaskSubmission = { [T in TaskType]: { type: T; payload: PayloadOf<T>
 
 export interface ListQuery {
   status?: TaskStatus | `${TaskStatus}`;
-  /** A task type (a filter: types this client does not know are allowed). */
+  /** A task type (a filter: types this client does not know are allowed; the API refuses types it does not have). */
   type?: string;
   schedule?: string;
+  /** Created at or after this time. */
+  from?: string | Date;
+  /** Created before this time. */
+  to?: string | Date;
+  /** A task id or an idempotency key (exact match). */
+  q?: string;
+  /** Admin keys: one tenant's tasks only (other keys may name only their own). */
+  tenant?: string;
   /** Page size (1–100). */
   limit?: number;
+}
+
+export interface StatsQuery {
+  /** Minutes of history, the current minute last (1–1440; default 60). */
+  windowMinutes?: number;
+  /** Admin keys: one tenant's history only (other keys may name only their own). */
+  tenant?: string;
 }
 
 export interface DeadLetterQuery {
@@ -151,7 +167,8 @@ export class TaskqClient {
   }
 
   listPage(query: ListQuery & { cursor?: string } = {}): Promise<TaskPage> {
-    return this.request('GET', '/tasks', { query: { ...query } });
+    const { from, to, ...rest } = query;
+    return this.request('GET', '/tasks', { query: { ...rest, from: isoOf(from), to: isoOf(to) } });
   }
 
   /** Every task matching the query, newest first, following the cursor pages. */
@@ -162,6 +179,11 @@ export class TaskqClient {
       yield* page.items;
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
+  }
+
+  /** Each task type's queue depth now, and its completions, failed attempts, deaths and durations over the last minutes. */
+  stats(query: StatsQuery = {}): Promise<TaskStatsView> {
+    return this.request('GET', '/stats', { query: { ...query } });
   }
 
   /** A dead or cancelled task runs again with a fresh attempt budget. */
@@ -193,6 +215,12 @@ export class TaskqClient {
     create: (body: CreateScheduleBody): Promise<ScheduleView> => this.request('POST', '/schedules', { body }),
     update: (name: string, body: Partial<Omit<CreateScheduleBody, 'name'>>): Promise<ScheduleView> => this.request('PATCH', `/schedules/${encodeURIComponent(name)}`, { body }),
     delete: (name: string): Promise<void> => this.request('DELETE', `/schedules/${encodeURIComponent(name)}`),
+    /** Same as `update(name, { enabled: false })`. */
+    pause: (name: string): Promise<ScheduleView> => this.request('POST', `/schedules/${encodeURIComponent(name)}/pause`),
+    /** Same as `update(name, { enabled: true })`. */
+    resume: (name: string): Promise<ScheduleView> => this.request('POST', `/schedules/${encodeURIComponent(name)}/resume`),
+    /** Submits one task from the schedule now (a paused one too). */
+    run: (name: string): Promise<SubmitTaskResponse> => this.request('POST', `/schedules/${encodeURIComponent(name)}/run`),
   };
 
   readonly keys = {
@@ -346,6 +374,8 @@ async function errorOf(response: Response): Promise<TaskqError> {
   }
   return new TaskqError(response.status, problemOf(response.status, body, response.statusText));
 }
+
+const isoOf = (time: string | Date | undefined): string | undefined => (time instanceof Date ? time.toISOString() : time);
 
 function randomKey(): string {
   return globalThis.crypto.randomUUID();

@@ -144,6 +144,7 @@ describe('the OpenAPI document', () => {
     'CreateScheduleDto',
     'UpdateScheduleDto',
     'CreateApiKeyDto',
+    'TaskStatsQuery',
     'ProblemDetails',
   ])('has the schema %s', (name) => {
     expect(document.components.schemas[name]).toMatchObject({ type: 'object', properties: expect.any(Object) });
@@ -279,6 +280,15 @@ describe('the document tells the truth', () => {
     expect(schedule.statusCode).toBe(201);
     expectSchema('ScheduleView', schedule.json());
     expectSchema('ScheduleList', (await send(app, 'GET', '/schedules')).json());
+    expectSchema('ScheduleView', (await send(app, 'POST', '/schedules/docs-nightly/pause')).json());
+    expectSchema('ScheduleView', (await send(app, 'POST', '/schedules/docs-nightly/resume')).json());
+    const run = await send(app, 'POST', '/schedules/docs-nightly/run');
+    expect(run.statusCode).toBe(202);
+    expectSchema('SubmitTaskResponse', run.json());
+    expectSchema('TaskPage', (await send(app, 'GET', `/tasks?q=${run.json<{ id: string }>().id}&tenant=default&from=2026-01-01T00:00:00Z`)).json());
+    const stats = await send(app, 'GET', '/stats?windowMinutes=5');
+    expect(stats.statusCode).toBe(200);
+    expectSchema('TaskStats', stats.json());
     for (const key of (await send(app, 'GET', '/keys')).json<unknown[]>()) expectSchema('ApiKeyView', key);
     expectSchema('Liveness', (await send(app, 'GET', '/health')).json());
     expectSchema('Readiness', (await send(app, 'GET', '/health/ready')).json());
