@@ -5,7 +5,7 @@ export default [
   ...nx.configs['flat/typescript'],
   { ignores: ['**/dist', '**/node_modules', '**/tmp', '**/test-output', '.nx'] },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',
@@ -60,6 +60,16 @@ export default [
       '@typescript-eslint/no-restricted-imports': [
         'error',
         { paths: [{ name: '@taskq/contracts', message: 'the SDK ships without our code: import types only.', allowTypeImports: true }] },
+      ],
+    },
+  },
+  {
+    // The console is a browser bundle: the registry's types, never the DTO classes (class-validator would ship with them).
+    files: ['apps/console/src/**/*.ts', 'apps/console/src/**/*.tsx'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { paths: [{ name: '@taskq/contracts', message: 'the console bundles no server code: import types only.', allowTypeImports: true }] },
       ],
     },
   },

@@ -148,6 +148,7 @@ async function main(): Promise<number> {
       [
         'taskq is running',
         `  API        ${apiUrl}  (OpenAPI docs: ${apiUrl}/docs)`,
+        `  Console    ${apiUrl}/console  (sign in with the dev key below)`,
         `  Board      ${apiUrl}/admin/queues  (needs BOARD_ADMIN_USER/BOARD_ADMIN_PASSWORD)`,
         `  Dev key    ${env.API_KEY_FILE ? `from ${env.API_KEY_FILE}` : env.API_KEY ? '(your API_KEY)' : apiKey}`,
         `  ${describe('Redis', redis)}`,

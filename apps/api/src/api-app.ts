@@ -16,6 +16,9 @@ import { resolveBootstrapKey } from './auth/bootstrap-key';
 import { boardTaskChallenge, boardTaskReader } from './board/board-task-reader';
 import { isBoardUrl, mountBullBoard, routeBoardViewers } from './board/bull-board';
 import { mountApiDocs } from './docs/mount-docs';
+import { csrfRefused } from './console/console-session.controller';
+import { ConsoleSessions } from './console/console-sessions';
+import { mountConsole } from './console/mount-console';
 import { ProblemException } from './errors/problem.exception';
 import { answerClientError, installShutdownAnswer, sendFrameworkError } from './errors/framework-errors';
 import { ProblemDetailsFilter } from './errors/problem-details.filter';
@@ -98,14 +101,18 @@ async function buildApp(config: ApiConfig, dataSource: DataSource, bootstrapKey:
     if (empty) delete request.headers['content-type'];
     done();
   });
-  // Every route but health, docs and the board (its own basic auth) needs an API key.
+  const consoleSessions = app.get(ConsoleSessions);
+  // Every route but health, docs, the console's files and the board (its own basic auth) needs an API key or a console session.
   installApiKeyAuth(fastify, app.get(ApiKeyAuthenticator), {
     skip: isBoardUrl,
     alternative: boardTaskReader(boardCredentials),
     alternativeChallenge: boardTaskChallenge(boardCredentials),
+    session: (request) => consoleSessions.principalFor(request),
+    csrfRefused: csrfRefused(),
   });
   installUrlInputGuard(fastify);
   mountBullBoard(app, boardCredentials, [...app.get(TaskProducer).allQueues(), app.get(DeadLetterMirror).queue]);
+  mountConsole(app, config.consoleDir);
   // Swagger UI at /docs, the OpenAPI document at /docs/json (public, like health).
   mountApiDocs(app);
   // Exit 0 after a clean shutdown (the default re-raises the signal).

@@ -7,6 +7,7 @@ import { QueueModule } from '@taskq/queue';
 import { TaskServicesModule } from '@taskq/tasks';
 import { AuthModule } from './auth/auth.module';
 import { SigningSecretController } from './callbacks/signing-secret.controller';
+import { ConsoleModule } from './console/console.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
@@ -35,6 +36,7 @@ export class ApiModule {
         AuthModule.forRoot(bootstrapKey),
         TasksModule,
         EventsModule,
+        ConsoleModule,
         SchedulesModule,
         StatsModule,
         HealthModule,

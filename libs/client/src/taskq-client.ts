@@ -4,6 +4,7 @@ import type {
   CallbackDeliveryView,
   CountResponse,
   CreatedApiKeyView,
+  DeadLetterGroupView,
   PayloadOf,
   ScheduleList,
   ScheduleView,
@@ -25,7 +26,10 @@ import { serverSentEvents } from './server-sent-events';
 export interface TaskqClientOptions {
   /** The API's base URL, e.g. `http://localhost:3000`. */
   url: string;
-  apiKey: string;
+  /** Sent as `Authorization: Bearer`. Without it, requests carry what the browser has: a console session's cookie. */
+  apiKey?: string;
+  /** More headers for every request, asked for each time (a console session's CSRF token). */
+  headers?: () => Record<string, string>;
   /** Another fetch (tests, proxies); default: the global one. */
   fetch?: typeof fetch;
   /** Retries of 429 and 503 (after Retry-After) and of network errors on idempotent requests. */
@@ -75,6 +79,8 @@ export interface StatsQuery {
 
 export interface DeadLetterQuery {
   type?: string;
+  /** Exactly this last error (a group of `dlq.groups()`). */
+  error?: string;
   from?: string;
   to?: string;
 }
@@ -202,6 +208,8 @@ export class TaskqClient {
 
   readonly dlq = {
     list: (query: DeadLetterQuery & { limit?: number; cursor?: string } = {}): Promise<TaskPage> => this.request('GET', '/dlq', { query: { ...query } }),
+    /** Dead tasks grouped by type and last error, biggest groups first. */
+    groups: (): Promise<DeadLetterGroupView[]> => this.request('GET', '/dlq/groups'),
     get: (id: string): Promise<TaskView> => this.request('GET', `/dlq/${encodeURIComponent(id)}`),
     requeue: (id: string): Promise<SubmitTaskResponse> => this.request('POST', `/dlq/${encodeURIComponent(id)}/requeue`),
     requeueAll: (query: DeadLetterQuery = {}): Promise<CountResponse> => this.request('POST', '/dlq/requeue', { query: { ...query } }),
@@ -354,7 +362,11 @@ export class TaskqClient {
   }
 
   private authHeaders(): Record<string, string> {
-    return { authorization: `Bearer ${this.options.apiKey}`, 'user-agent': this.options.userAgent ?? 'taskq-client/0.1' };
+    return {
+      ...(this.options.apiKey === undefined ? {} : { authorization: `Bearer ${this.options.apiKey}` }),
+      'user-agent': this.options.userAgent ?? 'taskq-client/0.1',
+      ...this.options.headers?.(),
+    };
   }
 
   private urlOf(path: string, query: Record<string, string | number | undefined> = {}): string {

@@ -1,7 +1,7 @@
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Matches, Max, MinLength, Min, ValidateBy, type ValidationArguments } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, MinLength, Min, ValidateBy, type ValidationArguments } from 'class-validator';
 import type { TaskType } from '@taskq/contracts';
-import { CommonConfig, ListenHostDefault } from './common-config';
+import { CommonConfig, ListenHostDefault, toBoolean } from './common-config';
 import { Env } from './load-config';
 import { parseBacklogLimits } from './per-type-settings';
 
@@ -117,6 +117,25 @@ export class ApiConfig extends CommonConfig {
   @Min(0)
   @Max(1_000_000)
   rateLimitClaimSize = 0;
+
+  /** How long a console sign-in lasts (its session cookie and the session row). */
+  @Env('CONSOLE_SESSION_TTL_MS')
+  @Type(() => Number)
+  @IsInt()
+  @Min(60_000)
+  @Max(30 * 24 * 3_600_000)
+  consoleSessionTtlMs = 8 * 3_600_000;
+
+  /** Where the console's build is (served at /console), relative to the working directory. */
+  @Env('CONSOLE_DIR')
+  @IsString()
+  consoleDir = 'dist/apps/console';
+
+  /** Marks the console's session cookie `Secure`: set it when browsers reach the API over HTTPS. */
+  @Env('CONSOLE_COOKIE_SECURE')
+  @Transform(toBoolean)
+  @IsBoolean()
+  consoleCookieSecure = false;
 
   /** Live event streams (`GET /events`, `GET /tasks/:id/events`) one API key may hold open on one replica. */
   @Env('SSE_MAX_STREAMS_PER_KEY')

@@ -20,4 +20,5 @@ export * from './api/task-type-view';
 export * from './api/bulk-submit.dto';
 export * from './api/dead-letter.query';
 export * from './api/api-key.dto';
+export * from './api/console-session';
 export * from './api/schedule.dto';

@@ -20,4 +20,6 @@ export * from './task-event-history';
 export * from './persistence.module';
 export * from './task-view';
 export * from './callback-store';
+export * from './console-session-store';
+export * from './dead-letter-groups';
 export * from './api-key-view';

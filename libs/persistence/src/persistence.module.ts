@@ -4,6 +4,8 @@ import { TaskEventSink } from '@taskq/contracts';
 import { ApiKeyStore } from './api-key-store';
 import { AttemptLog } from './attempt-log';
 import { CallbackStore } from './callback-store';
+import { ConsoleSessionStore } from './console-session-store';
+import { DeadLetterGroups } from './dead-letter-groups';
 import { ProgressLog } from './progress-log';
 import { ScheduleStore } from './schedule-store';
 import { TaskAdmissions } from './task-admissions';
@@ -46,7 +48,7 @@ export class PersistenceResources {
 
 const OPTIONAL_EVENTS = { token: TaskEventSink, optional: true } as const;
 
-const STORES = [TaskLifecycleStore, TaskMaintenance, TaskQueries, TaskEventHistory, CallbackStore, ScheduleStore, ApiKeyStore] as const;
+const STORES = [TaskLifecycleStore, TaskMaintenance, TaskQueries, TaskEventHistory, CallbackStore, ScheduleStore, ApiKeyStore, ConsoleSessionStore, DeadLetterGroups] as const;
 
 /** PostgreSQL for every module of an app: the DataSource, the stores and the queries. */
 @Module({})

@@ -26,6 +26,8 @@ export interface DeadTaskFilter {
   /** Only this tenant's tasks; undefined: every tenant's. */
   tenant?: string;
   type?: string;
+  /** Exactly this last error (a dead-letter group). */
+  error?: string;
   from?: Date;
   to?: Date;
   limit: number;
@@ -185,6 +187,7 @@ export class TaskQueries {
       .limit(filter.limit + 1);
     if (filter.tenant !== undefined) query.andWhere('task.tenant = :tenant', { tenant: filter.tenant });
     if (filter.type) query.andWhere('task.type = :type', { type: filter.type });
+    if (filter.error !== undefined) query.andWhere('task.lastError = :error', { error: filter.error });
     if (filter.from) query.andWhere('task.finishedAt >= :from', { from: filter.from });
     if (filter.to) query.andWhere('task.finishedAt < :to', { to: filter.to });
     if (filter.cursor) query.andWhere('(task.finishedAt, task.id) < (:at, :id)', decodeCursor(filter.cursor));

@@ -7,6 +7,8 @@ export interface TaskSelection {
   /** Only this tenant's tasks; undefined: every tenant's (admin keys). */
   tenant?: string;
   type?: string;
+  /** Only the tasks whose last error is exactly this (a dead-letter group). */
+  error?: string;
   /** On finished_at: [from, to). */
   finishedFrom?: Date;
   finishedTo?: Date;
@@ -27,6 +29,10 @@ export function selectionSql(selection: TaskSelection): { where: string; params:
   if (selection.type) {
     params.push(selection.type);
     clauses.push(`type = $${params.length}`);
+  }
+  if (selection.error !== undefined) {
+    params.push(selection.error);
+    clauses.push(`last_error = $${params.length}`);
   }
   if (selection.finishedFrom) {
     params.push(selection.finishedFrom);

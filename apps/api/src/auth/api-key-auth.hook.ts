@@ -11,11 +11,26 @@ export interface ApiKeyAuthOptions {
   alternative?: (request: FastifyRequest, path: string) => Principal | undefined;
   /** A second `WWW-Authenticate` challenge for some requests (so a browser offers the board's login). */
   alternativeChallenge?: (request: FastifyRequest, path: string) => string | undefined;
+  /** A console session for requests without a key: its principal, `csrf-refused`, or undefined (none). */
+  session?: (request: FastifyRequest) => Promise<Principal | 'csrf-refused' | undefined>;
+  /** The problem for a session request that changes something without its CSRF token. */
+  csrfRefused?: ProblemException;
 }
 
-/** Routes anyone may call: liveness, readiness and the API documentation. */
+/**
+ * Routes anyone may call: liveness, readiness, the API documentation, the console's files
+ * (its data needs a session) and its sign-in, which checks the key in its body itself.
+ */
 export function isPublicPath(path: string): boolean {
-  return path === '/health' || path === '/health/ready' || path === '/docs' || path.startsWith('/docs/');
+  return (
+    path === '/health' ||
+    path === '/health/ready' ||
+    path === '/docs' ||
+    path.startsWith('/docs/') ||
+    path === '/console' ||
+    path.startsWith('/console/') ||
+    path === '/auth/session'
+  );
 }
 
 /** The key of a request: `Authorization: Bearer <key>`, else `X-API-Key`. */
@@ -45,7 +60,19 @@ export function installApiKeyAuth(instance: FastifyInstance, authenticator: ApiK
       return;
     }
     try {
-      const principal = await authenticator.authenticate(presentedKey(request));
+      const key = presentedKey(request);
+      if (key === undefined && options.session) {
+        const session = await options.session(request);
+        if (session === 'csrf-refused') {
+          sendProblem(reply, (options.csrfRefused ?? ProblemException.forbidden('CSRF token missing')).problem);
+          return reply;
+        }
+        if (session) {
+          request.principal = session;
+          return;
+        }
+      }
+      const principal = await authenticator.authenticate(key);
       if (principal) {
         request.principal = principal;
         return;

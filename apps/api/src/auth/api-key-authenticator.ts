@@ -83,6 +83,23 @@ export class ApiKeyAuthenticator {
     return known.principal;
   }
 
+  /**
+   * The principal of a key known by its prefix (`bootstrap` for API_KEY), as long as the key
+   * is still active: a console session acts as the key it was opened with.
+   */
+  async principalOf(prefix: string): Promise<Principal | null> {
+    if (prefix === this.bootstrapPrincipal.keyPrefix) return this.bootstrapHash ? this.bootstrapPrincipal : null;
+    let known: KnownKey | null;
+    try {
+      known = await this.lookup(prefix);
+    } catch (error) {
+      throw new KeyStoreUnavailableError((error as Error).message);
+    }
+    if (!known || known.record.revokedAt !== null) return null;
+    this.touch(known.record);
+    return known.principal;
+  }
+
   /** Forgets a key at once (this replica): after a revocation through the API. */
   forget(prefix: string): void {
     this.cache.delete(prefix);

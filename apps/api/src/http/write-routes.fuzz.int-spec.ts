@@ -18,6 +18,7 @@ import {
   validKey,
   validSchedule,
   validSchedulePatch,
+  validSignIn,
   validTask,
   type FuzzRequest,
   type PathParam,
@@ -68,6 +69,8 @@ const FUZZERS: Record<string, RouteFuzzer> = {
   'POST /keys': { params: [], body: bodies(validKey, BODY_LIMIT) },
   'DELETE /keys/:prefix': { params: [keyPrefixParam], body: strayBodies(BODY_LIMIT) },
   'POST /signing-secret/rotate': { params: [], body: strayBodies(BODY_LIMIT), query: queryString(['tenant']) },
+  'POST /auth/session': { params: [], body: bodies(validSignIn, BODY_LIMIT) },
+  'DELETE /auth/session': { params: [], body: strayBodies(BODY_LIMIT) },
 };
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiKeyScope, CreateApiKeyDto, type ApiKeyView, type CreatedApiKeyView } from '@taskq/contracts';
-import { ApiKeyStore } from '@taskq/persistence';
+import { ApiKeyStore, ConsoleSessionStore } from '@taskq/persistence';
 import { ApiKeyAuthenticator } from '../auth/api-key-authenticator';
 import { RequiresScope } from '../auth/requires-scope.decorator';
 import { ProblemException } from '../errors/problem.exception';
@@ -16,6 +16,7 @@ export class KeysController {
   constructor(
     private readonly keys: ApiKeyStore,
     private readonly authenticator: ApiKeyAuthenticator,
+    private readonly sessions: ConsoleSessionStore,
   ) {}
 
   /** The key is in this answer only: it is stored as a hash. */
@@ -50,5 +51,7 @@ export class KeysController {
   async revoke(@Param('prefix') prefix: string): Promise<void> {
     if (!(await this.keys.revoke(prefix))) throw ProblemException.notFound(`No active API key with prefix "${prefix}".`);
     this.authenticator.forget(prefix);
+    // Its console sessions stop at once anyway (they act as the key); this drops their rows.
+    await this.sessions.closeAllOf(prefix);
   }
 }

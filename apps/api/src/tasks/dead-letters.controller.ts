@@ -1,7 +1,7 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { ApiKeyScope, DeadLetterFilter, ListDeadLettersQuery, TaskStatus, type CountResponse, type SubmitTaskResponse, type TaskPage, type TaskView } from '@taskq/contracts';
-import { TaskQueries, toTaskSummary, toTaskView, type TaskSelection } from '@taskq/persistence';
+import { ApiKeyScope, DeadLetterFilter, ListDeadLettersQuery, TaskStatus, type CountResponse, type DeadLetterGroupView, type SubmitTaskResponse, type TaskPage, type TaskView } from '@taskq/contracts';
+import { DeadLetterGroups, TaskQueries, toTaskSummary, toTaskView, type TaskSelection } from '@taskq/persistence';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { tenantScope, type Principal } from '../auth/principal';
 import { RequiresScope } from '../auth/requires-scope.decorator';
@@ -14,6 +14,7 @@ const TASK_ID = ApiParam({ name: 'id', description: 'Task id.', schema: { type: 
 
 const selectionOf = (filter: DeadLetterFilter): Omit<TaskSelection, 'statuses' | 'ids'> => ({
   type: filter.type,
+  error: filter.error,
   finishedFrom: filter.from ? new Date(filter.from) : undefined,
   finishedTo: filter.to ? new Date(filter.to) : undefined,
 });
@@ -29,6 +30,7 @@ export class DeadLettersController {
   constructor(
     private readonly queries: TaskQueries,
     private readonly lifecycle: TaskLifecycleService,
+    private readonly deadLetterGroups: DeadLetterGroups,
   ) {}
 
   /** Most recent death first; filters `type`, `from`, `to` (time of death); cursor pages. */
@@ -40,12 +42,24 @@ export class DeadLettersController {
   @ApiProblems({ 400: 'An invalid filter or cursor (see errors[]).' })
   async list(@Query() query: ListDeadLettersQuery, @CurrentPrincipal() principal: Principal): Promise<TaskPage> {
     try {
-      const { type, finishedFrom: from, finishedTo: to } = selectionOf(query);
-      const page = await this.queries.listDead({ tenant: tenantScope(principal), type, from, to, cursor: query.cursor, limit: query.limit ?? DEFAULT_PAGE_SIZE });
+      const { type, error, finishedFrom: from, finishedTo: to } = selectionOf(query);
+      const page = await this.queries.listDead({ tenant: tenantScope(principal), type, error, from, to, cursor: query.cursor, limit: query.limit ?? DEFAULT_PAGE_SIZE });
       return { items: page.items.map(toTaskSummary), nextCursor: page.nextCursor };
     } catch (error) {
       throw asCursorProblem(error);
     }
+  }
+
+  /** Dead tasks grouped by type and last error, biggest groups first. */
+  @Get('groups')
+  @RequiresScope(ApiKeyScope.TasksRead)
+  @ApiOperation({
+    summary: 'Dead tasks by type and error',
+    description: 'The dead tasks (of your tenant; admin keys: of every tenant) grouped by type and last error, biggest groups first, at most 500 groups. Act on a group with `POST /dlq/requeue` or `DELETE /dlq` and its `type` and `error`.',
+  })
+  @ApiAnswer(200, 'The groups.', { type: 'array', items: { $ref: '#/components/schemas/DeadLetterGroupView' } })
+  groups(@CurrentPrincipal() principal: Principal): Promise<DeadLetterGroupView[]> {
+    return this.deadLetterGroups.list(tenantScope(principal));
   }
 
   /** A dead task with its last error and full attempt history. */

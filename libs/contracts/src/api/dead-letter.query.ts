@@ -9,6 +9,12 @@ export class DeadLetterFilter {
   @MaxLength(100)
   type?: string;
 
+  /** Only the dead tasks whose last error is exactly this (a group of `GET /dlq/groups`). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(10_000)
+  error?: string;
+
   /** Died at or after this time (ISO 8601). */
   @IsOptional()
   @IsISO8601({ strict: true })
@@ -33,6 +39,16 @@ export class ListDeadLettersQuery extends DeadLetterFilter {
   @IsString()
   @MaxLength(200)
   cursor?: string;
+}
+
+/** `GET /dlq/groups`: dead tasks of one type that died of the same error. */
+export interface DeadLetterGroupView {
+  type: string;
+  /** The last error they share; null for tasks that died without a message. */
+  error: string | null;
+  count: number;
+  firstDiedAt: string;
+  lastDiedAt: string;
 }
 
 export interface CountResponse {

@@ -8,6 +8,7 @@ import { LostAttempts1764000500000 } from './1764000500000-lost-attempts';
 import { TaskProgress1764000600000 } from './1764000600000-task-progress';
 import { Callbacks1764000700000 } from './1764000700000-callbacks';
 import { TaskStats1764000800000 } from './1764000800000-task-stats';
+import { ConsoleSessions1764000900000 } from './1764000900000-console-sessions';
 
 /** In order. Never edit a migration that has shipped: add a new one. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   TaskProgress1764000600000,
   Callbacks1764000700000,
   TaskStats1764000800000,
+  ConsoleSessions1764000900000,
 ];

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { TASK_TYPE_NAMES, type TaskType } from '@taskq/contracts';
+import { TEST_API_KEY } from '@taskq/testing';
 
 /**
  * fast-check generators of hostile, broken and almost-valid HTTP requests for the API's write
@@ -206,6 +207,9 @@ export const validKey: fc.Arbitrary<JsonObject> = fc.record(
   { name: keyName, scopes: fc.subarray(['tasks:write', 'tasks:read', 'admin'], { minLength: 1 }), tenant: keyName },
   { requiredKeys: ['name', 'scopes'] },
 );
+
+/** A console sign-in: the test's own key (it signs in) or any other string (refused). */
+export const validSignIn: fc.Arbitrary<JsonObject> = fc.record({ apiKey: fc.oneof(fc.constant(TEST_API_KEY), fc.string({ maxLength: 80 })) });
 
 // ---------------------------------------------------------------------------------------------
 // Mutations

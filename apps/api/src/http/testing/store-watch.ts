@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { Client } from 'pg';
 
 /** The tables a request can write to. */
-const WATCHED_TABLES = ['tasks', 'task_attempts', 'schedules', 'api_keys'];
+const WATCHED_TABLES = ['tasks', 'task_attempts', 'schedules', 'api_keys', 'console_sessions'];
 /** Where a BullMQ queue keeps its jobs, by state (lists, then sorted sets), and its job schedulers. */
 const LISTS = ['wait', 'paused', 'active'];
 const SORTED_SETS = ['prioritized', 'delayed', 'completed', 'failed', 'waiting-children', 'repeat'];
