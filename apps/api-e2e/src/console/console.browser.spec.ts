@@ -201,10 +201,6 @@ describe('the console in a browser', () => {
       await attempts.getByText('#1').waitFor();
       expect(await attempts.innerText()).toContain('e2e-console-worker');
       await capture(page, 'task', (p) => p.getByRole('list', { name: 'Attempts' }).waitFor());
-      await capture(page, 'overview', async (p) => {
-        await p.goto(`${baseUrl}/console/`, { waitUntil: 'domcontentloaded' });
-        await p.getByRole('heading', { name: 'sleep', exact: true }).waitFor();
-      });
     } finally {
       await context.close();
     }
@@ -316,6 +312,25 @@ describe('the console in a browser', () => {
       expect(await page.locator(`tr[data-task-id="${betaTask}"]`).count()).toBe(0);
       await page.goto(`${baseUrl}/console/tasks/${betaTask}`, { waitUntil: 'domcontentloaded' });
       await page.getByRole('alert').filter({ hasText: `No task with id "${betaTask}"` }).waitFor();
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("charts the hour's work per type on the overview", async () => {
+    const ids = await Promise.all(Array.from({ length: 12 }, () => submit({ type: 'noop', payload: {} })));
+    for (const id of ids) await waitStatus(id, 'completed');
+    const { context, page } = await newPage();
+    try {
+      await signIn(page, TEST_API_KEY);
+      await capture(page, 'overview', async (p) => {
+        await p.goto(`${baseUrl}/console/`, { waitUntil: 'domcontentloaded' });
+        const noop = p.getByRole('region', { name: 'noop' });
+        await noop.getByText('completed').first().waitFor();
+        // The figures come from PostgreSQL: at least the dozen just run.
+        expect(Number(await noop.locator('.figures strong').first().innerText())).toBeGreaterThanOrEqual(12);
+      });
+      expect(await page.getByRole('img', { name: /per minute/ }).count()).toBeGreaterThan(5);
     } finally {
       await context.close();
     }
