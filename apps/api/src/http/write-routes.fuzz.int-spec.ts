@@ -96,8 +96,11 @@ const created: Record<Pool, Set<string>> = { task: new Set(), schedule: new Set(
 const stats = new Map<string, { requests: number; ms: number; checkMs: number; statuses: Map<number, number> }>();
 
 const PROTOTYPE_NAMES = Object.getOwnPropertyNames(Object.prototype).join();
-/** Server internals that must never reach a client. */
-const LEAKS = /\n\s+at |\bat [\w.<>]+ \(|node_modules|\.[jt]s:\d+:\d+|QueryFailedError|TypeORM|syntax error at or near|violates .* constraint|invalid input syntax for|relation "|column "|duplicate key value|ioredis|ReplyError|ECONNREFUSED/;
+/**
+ * Server internals that must never reach a client. A stack frame names its file and line: a
+ * detail that quotes the caller's own JSON key ("(at . ()") is not one.
+ */
+const LEAKS = /\n\s+at |\bat [\w.<>]+ \([^)]*:\d+|node_modules|\.[jt]s:\d+:\d+|QueryFailedError|TypeORM|syntax error at or near|violates .* constraint|invalid input syntax for|relation "|column "|duplicate key value|ioredis|ReplyError|ECONNREFUSED/;
 
 beforeAll(async () => {
   app = await startApi(db.url, prefix, { RATE_LIMIT_REQUESTS: '0', MAX_BACKLOG: '0' }, (nest) => {
