@@ -3,6 +3,7 @@
  * CPU groups, and the clean-up that removes all of it (on success, failure and Ctrl-C).
  */
 import { join } from 'node:path';
+import type { TaskType } from '@taskq/contracts';
 import { openPreparedDataSource } from '@taskq/persistence';
 import {
   REPO_ROOT,
@@ -50,7 +51,8 @@ export interface BenchContext {
   /** A fresh BullMQ prefix, `bench-<section>-<run>`, deleted at clean-up. */
   prefix(section: string): string;
   startApi(section: string, prefix: string): Promise<RunningApi>;
-  startWorker(section: string, prefix: string): ChildApp;
+  /** A worker process serving one queue (default: noop at NOOP_CONCURRENCY); `id` tells several of one section apart. */
+  startWorker(section: string, prefix: string, serve?: { type: TaskType; concurrency: number }, id?: string): ChildApp;
   /** One statement on its own connection; counted in {@link ownQueries}. */
   query<T>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Statements the bench itself ran in the bench database (subtracted from its commit counter). */
@@ -129,21 +131,21 @@ export function createContext(config: BenchConfig, run: string, redisPid: number
       await waitForHttp(`${url}/health/ready`, app, Math.min(context.waitMs, 60_000));
       return { app, url };
     },
-    startWorker(section, prefix) {
+    startWorker(section, prefix, serve = { type: 'noop', concurrency: NOOP_CONCURRENCY }, id = section) {
       const worker = startNode(
-        `taskq worker (${section})`,
+        `taskq worker (${id})`,
         'dist/apps/worker/src/main.js',
         {
           REDIS_URL: config.redisUrl,
           DATABASE_URL: databaseUrl,
           QUEUE_PREFIX: prefix,
           LOG_LEVEL: 'warn',
-          WORKER_QUEUES: 'noop',
-          WORKER_CONCURRENCY: `noop=${NOOP_CONCURRENCY}`,
+          WORKER_QUEUES: serve.type,
+          WORKER_CONCURRENCY: `${serve.type}=${serve.concurrency}`,
           METRICS_PORT: '-1',
-          WORKER_ID: `bench-worker-${section}`,
+          WORKER_ID: `bench-worker-${id}`,
         },
-        `${section}-worker`,
+        `${id}-worker`,
       );
       children.push(worker);
       return worker;

@@ -9,6 +9,7 @@ import type { RedisMemoryResult } from './memory';
 import { profileReport, type ProfileEntry } from './profile';
 import type { SustainResult } from './sustained';
 import { OTHER, REPO_ROOT, fmt, fmtInt, fmtMb, markdownTable, microsPer, stripAnsi, type BenchConfig, type ProcessMemory } from './support';
+import { scalingPart, type ScalingResult } from './worker-scaling';
 import type { TaskqWorkerResult, WorkerRunResult } from './worker-throughput';
 
 export interface Environment {
@@ -27,6 +28,7 @@ export interface Results {
   bulk?: BulkResult;
   sustain?: SustainResult;
   memory?: RedisMemoryResult;
+  scale?: ScalingResult;
   /** Child processes and in-process baselines that wrote (or should have written) a profile. */
   profiles: ProfileEntry[];
   profileDir: string | undefined;
@@ -176,6 +178,7 @@ export function report(config: BenchConfig, env: Environment, run: string, resul
   if (bulk) out.push(...bulkPart(config, bulk));
   if (sustain) out.push(...sustainPart(config, sustain));
   if (memory || workerPeaks.length > 0 || apiPeaks.length > 0) out.push(...memoryPart(results));
+  if (results.scale) out.push(...scalingPart(results.scale, env.cores));
   out.push(...cpuPart(env, results));
   if (results.profileDir) out.push(...profileReport(results.profiles, results.profileDir));
   return `${out.join('\n')}\n`;

@@ -18,6 +18,7 @@ import { report, type Environment, type Results } from './report';
 import { benchSustained } from './sustained';
 import { deleteRedisPrefix, enableChildProfiles, fmt, machineBusyShare, randomSuffix, readConfig, withClient, type BenchConfig } from './support';
 import { benchRawWorker, benchTaskqWorker } from './worker-throughput';
+import { benchWorkerScaling } from './worker-scaling';
 
 async function describeEnvironment(config: BenchConfig): Promise<Environment> {
   const postgres = await withClient(config.postgresUrl, async (client) => {
@@ -112,6 +113,11 @@ async function runSections(ctx: BenchContext, results: Results): Promise<void> {
     results.profiles.push({ label: 'taskq API (sustained section)', file: results.sustain.apiProfile, window: results.sustain.window });
     results.profiles.push({ label: 'taskq worker (sustained section)', file: results.sustain.workerProfile, window: results.sustain.window });
     await deleteRedisPrefix(config.redisUrl, prefix);
+  }
+
+  if (sections.has('scale')) {
+    await begin();
+    results.scale = await benchWorkerScaling(ctx);
   }
 
   if (sections.has('memory')) {

@@ -16,7 +16,7 @@ import { Client } from 'pg';
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 
 /** The sections `BENCH_ONLY` can pick, in the order they run. */
-export const SECTIONS = ['api', 'worker', 'bulk', 'sustain', 'memory'] as const;
+export const SECTIONS = ['api', 'worker', 'bulk', 'sustain', 'memory', 'scale'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchConfig {
@@ -46,6 +46,10 @@ export interface BenchConfig {
   sustainConnections: number;
   /** Jobs queued for the Redis-bytes-per-job measure. */
   memoryJobs: number;
+  /** Worker scaling: noop tasks per run, sleep tasks per run and each one's sleep (ms). */
+  scaleNoopTasks: number;
+  scaleSleepTasks: number;
+  scaleSleepMs: number;
   /** `--profile` or BENCH_PROFILE=1: every child app runs with --cpu-prof. */
   profile: boolean;
 }
@@ -97,6 +101,9 @@ export function readConfig(argv: string[] = process.argv.slice(2)): BenchConfig 
     sustainStartRate: intFromEnv('BENCH_SUSTAIN_START_RATE', 500, 10, 1_000_000),
     sustainConnections: intFromEnv('BENCH_SUSTAIN_CONNECTIONS', 64, 1, 10_000),
     memoryJobs: intFromEnv('BENCH_MEMORY_JOBS', 20_000, 100, 10_000_000),
+    scaleNoopTasks: intFromEnv('BENCH_SCALE_NOOP_TASKS', 12_000, 100, 10_000_000),
+    scaleSleepTasks: intFromEnv('BENCH_SCALE_SLEEP_TASKS', 2_400, 100, 10_000_000),
+    scaleSleepMs: intFromEnv('BENCH_SCALE_SLEEP_MS', 100, 1, 60_000),
     profile: argv.includes('--profile') || flagFromEnv('BENCH_PROFILE'),
     eventsStream: flagFromEnv('BENCH_EVENTS_STREAM'),
   };

@@ -5,7 +5,7 @@
  * `jobSpecFor` / `jobOptionsFor`. When those change (lean jobs, new options), the bench follows.
  */
 import type { JobsOptions, Queue } from 'bullmq';
-import { SubmitTaskDto } from '@taskq/contracts';
+import { SubmitTaskDto, type TaskType } from '@taskq/contracts';
 import { TaskAdmissions, openDataSource } from '@taskq/persistence';
 import { TaskProducer, connectRedis, jobOptionsFor, type TaskJobData } from '@taskq/queue';
 import { jobSpecFor, prepareTask, type PreparedTask } from '@taskq/tasks';
@@ -14,15 +14,20 @@ import { jobSpecFor, prepareTask, type PreparedTask } from '@taskq/tasks';
 export const CHUNK = 1_000;
 
 /** `n` noop tasks with an empty payload, as the API prepares `{"type":"noop","payload":{}}` for tenant `default`. */
-export async function prepareNoopTasks(n: number, now = new Date()): Promise<PreparedTask[]> {
-  const request = Object.assign(new SubmitTaskDto(), { type: 'noop', payload: {} });
+export function prepareNoopTasks(n: number, now = new Date()): Promise<PreparedTask[]> {
+  return prepareTasks('noop', {}, n, now);
+}
+
+/** `n` tasks of `type` with this payload, as the API prepares them for tenant `default`. */
+export async function prepareTasks(type: TaskType, payload: Record<string, unknown>, n: number, now = new Date()): Promise<PreparedTask[]> {
+  const request = Object.assign(new SubmitTaskDto(), { type, payload });
   const tasks: PreparedTask[] = [];
   for (let start = 0; start < n; start += CHUNK) {
     const prepared = await Promise.all(
-      Array.from({ length: Math.min(CHUNK, n - start) }, () => prepareTask({ ...request, payload: {} }, { tenant: 'default', idempotencyKey: null, now })),
+      Array.from({ length: Math.min(CHUNK, n - start) }, () => prepareTask({ ...request, payload: { ...payload } }, { tenant: 'default', idempotencyKey: null, now })),
     );
     for (const result of prepared) {
-      if (!result.ok) throw new Error(`prepareTask refused a noop task: ${JSON.stringify(result.errors)}`);
+      if (!result.ok) throw new Error(`prepareTask refused a ${type} task: ${JSON.stringify(result.errors)}`);
       tasks.push(result.task);
     }
   }
