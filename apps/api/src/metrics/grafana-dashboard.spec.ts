@@ -1,11 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { TASK_TYPE_NAMES } from '@taskq/contracts';
-// This test runs no app: it holds the dashboard to the metric registries the apps build, so
-// it needs the libs that define them (e2e tests otherwise use contracts, testing and client).
-// eslint-disable-next-line @nx/enforce-module-boundaries
+// The dashboard is held to the metric registries the apps build, from the libs that define them.
 import { TaskqMetrics, type TaskqApp } from '@taskq/observability';
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { QueueDepthCollector, type CountingQueue } from '@taskq/queue';
 
 const DASHBOARD_PATH = resolve(__dirname, '../../../../deploy/grafana/taskq-dashboard.json');
