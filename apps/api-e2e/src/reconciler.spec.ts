@@ -1,5 +1,5 @@
 import type { TaskView } from '@taskq/contracts';
-import { apiFetch, queryDatabase, startPrivateRedis, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess, type PrivateRedis } from '@taskq/testing';
+import { apiFetch, queryDatabase, startSuiteRedis, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess, type SuiteRedis } from '@taskq/testing';
 import { freePort, startBuiltApp } from './support/built-apps';
 
 /**
@@ -11,7 +11,7 @@ import { freePort, startBuiltApp } from './support/built-apps';
 describe('reconciler: Redis restarts empty under the running stack', () => {
   const db = testDatabase('e2e_reconciler');
   const prefix = uniquePrefix('e2e-reconciler');
-  let redis: PrivateRedis;
+  let redis: SuiteRedis;
   let env: Record<string, string>;
   let api: AppProcess | undefined;
   let monitor: AppProcess | undefined;
@@ -47,7 +47,7 @@ describe('reconciler: Redis restarts empty under the running stack', () => {
     [...(monitor?.output() ?? '').matchAll(/reconciler repaired .*; re-queued (\d+) tasks/g)].reduce((sum, match) => sum + Number(match[1]), 0);
 
   beforeAll(async () => {
-    redis = await startPrivateRedis();
+    redis = await startSuiteRedis();
     env = { DATABASE_URL: db.url, REDIS_URL: redis.url, QUEUE_PREFIX: prefix, NODE_ENV: 'test' };
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
@@ -84,10 +84,8 @@ describe('reconciler: Redis restarts empty under the running stack', () => {
     expect(accepted).toHaveLength(33);
     expect(requeuedByMonitor()).toBe(0);
 
-    // Redis restarts without its data, on the same port: every process reconnects to an empty one.
-    const port = Number(new URL(redis.url).port);
-    await redis.stop();
-    redis = await startPrivateRedis({ port });
+    // Redis restarts without its data where it was (a cluster: every node): every process reconnects to an empty one.
+    await redis.restartEmpty();
 
     await waitFor(() => requeuedByMonitor() === accepted.length, { timeoutMs: 20_000, description: `the monitor re-queued ${accepted.length} tasks` });
     await startWorker('reconciler-heir');

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { SMTPServer } from 'smtp-server';
 import { TASK_TYPE_NAMES, type TaskView } from '@taskq/contracts';
-import { apiFetch, deleteRedisPrefix, queryDatabase, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@taskq/testing';
+import { TEST_REDIS_URL, apiFetch, deleteRedisPrefix, queryDatabase, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@taskq/testing';
 import { freePort, startBuiltApp } from './support/built-apps';
 
 /**
@@ -65,7 +65,7 @@ beforeAll(async () => {
 
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
-  const env = { DATABASE_URL: db.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', NODE_ENV: 'test' };
+  const env = { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', NODE_ENV: 'test' };
   api = startBuiltApp('api', { ...env, PORT: String(port), HOST: '127.0.0.1' });
   await waitForHttp(`${baseUrl}/health/ready`, api);
   worker = startBuiltApp('worker', {

@@ -1,8 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { TaskPage, TaskView } from '@taskq/contracts';
-import { apiFetch, deleteRedisPrefix, TEST_REDIS_URL, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@taskq/testing';
+import { apiFetch, deleteRedisPrefix, TEST_REDIS_URL, testRedisClient, testDatabase, uniquePrefix, waitFor, waitForHttp, type AppProcess } from '@taskq/testing';
 import { freePort, startBuiltApp } from './support/built-apps';
 
 /**
@@ -76,7 +75,7 @@ async function keepsHolding(ms: number, holds: () => Promise<boolean>, descripti
 
 /** A BullMQ queue of this file's prefix, opened for inspection and closed after. */
 async function inspectQueue<T>(name: string, inspect: (queue: Queue) => Promise<T>): Promise<T> {
-  const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const connection = testRedisClient(TEST_REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue(name, { connection, prefix });
   try {
     return await inspect(queue);
@@ -107,7 +106,7 @@ async function deadLetter(name: string): Promise<TaskView> {
 async function stopIfStillRunning(id: string): Promise<void> {
   const running = async (): Promise<boolean> => (await getTask(id)).attempts.some((a) => a.outcome === 'running');
   if (!(await running())) return;
-  const redis = new Redis(TEST_REDIS_URL);
+  const redis = testRedisClient(TEST_REDIS_URL);
   try {
     await waitFor(
       async () => {

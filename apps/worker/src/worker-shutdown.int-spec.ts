@@ -3,7 +3,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { INestApplicationContext } from '@nestjs/common';
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@taskq/queue';
 import type { DataSource } from 'typeorm';
 import { WorkerConfig, loadConfig } from '@taskq/config';
 import { TaskStatus, getTaskType, type BackoffPolicy } from '@taskq/contracts';
@@ -34,7 +34,7 @@ describe(`${QueueWorkersService.name} shutdown`, () => {
   const paths: string[] = [];
   let dataSource: DataSource;
   let store: TaskAdmissions;
-  let producerConnection: Redis;
+  let producerConnection: RedisConnection;
   let producer: TaskProducer;
   let server: Server;
   let base: string;

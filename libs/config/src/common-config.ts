@@ -24,7 +24,7 @@ export class CommonConfig {
   nodeEnv: 'development' | 'production' | 'test' = 'development';
 
   @Env('REDIS_URL')
-  @Matches(/^rediss?:\/\//, { message: 'must be a redis:// or rediss:// URL' })
+  @Matches(/^rediss?(-cluster)?:\/\//, { message: 'must be a redis:// or rediss:// URL, or redis-cluster://host1:port,host2:port for a Redis Cluster' })
   redisUrl = 'redis://127.0.0.1:6379';
 
   @Env('DATABASE_URL')

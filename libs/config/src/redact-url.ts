@@ -5,6 +5,8 @@ export function redactUrl(url: string): string {
     if (parsed.password) parsed.password = '***';
     return parsed.toString();
   } catch {
-    return '<unparsable URL>';
+    // A cluster URL lists several hosts (redis-cluster://a:7000,b:7001), which URL refuses.
+    if (!/^[a-z][a-z0-9+.-]*:\/\/[^/?#]/i.test(url)) return '<unparsable URL>';
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
   }
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis-connection';
 
 /** Redis pub/sub channel on which the API announces cancelled tasks to every worker. */
 export function cancelChannel(prefix: string): string {
@@ -13,14 +13,14 @@ export function cancelChannel(prefix: string): string {
 export class CancelSubscriber {
   private readonly listeners = new Set<(taskId: string) => void>();
 
-  private constructor(private readonly subscriber: Redis) {
+  private constructor(private readonly subscriber: RedisConnection) {
     subscriber.on('message', (_channel: string, taskId: string) => {
       for (const listener of this.listeners) listener(taskId);
     });
   }
 
   /** `connection` is dedicated: a subscribed Redis connection can do nothing else. */
-  static async subscribe(connection: Redis, prefix: string): Promise<CancelSubscriber> {
+  static async subscribe(connection: RedisConnection, prefix: string): Promise<CancelSubscriber> {
     await connection.subscribe(cancelChannel(prefix));
     return new CancelSubscriber(connection);
   }

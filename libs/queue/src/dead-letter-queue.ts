@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis-connection';
 
 /**
  * WARNING: stored in Redis. A BullMQ queue that mirrors the dead-letter queue so operators
@@ -24,7 +24,7 @@ export class DeadLetterMirror {
 
   /** `ownsConnection`: close() also closes the connection (it was made for this mirror). */
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisConnection,
     private readonly prefix: string,
     private readonly ownsConnection = false,
   ) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis-connection';
 import { getTaskType, type TaskType } from '@taskq/contracts';
 import { TEST_REDIS_URL, deleteRedisPrefix, parsePrometheusText, startPrivateRedis, uniquePrefix, type PrivateRedis } from '@taskq/testing';
 import { TaskqMetrics } from '@taskq/observability';
@@ -12,7 +12,7 @@ import { TaskProducer } from './task-producer';
 jest.setTimeout(30_000);
 
 interface Fixture {
-  connection: Redis;
+  connection: RedisConnection;
   producer: TaskProducer;
   deadLetters: DeadLetterMirror;
   metrics: TaskqMetrics;

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Module, Optional, type DynamicModule } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis-connection';
 import { DeadLetterMirror } from './dead-letter-queue';
 import { connectRedis, createRedisConnection } from './redis-connection';
 import { TaskEventSink } from '@taskq/contracts';
@@ -33,7 +33,7 @@ export class QueueResources {
   constructor(
     private readonly deadLetters: DeadLetterMirror,
     @Optional() private readonly producer?: TaskProducer,
-    @Optional() @Inject(PRODUCER_REDIS) private readonly redis?: Redis,
+    @Optional() @Inject(PRODUCER_REDIS) private readonly redis?: RedisConnection,
   ) {}
 
   async close(): Promise<void> {
@@ -54,10 +54,10 @@ export class QueueModule {
       providers: [
         // Fails fast without an offline queue, so it must be connected before its first command.
         { provide: PRODUCER_REDIS, useFactory: () => connectRedis(redisUrl, 'producer', startupCheckTimeoutMs) },
-        { provide: TaskProducer, useFactory: (redis: Redis) => new TaskProducer(redis, queuePrefix), inject: [PRODUCER_REDIS] },
-        { provide: DeadLetterMirror, useFactory: (redis: Redis) => new DeadLetterMirror(redis, queuePrefix), inject: [PRODUCER_REDIS] },
-        { provide: ScheduleQueue, useFactory: (redis: Redis) => new ScheduleQueue(redis, queuePrefix), inject: [PRODUCER_REDIS] },
-        { provide: TaskEventSink, useFactory: (redis: Redis) => new TaskEventPublisher(redis, queuePrefix), inject: [PRODUCER_REDIS] },
+        { provide: TaskProducer, useFactory: (redis: RedisConnection) => new TaskProducer(redis, queuePrefix), inject: [PRODUCER_REDIS] },
+        { provide: DeadLetterMirror, useFactory: (redis: RedisConnection) => new DeadLetterMirror(redis, queuePrefix), inject: [PRODUCER_REDIS] },
+        { provide: ScheduleQueue, useFactory: (redis: RedisConnection) => new ScheduleQueue(redis, queuePrefix), inject: [PRODUCER_REDIS] },
+        { provide: TaskEventSink, useFactory: (redis: RedisConnection) => new TaskEventPublisher(redis, queuePrefix), inject: [PRODUCER_REDIS] },
         QueueResources,
       ],
       exports: [PRODUCER_REDIS, TaskProducer, DeadLetterMirror, ScheduleQueue, TaskEventSink, QueueResources],
@@ -72,8 +72,8 @@ export class QueueModule {
       providers: [
         { provide: WORKER_REDIS, useFactory: () => createRedisConnection(redisUrl, 'worker') },
         // The mirror closes the connection: QueueResources closes it last.
-        { provide: DeadLetterMirror, useFactory: (redis: Redis) => new DeadLetterMirror(redis, queuePrefix, true), inject: [WORKER_REDIS] },
-        { provide: TaskEventSink, useFactory: (redis: Redis) => new TaskEventPublisher(redis, queuePrefix), inject: [WORKER_REDIS] },
+        { provide: DeadLetterMirror, useFactory: (redis: RedisConnection) => new DeadLetterMirror(redis, queuePrefix, true), inject: [WORKER_REDIS] },
+        { provide: TaskEventSink, useFactory: (redis: RedisConnection) => new TaskEventPublisher(redis, queuePrefix), inject: [WORKER_REDIS] },
         QueueResources,
       ],
       exports: [DeadLetterMirror, TaskEventSink, QueueResources],

@@ -1,11 +1,11 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis-connection';
 import { TEST_REDIS_URL, deleteRedisPrefix, uniquePrefix } from '@taskq/testing';
 import { createRedisConnection } from './redis-connection';
 import { ScheduleQueue, scheduledTimeOf } from './schedule-queue';
 
 describe(ScheduleQueue.name, () => {
   const prefix = uniquePrefix('schedule-queue');
-  let redis: Redis;
+  let redis: RedisConnection;
   let sut: ScheduleQueue;
 
   beforeAll(() => {

@@ -1,5 +1,5 @@
 import { Queue, type Job, type JobSchedulerTemplateOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis-connection';
 import { REMOVE_ON_COMPLETE, REMOVE_ON_FAIL } from './task-job';
 import { QueueUnavailableError } from './task-producer';
 
@@ -65,7 +65,7 @@ export class ScheduleQueue {
 
   /** `ownsConnection`: close() also closes the connection (it was made for this queue). */
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisConnection,
     prefix: string,
     private readonly ownsConnection = false,
   ) {

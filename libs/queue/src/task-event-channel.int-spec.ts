@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis-connection';
 import { TaskStatus, type TaskEvent } from '@taskq/contracts';
 import { TEST_REDIS_URL, uniquePrefix, waitFor } from '@taskq/testing';
 import { connectRedis, createRedisConnection } from './redis-connection';
@@ -6,7 +6,7 @@ import { TaskEventPublisher, TaskEventSubscriber, taskEventChannel } from './tas
 
 describe(TaskEventSubscriber.name, () => {
   const prefix = uniquePrefix('task-events');
-  let redis: Redis;
+  let redis: RedisConnection;
   let publisher: TaskEventPublisher;
   let subscriber: TaskEventSubscriber;
   const received: TaskEvent[] = [];

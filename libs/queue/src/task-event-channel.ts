@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis-connection';
 import { TaskEventSink, type TaskEvent } from '@taskq/contracts';
 import { throttledLog } from '@taskq/observability';
 import { decodeTaskEvents, encodeTaskEvents } from './task-event-codec';
@@ -21,7 +21,7 @@ export class TaskEventPublisher extends TaskEventSink {
   private readonly channel: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     prefix: string,
   ) {
     super();
@@ -50,7 +50,7 @@ export class TaskEventSubscriber {
 
   /** `connection` is dedicated: a subscribed Redis connection can do nothing else. */
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisConnection,
     prefix: string,
   ) {
     this.channel = taskEventChannel(prefix);

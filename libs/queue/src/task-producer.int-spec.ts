@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis-connection';
 import type { TaskType } from '@taskq/contracts';
 import { TEST_REDIS_URL, deleteRedisPrefix, uniquePrefix } from '@taskq/testing';
 import { connectRedis } from './redis-connection';
@@ -8,7 +8,7 @@ import { QueueUnavailableError, TaskProducer } from './task-producer';
 
 describe(TaskProducer.name, () => {
   const prefix = uniquePrefix('task-producer');
-  let redis: Redis;
+  let redis: RedisConnection;
   let sut: TaskProducer;
 
   const spec = (type: TaskType): TaskJobSpec => ({ data: { taskId: randomUUID(), type }, maxAttempts: 3, priority: null, delayMs: 0 });

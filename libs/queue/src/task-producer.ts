@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis-connection';
 import { TASK_TYPE_NAMES, type TaskType } from '@taskq/contracts';
 import { cancelChannel } from './cancel-channel';
 import { queueNameFor } from './queue-names';
@@ -45,7 +45,7 @@ export class TaskProducer {
   private flushScheduled = false;
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisConnection,
     private readonly prefix: string,
   ) {}
 
@@ -114,7 +114,7 @@ export class TaskProducer {
 
   /**
    * Queues many jobs: pipelined `addBulk`s per task type, of at most ENQUEUE_CHUNK jobs each,
-   * all sent at once: Redis adds the first chunk's jobs while the next chunk is being built.
+   * all sent at once: RedisConnection adds the first chunk's jobs while the next chunk is being built.
    */
   async enqueueMany(specs: TaskJobSpec[]): Promise<void> {
     const byType = new Map<TaskType, TaskJobSpec[]>();
@@ -150,23 +150,33 @@ export class TaskProducer {
     await this.enqueueMany(specs);
   }
 
-  /** Where each task's job stands (one pipeline). */
+  /** Where each task's job stands: one pipeline per queue, as a Redis Cluster keeps each queue's keys on one slot. */
   async jobPresence(tasks: Array<{ id: string; type: TaskType }>): Promise<JobPresence[]> {
-    if (tasks.length === 0) return [];
-    const pipeline = this.connection.pipeline();
-    for (const task of tasks) {
-      const key = this.queue(task.type).toKey(task.id);
-      pipeline.exists(key);
-      pipeline.hget(key, 'finishedOn');
-    }
-    const replies = (await pipeline.exec()) ?? [];
-    return tasks.map((_task, index) => {
-      const [existsError, exists] = replies[2 * index] ?? [new Error('no reply from Redis')];
-      const [finishedError, finishedOn] = replies[2 * index + 1] ?? [new Error('no reply from Redis')];
-      if (existsError || finishedError) throw existsError ?? finishedError;
-      if (exists === 0) return 'missing';
-      return finishedOn ? 'finished' : 'present';
+    const presence = new Array<JobPresence>(tasks.length);
+    const byType = new Map<TaskType, number[]>();
+    tasks.forEach((task, index) => {
+      const indexes = byType.get(task.type);
+      if (indexes) indexes.push(index);
+      else byType.set(task.type, [index]);
     });
+    await Promise.all(
+      [...byType].map(async ([type, indexes]) => {
+        const pipeline = this.connection.pipeline();
+        for (const index of indexes) {
+          const key = this.queue(type).toKey(tasks[index]?.id ?? '');
+          pipeline.exists(key);
+          pipeline.hget(key, 'finishedOn');
+        }
+        const replies = (await pipeline.exec()) ?? [];
+        indexes.forEach((taskIndex, position) => {
+          const [existsError, exists] = replies[2 * position] ?? [new Error('no reply from Redis')];
+          const [finishedError, finishedOn] = replies[2 * position + 1] ?? [new Error('no reply from Redis')];
+          if (existsError || finishedError) throw existsError ?? finishedError;
+          presence[taskIndex] = exists === 0 ? 'missing' : finishedOn ? 'finished' : 'present';
+        });
+      }),
+    );
+    return presence;
   }
 
   /** The ids of the jobs waiting in a type's queue (waiting, paused, prioritized, delayed), `pageSize` at a time. */

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@taskq/queue';
 import type { DataSource } from 'typeorm';
 import { TaskAdmissions, ensureDatabase, openDataSource, runMigrations } from '@taskq/persistence';
 import { QueueUnavailableError, TaskProducer, connectRedis } from '@taskq/queue';
@@ -16,8 +16,8 @@ describe(TaskAdmission.name, () => {
   const db = testDatabase('task_admission');
   const prefix = uniquePrefix('task-admission');
   let dataSource: DataSource;
-  let redis: Redis;
-  let down: Redis;
+  let redis: RedisConnection;
+  let down: RedisConnection;
   let producer: TaskProducer;
   let sut: TaskAdmission;
   /** Admission through a producer whose Redis connection is gone. */

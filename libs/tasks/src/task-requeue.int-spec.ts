@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@taskq/queue';
 import type { DataSource } from 'typeorm';
 import { TaskStatus } from '@taskq/contracts';
 import { TaskAdmissions, TaskLifecycleStore, ensureDatabase, openDataSource, runMigrations } from '@taskq/persistence';
@@ -11,8 +11,8 @@ describe(TaskRequeue.name, () => {
   const db = testDatabase('task_requeue');
   const prefix = uniquePrefix('task-requeue');
   let dataSource: DataSource;
-  let redis: Redis;
-  let down: Redis;
+  let redis: RedisConnection;
+  let down: RedisConnection;
   let producer: TaskProducer;
   let deadLetters: DeadLetterMirror;
   let admissions: TaskAdmissions;

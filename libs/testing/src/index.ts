@@ -7,3 +7,4 @@ export * from './api-key';
 export * from './postgres-server';
 export * from './tcp-proxy';
 export * from './sse-client';
+export * from './redis-cluster';

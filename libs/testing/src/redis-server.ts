@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
+import { TEST_REDIS_MODE } from './isolation';
+import { startPrivateRedisCluster } from './redis-cluster';
 import { waitFor } from './wait-for';
 
 export interface PrivateRedis {
@@ -51,4 +53,28 @@ export async function startPrivateRedis(options: { port?: number } = {}): Promis
     };
   }
   throw new Error('could not start a private redis-server');
+}
+
+export interface SuiteRedis {
+  url: string;
+  /** Redis loses its data under the running stack: restarted empty where it was. */
+  restartEmpty(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A private Redis of the kind the suite runs against (TEST_REDIS_MODE): one server, or a
+ * three-master cluster. For suites that take Redis's data away from a running stack.
+ */
+export async function startSuiteRedis(): Promise<SuiteRedis> {
+  if (TEST_REDIS_MODE === 'cluster') return startPrivateRedisCluster();
+  let server = await startPrivateRedis();
+  return {
+    url: server.url,
+    async restartEmpty() {
+      await server.stop();
+      server = await startPrivateRedis({ port: Number(new URL(server.url).port) });
+    },
+    stop: () => server.stop(),
+  };
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@taskq/queue';
 import { ApiConfig } from '@taskq/config';
 import { scopeAllows } from '@taskq/contracts';
 import { PRODUCER_REDIS } from '@taskq/queue';
@@ -24,7 +24,7 @@ export class AccessGuard implements CanActivate {
   /** Each handler's access, read from its metadata once. */
   private readonly access = new WeakMap<object, RouteAccess>();
 
-  constructor(config: ApiConfig, @Inject(PRODUCER_REDIS) redis: Redis) {
+  constructor(config: ApiConfig, @Inject(PRODUCER_REDIS) redis: RedisConnection) {
     this.limiter =
       config.rateLimitRequests > 0
         ? new RateLimiter(redis, { limit: config.rateLimitRequests, windowMs: config.rateLimitWindowMs, claimSize: config.rateLimitClaimSize, prefix: config.queuePrefix })

@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Logger, ServiceUnavailableException } from '@n
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@taskq/queue';
 import { throttledLog } from '@taskq/observability';
 import { PRODUCER_REDIS } from '@taskq/queue';
 import { ProblemException, problemType } from '../errors/problem.exception';
@@ -23,7 +23,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly dataSource: DataSource,
-    @Inject(PRODUCER_REDIS) private readonly redis: Redis,
+    @Inject(PRODUCER_REDIS) private readonly redis: RedisConnection,
   ) {}
 
   /** Liveness: the process answers. Never touches Redis or PostgreSQL. */

@@ -85,11 +85,13 @@ async function exportedSeries(): Promise<Map<string, ExportedSeries>> {
       const labels = new Set([...(declared.get(family.name) ?? []), ...family.values.flatMap((value) => Object.keys(value.labels))]);
       labels.delete('le');
       labels.delete('quantile');
-      if (family.type === 'histogram') {
+      // prom-client types `type` as a numeric enum; at run time it is the exposition name.
+      const kind = String(family.type);
+      if (kind === 'histogram') {
         add(`${family.name}_bucket`, [...labels, 'le'], app);
         add(`${family.name}_sum`, labels, app);
         add(`${family.name}_count`, labels, app);
-      } else if (family.type === 'summary') {
+      } else if (kind === 'summary') {
         add(family.name, [...labels, 'quantile'], app);
         add(`${family.name}_sum`, labels, app);
         add(`${family.name}_count`, labels, app);

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@taskq/queue';
 import { throttledLog } from '@taskq/observability';
 
 /**
@@ -25,7 +25,7 @@ return {grant, left, used + grant}`;
 
 const CLAIM_COMMAND = 'taskqRateLimitClaim';
 
-type ClaimingRedis = Redis & { [CLAIM_COMMAND](key: string, windowMs: number, limit: number, want: number): Promise<[number, number, number]> };
+type ClaimingRedis = RedisConnection & { [CLAIM_COMMAND](key: string, windowMs: number, limit: number, want: number): Promise<[number, number, number]> };
 
 export interface RateLimitOptions {
   /** Requests per key per window, across every replica. */
@@ -81,7 +81,7 @@ export class RateLimiter {
   private readonly now: () => number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly options: RateLimitOptions,
   ) {
     this.claimSize = options.claimSize && options.claimSize > 0 ? options.claimSize : Math.min(1_000, Math.max(1, Math.floor(options.limit / 100)));

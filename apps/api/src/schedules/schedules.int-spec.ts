@@ -1,5 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@taskq/queue';
 import { TASK_TYPE_NAMES, getTaskType, type ScheduleList, type ScheduleView, type SubmitTaskResponse, type TaskPage, type TaskView } from '@taskq/contracts';
 import { TaskAdmissions, openDataSource } from '@taskq/persistence';
 import { prepareTask } from '@taskq/tasks';
@@ -41,7 +41,7 @@ describe('schedules API', () => {
   const db = testDatabase('api_schedules');
   const prefix = uniquePrefix('api-schedules');
   let app: NestFastifyApplication;
-  let redis: Redis;
+  let redis: RedisConnection;
   let queue: ScheduleQueue;
   let producer: TaskProducer;
 

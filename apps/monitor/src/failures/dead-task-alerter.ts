@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@taskq/queue';
 import { MonitorConfig } from '@taskq/config';
 import type { DeadTaskAlert } from '@taskq/contracts';
 import { TaskQueries, type DeadTaskSummary } from '@taskq/persistence';
@@ -47,7 +47,7 @@ export class DeadTaskAlerter implements BeforeApplicationShutdown {
   constructor(
     @Inject(MonitorConfig) private readonly config: MonitorConfig,
     private readonly queries: TaskQueries,
-    @Inject(FAILURES_REDIS) private readonly redis: Redis,
+    @Inject(FAILURES_REDIS) private readonly redis: RedisConnection,
   ) {
     const url = config.alertWebhookUrl;
     if (!url) return;

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@taskq/queue';
 import { MonitorConfig } from '@taskq/config';
 import { TASK_TYPE_NAMES, type TaskType } from '@taskq/contracts';
 import { createRedisConnection, queueNameFor, settlesWithin } from '@taskq/queue';
@@ -24,13 +24,13 @@ export class QueueFailureWatcher implements OnApplicationBootstrap, BeforeApplic
   private readonly watchers: QueueEvents[] = [];
   private lastWarningAt = 0;
   /** Never connects itself: each QueueEvents opens (and closes) a duplicate, as its XREAD blocks. */
-  private readonly connectionTemplate: Redis;
+  private readonly connectionTemplate: RedisConnection;
 
   constructor(
     @Inject(MonitorConfig) private readonly config: MonitorConfig,
     private readonly reporter: FailureReporter,
     private readonly alerter: DeadTaskAlerter,
-    @Inject(FAILURES_REDIS) private readonly redis: Redis,
+    @Inject(FAILURES_REDIS) private readonly redis: RedisConnection,
   ) {
     this.connectionTemplate = createRedisConnection(config.redisUrl, 'worker', { lazyConnect: true });
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplicationContext } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@taskq/queue';
 import { MonitorConfig, loadConfig } from '@taskq/config';
 import { TaskStatus, getTaskType } from '@taskq/contracts';
 import { TaskAdmissions } from '@taskq/persistence';
@@ -17,7 +17,7 @@ describe('monitor health and metrics listener', () => {
   let sut: INestApplicationContext;
   let closed = false;
   let base: string;
-  let connection: Redis;
+  let connection: RedisConnection;
   let producer: TaskProducer;
 
   beforeAll(async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@taskq/queue';
 
 /**
  * WARNING: stored in Redis. The key of the lease that lets one monitor replica at a time
@@ -19,7 +19,7 @@ export class ReconcilerLease {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     prefix: string,
     private readonly token = randomUUID(),
   ) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@taskq/queue';
 import { Client } from 'pg';
 import { isTaskType, type BackoffPolicy, type TaskType } from '@taskq/contracts';
 import { TaskqMetrics } from '@taskq/observability';
@@ -107,10 +107,10 @@ describe(Reconciler.name, () => {
   let monitor: MonitorTestApp | undefined;
   let second: MonitorTestApp | undefined;
   let sut: Reconciler;
-  let redis: Redis;
+  let redis: RedisConnection;
   let producer: TaskProducer;
   let worker: Worker<TaskJobData> | undefined;
-  const workerConnections: Redis[] = [];
+  const workerConnections: RedisConnection[] = [];
   const byName = new Map<string, SeededTask>();
   const task = (name: string): SeededTask => {
     const found = byName.get(name);
@@ -171,7 +171,7 @@ describe(Reconciler.name, () => {
     // E3's first attempt failed and BullMQ holds its retry (delayed); E4's job completed in
     // Redis while PostgreSQL still says active; E5's job is active.
     workerConnections.push(redis.duplicate(), redis.duplicate());
-    worker = new Worker<TaskJobData>('{email}', undefined, { connection: workerConnections[0] as Redis, prefix, autorun: false, settings: { backoffStrategy: taskBackoffStrategy } });
+    worker = new Worker<TaskJobData>('{email}', undefined, { connection: workerConnections[0] as RedisConnection, prefix, autorun: false, settings: { backoffStrategy: taskBackoffStrategy } });
     await producer.enqueue(submittedJob(task('E3')));
     const e3 = await worker.getNextJob('token-e3');
     await e3?.moveToFailed(new Error('boom'), 'token-e3');
@@ -179,7 +179,7 @@ describe(Reconciler.name, () => {
     const e4 = await worker.getNextJob('token-e4');
     await e4?.moveToCompleted(null, 'token-e4', false);
     await producer.enqueue(submittedJob(task('E5')));
-    const webhookWorker = new Worker<TaskJobData>('{webhook}', undefined, { connection: workerConnections[1] as Redis, prefix, autorun: false });
+    const webhookWorker = new Worker<TaskJobData>('{webhook}', undefined, { connection: workerConnections[1] as RedisConnection, prefix, autorun: false });
     await webhookWorker.getNextJob('token-e5');
     await webhookWorker.close();
 
@@ -348,9 +348,9 @@ describe(`${Reconciler.name}: jobs finished in Redis, stray jobs and stray runs`
   const prefix = uniquePrefix('monitor-reconciler-both');
   let monitor: MonitorTestApp | undefined;
   let sut: Reconciler;
-  let redis: Redis;
+  let redis: RedisConnection;
   let producer: TaskProducer;
-  const connections: Redis[] = [];
+  const connections: RedisConnection[] = [];
 
   /** Takes the task's job as a worker would, then fails it for good (BullMQ's stall limit does the same). */
   async function failInRedis(task: SeededTask): Promise<void> {
@@ -446,7 +446,7 @@ describe(ReconcilerLoop.name, () => {
   const db = testDatabase('monitor_reconciler_loop');
   const prefix = uniquePrefix('monitor-reconciler-loop');
   const replicas: MonitorTestApp[] = [];
-  let redis: Redis;
+  let redis: RedisConnection;
   let producer: TaskProducer;
   let tasks: SeededTask[];
 

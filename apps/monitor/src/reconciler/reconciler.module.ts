@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@taskq/queue';
 import { MonitorConfig } from '@taskq/config';
 import { PRODUCER_REDIS } from '@taskq/queue';
 import { FailuresModule } from '../failures/failures.module';
@@ -16,7 +16,7 @@ import { ReconcilerLoop } from './reconciler-loop';
   providers: [
     {
       provide: ReconcilerLease,
-      useFactory: (redis: Redis, config: MonitorConfig) => new ReconcilerLease(redis, config.queuePrefix),
+      useFactory: (redis: RedisConnection, config: MonitorConfig) => new ReconcilerLease(redis, config.queuePrefix),
       inject: [PRODUCER_REDIS, MonitorConfig],
     },
     Reconciler,

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { MonitorConfig } from '@taskq/config';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@taskq/queue';
 import { PRODUCER_REDIS, createRedisConnection, settlesWithin } from '@taskq/queue';
 import { MAINTENANCE_QUEUE, RETENTION_JOB, RETENTION_SCHEDULER_ID } from './maintenance-queue';
 import { RetentionProcessor, type RetentionRun } from './retention-processor';
@@ -22,7 +22,7 @@ const RETENTION_RETRY_DELAY_MS = 60_000;
 export class RetentionScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Retention');
   /** The worker's own: its blocking reads wait out a Redis outage. */
-  private workerConnection?: Redis;
+  private workerConnection?: RedisConnection;
   private queue?: Queue;
   private worker?: Worker;
   private timer?: NodeJS.Timeout;
@@ -30,7 +30,7 @@ export class RetentionScheduler implements OnApplicationBootstrap, BeforeApplica
 
   constructor(
     private readonly processor: RetentionProcessor,
-    @Inject(PRODUCER_REDIS) private readonly redis: Redis,
+    @Inject(PRODUCER_REDIS) private readonly redis: RedisConnection,
     @Inject(MonitorConfig) private readonly config: MonitorConfig,
   ) {}
 

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@taskq/queue';
 import { MonitorConfig } from '@taskq/config';
 import { SCHEDULES_QUEUE, createRedisConnection, settlesWithin, type ScheduleRunData } from '@taskq/queue';
 import { ScheduleRunner, type RunOutcome } from './schedule-runner';
@@ -13,7 +13,7 @@ const CONCURRENCY = 4;
 @Injectable()
 export class ScheduleRunWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Schedules');
-  private connection?: Redis;
+  private connection?: RedisConnection;
   private worker?: Worker<ScheduleRunData, RunOutcome>;
 
   constructor(

@@ -1,5 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@taskq/queue';
 import type { DataSource } from 'typeorm';
 import { MonitorConfig, loadConfig } from '@taskq/config';
 import { ScheduleStore, TaskQueries, openDataSource, type NewSchedule } from '@taskq/persistence';
@@ -31,7 +31,7 @@ describe('the monitor runs recurring schedules', () => {
   let dataSource: DataSource;
   let schedules: ScheduleStore;
   let queries: TaskQueries;
-  let redis: Redis;
+  let redis: RedisConnection;
   let scheduleQueue: ScheduleQueue;
   let producer: TaskProducer;
 
