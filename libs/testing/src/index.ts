@@ -8,3 +8,4 @@ export * from './postgres-server';
 export * from './tcp-proxy';
 export * from './sse-client';
 export * from './redis-cluster';
+export * from './built-apps';
