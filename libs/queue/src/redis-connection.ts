@@ -131,8 +131,8 @@ async function pingRedis(url: string, timeoutMs: number, warn: (message: string)
   const client = probeConnection(url, timeoutMs);
   // connect() only says "Connection is closed": the socket's error says why (ECONNREFUSED, ENOTFOUND).
   let socketError: Error | undefined;
-  client.on('error', (error: Error) => (socketError = error));
-  client.on('node error', (error: Error) => (socketError = error));
+  // A cluster client says "Failed to refresh slots cache": its last node's error says why.
+  client.on('error', (error: Error & { lastNodeError?: Error }) => (socketError = error.lastNodeError ?? error));
   try {
     await withTimeout(client.connect(), timeoutMs).catch((error: unknown) => {
       throw socketError ?? error;
