@@ -1,10 +1,13 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import { startTracing } from '@taskq/observability';
 import { MonitorConfig, loadConfig, runMain } from '@taskq/config';
 import { createMonitorApp } from './monitor-app';
 
 runMain('monitor', async () => {
   const config = loadConfig(MonitorConfig);
+  // Before the app: the spans of its start-up have a provider. Nothing is installed without OTEL_EXPORTER_OTLP_ENDPOINT.
+  startTracing('taskq-monitor');
   await createMonitorApp(config);
   new Logger('Monitor').log('taskq monitor started');
 });

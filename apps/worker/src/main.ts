@@ -1,10 +1,13 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import { startTracing } from '@taskq/observability';
 import { WorkerConfig, loadConfig, runMain } from '@taskq/config';
 import { createWorkerApp } from './worker-app';
 
 runMain('worker', async () => {
   const config = loadConfig(WorkerConfig);
+  // Before the app: the spans of its start-up have a provider. Nothing is installed without OTEL_EXPORTER_OTLP_ENDPOINT.
+  startTracing('taskq-worker');
   await createWorkerApp(config);
   new Logger('Worker').log(`taskq worker ${config.workerId} started`);
 });

@@ -4,3 +4,4 @@ export * from './logger-params';
 export * from './app-logger';
 export * from './throttled-log';
 export * from './finish-start';
+export * from './tracing';

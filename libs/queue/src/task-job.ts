@@ -1,4 +1,5 @@
 import type { JobsOptions } from 'bullmq';
+import type { TraceCarrier } from '@taskq/observability';
 import { MAX_PRIORITY, computeBackoffDelay, type AttemptOutcome, type BackoffPolicy, type TaskStatus, type TaskType } from '@taskq/contracts';
 
 /**
@@ -14,6 +15,8 @@ export interface TaskJobData {
   type: TaskType;
   /** A record of the last run that its worker could not commit before it stopped: see {@link PendingRecord}. */
   pendingRecord?: PendingRecord;
+  /** W3C trace context of the send, when tracing is on: the worker's attempt spans join its trace. */
+  trace?: TraceCarrier;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import { endSpans, startSendSpans } from '@taskq/observability';
 import type { RedisConnection } from './redis-connection';
 import { TASK_TYPE_NAMES, type TaskType } from '@taskq/contracts';
 import { cancelChannel } from './cancel-channel';
@@ -101,7 +102,7 @@ export class TaskProducer {
 
   private async sendBatch(type: TaskType, batch: PendingJob[]): Promise<void> {
     try {
-      await this.queue(type).addBulk(batch.map(({ spec }) => ({ name: type, data: spec.data, opts: jobOptionsFor(spec) })));
+      await this.addTraced(type, batch.map(({ spec }) => spec));
       for (const job of batch) job.resolve();
     } catch (error) {
       const refused = new QueueUnavailableError(`could not queue ${batch.length === 1 ? `task ${batch[0]?.spec.data.taskId}` : `${batch.length} tasks`}: ${(error as Error).message}`);
@@ -109,6 +110,19 @@ export class TaskProducer {
     } finally {
       this.sending.delete(type);
       if (this.gathering.has(type)) this.sendGathered();
+    }
+  }
+
+  /** One `addBulk`, inside a producer span per job when tracing is on (the span's context travels in the job). */
+  private async addTraced(type: TaskType, specs: TaskJobSpec[]): Promise<void> {
+    const queue = this.queue(type);
+    const spans = startSendSpans(queue.name, specs.map((spec) => ({ taskId: spec.data.taskId, carry: (trace) => (spec.data.trace = trace) })));
+    try {
+      await queue.addBulk(specs.map((spec) => ({ name: type, data: spec.data, opts: jobOptionsFor(spec) })));
+      endSpans(spans);
+    } catch (error) {
+      endSpans(spans, error);
+      throw error;
     }
   }
 
@@ -127,7 +141,7 @@ export class TaskProducer {
     for (const [type, group] of byType) {
       for (let start = 0; start < group.length; start += ENQUEUE_CHUNK) {
         const chunk = group.slice(start, start + ENQUEUE_CHUNK);
-        sending.push(this.queue(type).addBulk(chunk.map((spec) => ({ name: type, data: spec.data, opts: jobOptionsFor(spec) }))));
+        sending.push(this.addTraced(type, chunk));
       }
     }
     try {

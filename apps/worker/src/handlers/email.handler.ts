@@ -2,12 +2,15 @@ import { Inject, type OnApplicationShutdown } from '@nestjs/common';
 import { createTransport, type Transporter } from 'nodemailer';
 import { WorkerConfig } from '@taskq/config';
 import { PermanentTaskError, type EmailPayload, type EmailResult } from '@taskq/contracts';
+import { clientSpan } from '@taskq/observability';
 import { HandlesTask, type TaskContext, type TaskHandler } from './task-handler';
 
 /** Sends the message over SMTP (`SMTP_URL`). 5xx SMTP answers are permanent; the rest retry. */
 @HandlesTask('email')
 export class EmailHandler implements TaskHandler<'email'>, OnApplicationShutdown {
   private readonly transport: Transporter;
+  /** Named on the SMTP span. */
+  private readonly smtpHost: string;
 
   constructor(@Inject(WorkerConfig) private readonly config: WorkerConfig) {
     // Below the email type's 30 s deadline: nodemailer cannot be aborted, so a stuck
@@ -16,12 +19,13 @@ export class EmailHandler implements TaskHandler<'email'>, OnApplicationShutdown
     const url = new URL(config.smtpUrl);
     for (const [option, ms] of Object.entries(SMTP_TIMEOUTS_MS)) if (!url.searchParams.has(option)) url.searchParams.set(option, String(ms));
     this.transport = createTransport(url.toString());
+    this.smtpHost = url.hostname;
   }
 
   async handle(payload: EmailPayload, context: TaskContext): Promise<EmailResult> {
     context.signal.throwIfAborted();
     try {
-      const info = await this.transport.sendMail({
+      const info = await clientSpan('smtp send', { 'server.address': this.smtpHost }, () => this.transport.sendMail({
         from: payload.from ?? this.config.smtpFrom,
         to: payload.to,
         replyTo: payload.replyTo,
@@ -31,7 +35,7 @@ export class EmailHandler implements TaskHandler<'email'>, OnApplicationShutdown
         // The same Message-ID on every attempt lets receivers drop duplicates.
         messageId: `<${context.taskId}@taskq>`,
         headers: { 'X-Taskq-Task-Id': context.taskId },
-      });
+      }));
       return {
         messageId: String(info.messageId),
         accepted: (info.accepted as Array<string | { address: string }>).map(addressOf),

@@ -2,6 +2,7 @@ import { Inject, type OnApplicationShutdown } from '@nestjs/common';
 import { Agent, request } from 'undici';
 import { WorkerConfig } from '@taskq/config';
 import { PermanentTaskError, type WebhookPayload, type WebhookResult } from '@taskq/contracts';
+import { clientSpan, outgoingTraceHeaders } from '@taskq/observability';
 import { assertPublicHost, forbiddenAddressIn, publicOnlyLookup } from '@taskq/tasks';
 import { HandlesTask, type TaskContext, type TaskHandler } from './task-handler';
 
@@ -30,18 +31,24 @@ export class WebhookHandler implements TaskHandler<'webhook'>, OnApplicationShut
     const started = Date.now();
     try {
       if (!this.config.webhookAllowPrivate) assertPublicHost(url.hostname);
-      const response = await request(url, {
-        method,
-        dispatcher: this.agent,
-        signal: AbortSignal.any([context.signal, AbortSignal.timeout(timeoutMs)]),
-        headers: {
-          'user-agent': 'taskq-webhook/1',
-          'x-taskq-task-id': context.taskId,
-          'idempotency-key': context.taskId,
-          ...(sendsBody ? { 'content-type': 'application/json' } : {}),
-          ...payload.headers,
-        },
-        body: sendsBody ? JSON.stringify(payload.body) : undefined,
+      const attributes = { 'http.request.method': method, 'url.full': `${url.origin}${url.pathname}`, 'server.address': url.hostname };
+      const response = await clientSpan(method, attributes, async (span) => {
+        const answer = await request(url, {
+          method,
+          dispatcher: this.agent,
+          signal: AbortSignal.any([context.signal, AbortSignal.timeout(timeoutMs)]),
+          headers: {
+            'user-agent': 'taskq-webhook/1',
+            'x-taskq-task-id': context.taskId,
+            'idempotency-key': context.taskId,
+            ...(sendsBody ? { 'content-type': 'application/json' } : {}),
+            ...payload.headers,
+            ...outgoingTraceHeaders(),
+          },
+          body: sendsBody ? JSON.stringify(payload.body) : undefined,
+        });
+        span?.setAttribute('http.response.status_code', answer.statusCode);
+        return answer;
       });
       const bodyExcerpt = await readExcerpt(response.body);
       const result = { status: response.statusCode, bodyExcerpt, durationMs: Date.now() - started };

@@ -3,9 +3,9 @@ import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { WorkerConfig } from '@taskq/config';
 import { AttemptOutcome, TaskStatus, computeBackoffDelay, progressValueProblem, validatePayload, type TaskProgress, type TaskType } from '@taskq/contracts';
-import { TaskqMetrics, throttledLog } from '@taskq/observability';
+import { TaskqMetrics, endAttemptSpan, startAttemptSpan, throttledLog, withinSpan } from '@taskq/observability';
 import { AttemptLog, LOST_RUN_ERROR, ProgressLog, isStoreUnavailable, type AttemptFinish, type AttemptRelease, type AttemptStartResult } from '@taskq/persistence';
-import { DeadLetterMirror, type PendingRecord, type TaskJobData } from '@taskq/queue';
+import { DeadLetterMirror, queueNameFor, type PendingRecord, type TaskJobData } from '@taskq/queue';
 import { chargedAttempts, isBudgetSpent, lastAttemptNumber } from '@taskq/tasks';
 import type { TaskContext } from '../handlers/task-handler';
 import { executeWithDeadline, type AttemptResult } from './attempt-execution';
@@ -97,9 +97,12 @@ export class TaskRunner {
       if (!run) registration.end();
     }
     if (!run) return null;
-    this.recordQueueWait(job, startedAt);
+    const waitMs = this.recordQueueWait(job, startedAt);
     const progress = this.progressOf(job, run);
-    const outcome = await this.execute(job, run, registration.signal, progress).finally(registration.end);
+    const { taskId, type, trace } = job.data;
+    const span = startAttemptSpan({ queue: queueNameFor(type), taskId, attempt: run.number, queueWaitMs: waitMs, carrier: trace });
+    const outcome = await withinSpan(span, () => this.execute(job, run, registration.signal, progress)).finally(registration.end);
+    endAttemptSpan(span, outcome.kind, outcome.kind === 'completed' ? undefined : outcome.error);
     // The last value reported lands before the outcome, which ends the run's right to report.
     await progress.settle();
     const finishedAt = new Date();
@@ -180,9 +183,10 @@ export class TaskRunner {
     }
   }
 
-  private recordQueueWait(job: RunnableJob, startedAt: Date): void {
+  private recordQueueWait(job: RunnableJob, startedAt: Date): number | undefined {
     const waitMs = queueWaitMs(job, startedAt);
     if (waitMs !== undefined) this.metrics.recordQueueWait(job.data.type, waitMs);
+    return waitMs;
   }
 
   /** Shutdown deadline: the attempt is recorded as interrupted (free) and its job goes back to the queue. */
