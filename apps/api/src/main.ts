@@ -6,8 +6,9 @@ import { createApiApp } from './api-app';
 
 runMain('api', async () => {
   const config = loadConfig(ApiConfig);
-  // Before the app: the spans of its start-up have a provider. Nothing is installed without OTEL_EXPORTER_OTLP_ENDPOINT.
-  startTracing('taskq-api');
+  // Before the app is built, so every span has the provider; the last ones are exported at shutdown (ResourcesShutdown).
+  // Nothing is installed without OTEL_EXPORTER_OTLP_ENDPOINT.
+  startTracing(config, 'taskq-api');
   const app = await createApiApp(config);
   await app.listen({ port: config.port, host: config.host });
   new Logger('Api').log(`taskq api listening on http://${config.host}:${config.port}`);

@@ -6,8 +6,9 @@ import { createMonitorApp } from './monitor-app';
 
 runMain('monitor', async () => {
   const config = loadConfig(MonitorConfig);
-  // Before the app: the spans of its start-up have a provider. Nothing is installed without OTEL_EXPORTER_OTLP_ENDPOINT.
-  startTracing('taskq-monitor');
+  // Before the app is built, so every span has the provider; the last ones are exported at shutdown (ResourcesShutdown).
+  // Nothing is installed without OTEL_EXPORTER_OTLP_ENDPOINT.
+  startTracing(config, 'taskq-monitor');
   await createMonitorApp(config);
   new Logger('Monitor').log('taskq monitor started');
 });

@@ -6,8 +6,9 @@ import { createWorkerApp } from './worker-app';
 
 runMain('worker', async () => {
   const config = loadConfig(WorkerConfig);
-  // Before the app: the spans of its start-up have a provider. Nothing is installed without OTEL_EXPORTER_OTLP_ENDPOINT.
-  startTracing('taskq-worker');
+  // Before the app is built, so every span has the provider; the last ones are exported at shutdown (ResourcesShutdown).
+  // Nothing is installed without OTEL_EXPORTER_OTLP_ENDPOINT.
+  startTracing(config, 'taskq-worker');
   await createWorkerApp(config);
   new Logger('Worker').log(`taskq worker ${config.workerId} started`);
 });

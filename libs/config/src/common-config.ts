@@ -1,5 +1,5 @@
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
 import { DerivedDefault, Env } from './load-config';
 
 /** Where a listener binds outside production when its host variable is unset. */
@@ -62,5 +62,33 @@ export class CommonConfig {
   @Transform(toBoolean)
   @IsBoolean()
   webhookAllowPrivate = false;
+
+  /**
+   * OpenTelemetry traces are exported over OTLP/HTTP when either endpoint is set (the standard
+   * variables; the exporter reads them, and its other OTEL_EXPORTER_OTLP_* settings, itself).
+   * Unset: no tracer provider is installed at all.
+   */
+  @Env('OTEL_EXPORTER_OTLP_ENDPOINT')
+  @IsOptional()
+  @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }, { message: 'must be an http:// or https:// URL' })
+  otlpEndpoint?: string;
+
+  @Env('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT')
+  @IsOptional()
+  @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }, { message: 'must be an http:// or https:// URL' })
+  otlpTracesEndpoint?: string;
+
+  /** Replaces the app's own service name (taskq-api, taskq-worker, taskq-monitor) on its spans. */
+  @Env('OTEL_SERVICE_NAME')
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  otelServiceName?: string;
+
+  /** `true` turns tracing off even with an endpoint set (OpenTelemetry's standard switch). */
+  @Env('OTEL_SDK_DISABLED')
+  @Transform(toBoolean)
+  @IsBoolean()
+  otelSdkDisabled = false;
 }
 

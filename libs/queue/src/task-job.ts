@@ -48,6 +48,8 @@ export interface TaskJobSpec {
   maxAttempts: number;
   priority: number | null;
   delayMs: number;
+  /** With tracing on: the trace context of the job this one replaces (requeue, repair); the new send span links to it. Not stored. */
+  follows?: TraceCarrier;
 }
 
 /** Name under which workers register {@link taskBackoffStrategy}. */

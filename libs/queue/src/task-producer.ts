@@ -1,10 +1,13 @@
 import { Queue } from 'bullmq';
-import { endSpans, startSendSpans } from '@taskq/observability';
+import { endSpans, startSendSpans, tracingEnabled, type TraceCarrier } from '@taskq/observability';
 import type { RedisConnection } from './redis-connection';
 import { TASK_TYPE_NAMES, type TaskType } from '@taskq/contracts';
 import { cancelChannel } from './cancel-channel';
 import { queueNameFor } from './queue-names';
-import { jobOptionsFor, type TaskJobSpec } from './task-job';
+import { jobOptionsFor, type TaskJobData, type TaskJobSpec } from './task-job';
+
+const specOfPending = (job: { spec: TaskJobSpec }): TaskJobSpec => job.spec;
+const specItself = (spec: TaskJobSpec): TaskJobSpec => spec;
 
 /** Redis refused or did not answer: the caller answers 503 and nothing is left half-queued. */
 export class QueueUnavailableError extends Error {
@@ -102,7 +105,7 @@ export class TaskProducer {
 
   private async sendBatch(type: TaskType, batch: PendingJob[]): Promise<void> {
     try {
-      await this.addTraced(type, batch.map(({ spec }) => spec));
+      await this.add(type, batch, specOfPending);
       for (const job of batch) job.resolve();
     } catch (error) {
       const refused = new QueueUnavailableError(`could not queue ${batch.length === 1 ? `task ${batch[0]?.spec.data.taskId}` : `${batch.length} tasks`}: ${(error as Error).message}`);
@@ -113,12 +116,24 @@ export class TaskProducer {
     }
   }
 
-  /** One `addBulk`, inside a producer span per job when tracing is on (the span's context travels in the job). */
-  private async addTraced(type: TaskType, specs: TaskJobSpec[]): Promise<void> {
+  /**
+   * One `addBulk`. With tracing on, inside a producer span per job, whose context the job
+   * carries (`data.trace`); off, nothing else is built.
+   */
+  private async add<T>(type: TaskType, items: T[], specOf: (item: T) => TaskJobSpec): Promise<void> {
     const queue = this.queue(type);
-    const spans = startSendSpans(queue.name, specs.map((spec) => ({ taskId: spec.data.taskId, carry: (trace) => (spec.data.trace = trace) })));
+    const jobs = items.map((item) => {
+      const spec = specOf(item);
+      return { name: type, data: spec.data, opts: jobOptionsFor(spec) };
+    });
+    if (!tracingEnabled()) {
+      await queue.addBulk(jobs);
+      return;
+    }
+    // The jobs hold the same data objects: the spans' contexts written into them go out too.
+    const spans = startSendSpans(queue.name, items.map(specOf));
     try {
-      await queue.addBulk(specs.map((spec) => ({ name: type, data: spec.data, opts: jobOptionsFor(spec) })));
+      await queue.addBulk(jobs);
       endSpans(spans);
     } catch (error) {
       endSpans(spans, error);
@@ -141,7 +156,7 @@ export class TaskProducer {
     for (const [type, group] of byType) {
       for (let start = 0; start < group.length; start += ENQUEUE_CHUNK) {
         const chunk = group.slice(start, start + ENQUEUE_CHUNK);
-        sending.push(this.addTraced(type, chunk));
+        sending.push(this.add(type, chunk, specItself));
       }
     }
     try {
@@ -157,11 +172,19 @@ export class TaskProducer {
    */
   async replaceJobs(specs: TaskJobSpec[]): Promise<void> {
     try {
-      await Promise.all(specs.map((spec) => this.queue(spec.data.type).remove(spec.data.taskId)));
+      await Promise.all(specs.map((spec) => (tracingEnabled() ? this.removeFollowing(spec) : this.queue(spec.data.type).remove(spec.data.taskId))));
     } catch (error) {
       throw new QueueUnavailableError(`could not remove the old jobs of ${specs.length} tasks: ${(error as Error).message}`);
     }
     await this.enqueueMany(specs);
+  }
+
+  /** Removes a spec's old job, and has the new one's send span link to the old one's trace. */
+  private async removeFollowing(spec: TaskJobSpec): Promise<void> {
+    const queue = this.queue(spec.data.type);
+    const old = await queue.getJob(spec.data.taskId);
+    spec.follows = (old?.data as TaskJobData | undefined)?.trace;
+    await queue.remove(spec.data.taskId);
   }
 
   /** Where each task's job stands: one pipeline per queue, as a Redis Cluster keeps each queue's keys on one slot. */
@@ -227,12 +250,16 @@ export class TaskProducer {
   /**
    * Takes a task's job out of its queue. `locked`: a worker is running it right now.
    * A job that is not there (finished and cleaned up, or lost with Redis) counts as removed.
+   * `onTrace` gets the trace context the removed job carried (only with tracing on), for the
+   * job that replaces it to link to.
    */
-  async removeJob(type: TaskType, taskId: string): Promise<'removed' | 'locked'> {
+  async removeJob(type: TaskType, taskId: string, onTrace?: (trace: TraceCarrier) => void): Promise<'removed' | 'locked'> {
     try {
       const job = await this.queue(type).getJob(taskId);
       if (!job) return 'removed';
       if ((await job.getState()) === 'active') return 'locked';
+      const trace = (job.data as TaskJobData).trace;
+      if (trace && onTrace) onTrace(trace);
       await job.remove();
       return 'removed';
     } catch (error) {

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { QueueableTask, TaskLifecycleStore, TaskRestorePoint, TaskSelection } from '@taskq/persistence';
 import type { TaskEventSink } from '@taskq/contracts';
+import { tracingEnabled, type TraceCarrier } from '@taskq/observability';
 import type { DeadLetterMirror, TaskProducer } from '@taskq/queue';
 import { waitingEventsOf } from './task-events';
 import { jobSpecFor } from './task-job-spec';
@@ -32,7 +33,7 @@ export class TaskRequeue {
     const tasks = await this.lifecycle.requeueTasks(selection, limit);
     if (tasks.length === 0) return { kind: 'requeued', tasks };
     try {
-      const locked = await this.removeJobs(tasks);
+      const { locked, traces } = await this.removeJobs(tasks);
       if (locked.length > 0) {
         await this.lifecycle.restoreStatuses(tasks);
         return { kind: 'locked', taskIds: locked };
@@ -41,7 +42,9 @@ export class TaskRequeue {
       // Announced before the jobs go out, on the same connection (see TaskAdmission).
       const at = new Date(now);
       this.events?.publish(waitingEventsOf(tasks, () => at));
-      await this.producer.enqueueMany(tasks.map((task) => jobSpecFor(task, now)));
+      const specs = tasks.map((task) => jobSpecFor(task, now));
+      if (traces) for (const spec of specs) spec.follows = traces.get(spec.data.taskId);
+      await this.producer.enqueueMany(specs);
     } catch (error) {
       await this.restore(tasks);
       throw error;
@@ -62,10 +65,14 @@ export class TaskRequeue {
     await (replace ? this.producer.replaceJobs(specs) : this.producer.enqueueMany(specs));
   }
 
-  /** The tasks whose old job a worker still holds; the others' old jobs are removed. */
-  private async removeJobs(tasks: QueueableTask[]): Promise<string[]> {
-    const removals = await Promise.all(tasks.map((task) => this.producer.removeJob(task.type, task.id)));
-    return tasks.filter((_, index) => removals[index] === 'locked').map((task) => task.id);
+  /**
+   * The tasks whose old job a worker still holds; the others' old jobs are removed. With
+   * tracing on, also the trace context each removed job carried: the new send links to it.
+   */
+  private async removeJobs(tasks: QueueableTask[]): Promise<{ locked: string[]; traces?: Map<string, TraceCarrier> }> {
+    const traces = tracingEnabled() ? new Map<string, TraceCarrier>() : undefined;
+    const removals = await Promise.all(tasks.map((task) => this.producer.removeJob(task.type, task.id, traces && ((trace) => traces.set(task.id, trace)))));
+    return { locked: tasks.filter((_, index) => removals[index] === 'locked').map((task) => task.id), traces };
   }
 
   private async restore(tasks: TaskRestorePoint[]): Promise<void> {

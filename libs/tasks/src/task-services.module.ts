@@ -1,5 +1,6 @@
 import { Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { TaskEventSink } from '@taskq/contracts';
+import { flushTracing } from '@taskq/observability';
 import { PersistenceResources, TaskAdmissions, TaskLifecycleStore } from '@taskq/persistence';
 import { DeadLetterMirror, QueueResources, TaskProducer } from '@taskq/queue';
 import { TaskAdmission } from './task-admission';
@@ -12,7 +13,7 @@ import { TaskRequeue } from './task-requeue';
  * Nest runs global modules' hooks after the others', and the globals an app imports after
  * this one before it (the apps import it before their own global modules). So nothing writes
  * any more. Pending writes go first (an admission then still sends its jobs), then the
- * producer queues and Redis, then PostgreSQL.
+ * producer queues and Redis, then PostgreSQL, then the spans still buffered (OpenTelemetry).
  */
 @Injectable()
 export class ResourcesShutdown implements OnApplicationShutdown {
@@ -25,6 +26,8 @@ export class ResourcesShutdown implements OnApplicationShutdown {
     await this.persistence.flush();
     await this.queue.close();
     await this.persistence.destroy();
+    // Last: every span has ended (the producer's sends with its close); the process exits next.
+    await flushTracing();
   }
 }
 

@@ -25,7 +25,7 @@ export class EmailHandler implements TaskHandler<'email'>, OnApplicationShutdown
   async handle(payload: EmailPayload, context: TaskContext): Promise<EmailResult> {
     context.signal.throwIfAborted();
     try {
-      const info = await clientSpan('smtp send', { 'server.address': this.smtpHost }, () => this.transport.sendMail({
+      const info = await clientSpan('smtp send', () => ({ 'server.address': this.smtpHost }), () => this.transport.sendMail({
         from: payload.from ?? this.config.smtpFrom,
         to: payload.to,
         replyTo: payload.replyTo,

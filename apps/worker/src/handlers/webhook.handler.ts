@@ -2,7 +2,7 @@ import { Inject, type OnApplicationShutdown } from '@nestjs/common';
 import { Agent, request } from 'undici';
 import { WorkerConfig } from '@taskq/config';
 import { PermanentTaskError, type WebhookPayload, type WebhookResult } from '@taskq/contracts';
-import { clientSpan, outgoingTraceHeaders } from '@taskq/observability';
+import { clientSpan, markSpanError, outgoingTraceHeaders } from '@taskq/observability';
 import { assertPublicHost, forbiddenAddressIn, publicOnlyLookup } from '@taskq/tasks';
 import { HandlesTask, type TaskContext, type TaskHandler } from './task-handler';
 
@@ -31,7 +31,7 @@ export class WebhookHandler implements TaskHandler<'webhook'>, OnApplicationShut
     const started = Date.now();
     try {
       if (!this.config.webhookAllowPrivate) assertPublicHost(url.hostname);
-      const attributes = { 'http.request.method': method, 'url.full': `${url.origin}${url.pathname}`, 'server.address': url.hostname };
+      const attributes = () => ({ 'http.request.method': method, 'url.full': `${url.origin}${url.pathname}`, 'server.address': url.hostname });
       const response = await clientSpan(method, attributes, async (span) => {
         const answer = await request(url, {
           method,
@@ -47,7 +47,10 @@ export class WebhookHandler implements TaskHandler<'webhook'>, OnApplicationShut
           },
           body: sendsBody ? JSON.stringify(payload.body) : undefined,
         });
-        span?.setAttribute('http.response.status_code', answer.statusCode);
+        if (span) {
+          span.setAttribute('http.response.status_code', answer.statusCode);
+          if (answer.statusCode >= 400) markSpanError(span, String(answer.statusCode));
+        }
         return answer;
       });
       const bodyExcerpt = await readExcerpt(response.body);

@@ -3,7 +3,7 @@ import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { WorkerConfig } from '@taskq/config';
 import { AttemptOutcome, TaskStatus, computeBackoffDelay, progressValueProblem, validatePayload, type TaskProgress, type TaskType } from '@taskq/contracts';
-import { TaskqMetrics, endAttemptSpan, startAttemptSpan, throttledLog, withinSpan } from '@taskq/observability';
+import { TaskqMetrics, endAttemptSpan, startAttemptSpan, throttledLog, tracingEnabled, withinSpan } from '@taskq/observability';
 import { AttemptLog, LOST_RUN_ERROR, ProgressLog, isStoreUnavailable, type AttemptFinish, type AttemptRelease, type AttemptStartResult } from '@taskq/persistence';
 import { DeadLetterMirror, queueNameFor, type PendingRecord, type TaskJobData } from '@taskq/queue';
 import { chargedAttempts, isBudgetSpent, lastAttemptNumber } from '@taskq/tasks';
@@ -99,10 +99,13 @@ export class TaskRunner {
     if (!run) return null;
     const waitMs = this.recordQueueWait(job, startedAt);
     const progress = this.progressOf(job, run);
-    const { taskId, type, trace } = job.data;
-    const span = startAttemptSpan({ queue: queueNameFor(type), taskId, attempt: run.number, queueWaitMs: waitMs, carrier: trace });
-    const outcome = await withinSpan(span, () => this.execute(job, run, registration.signal, progress)).finally(registration.end);
-    endAttemptSpan(span, outcome.kind, outcome.kind === 'completed' ? undefined : outcome.error);
+    // With tracing on, the attempt runs in its consumer span ("process <queue>"); off, nothing is built for it.
+    const span = tracingEnabled()
+      ? startAttemptSpan({ queue: queueNameFor(job.data.type), taskId: job.data.taskId, attempt: run.number, queueWaitMs: waitMs, carrier: job.data.trace })
+      : undefined;
+    const executing = span ? withinSpan(span, () => this.execute(job, run, registration.signal, progress)) : this.execute(job, run, registration.signal, progress);
+    const outcome = await executing.finally(registration.end);
+    if (span) endAttemptSpan(span, outcome.kind, outcome.kind === 'completed' ? undefined : outcome.error);
     // The last value reported lands before the outcome, which ends the run's right to report.
     await progress.settle();
     const finishedAt = new Date();
