@@ -5,7 +5,8 @@ import { TEST_REDIS_URL, apiFetch, deleteRedisPrefix, freePort, startBuiltApp, t
 /**
  * The built api and worker export their spans over OTLP/HTTP (JSON) to a collector inside
  * this test: one webhook task that fails once and then succeeds is one trace across both
- * processes, and its webhook receiver gets the trace context.
+ * processes, and its webhook receiver gets the trace context. The batch delay is longer than
+ * the test, so the spans arrive only through the flush of a graceful shutdown (SIGTERM).
  */
 interface OtlpSpan {
   traceId: string;
@@ -71,7 +72,8 @@ beforeAll(async () => {
     LOG_LEVEL: 'warn',
     OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-    OTEL_BSP_SCHEDULE_DELAY: '100',
+    // Nothing is exported on the timer: only the shutdown's flush sends the spans.
+    OTEL_BSP_SCHEDULE_DELAY: '600000',
   };
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
@@ -107,6 +109,17 @@ it('one task is one trace across the api and the worker: send, each attempt, eac
   expect(response.status).toBe(202);
   const { id } = (await response.json()) as { id: string };
 
+  await waitFor(
+    async () => {
+      const task = await apiFetch(`${baseUrl}/tasks/${id}`);
+      return ((await task.json()) as { status: string }).status === 'completed';
+    },
+    { timeoutMs: 30_000, description: 'the task completes on its second attempt' },
+  );
+  expect(spans).toEqual([]);
+  // SIGTERM: each process flushes its spans as the last step of its graceful shutdown.
+  await expect(Promise.all([api.stop(), worker.stop()])).resolves.toEqual([0, 0]);
+
   const taskSpans = await waitFor(
     () => {
       const send = spans.find((span) => span.name === 'send {webhook}' && attribute(span, 'messaging.message.id') === id);
@@ -124,8 +137,8 @@ it('one task is one trace across the api and the worker: send, each attempt, eac
   expect(attempts.map((span) => span.parentSpanId)).toEqual([send?.spanId, send?.spanId]);
   expect(attempts.map((span) => attribute(span, 'taskq.outcome'))).toEqual(['failed', 'completed']);
   expect(Number(attribute(attempts[0], 'taskq.queue_wait_ms'))).toBeGreaterThanOrEqual(0);
-  // The retry links back to the send.
-  expect(attempts[1]?.links?.map((link) => link.spanId)).toEqual([send?.spanId]);
+  // Every attempt links to the send, so the retry links back to it.
+  expect(attempts.map((span) => span.links?.map((link) => link.spanId))).toEqual([[send?.spanId], [send?.spanId]]);
   // Each webhook call nests in its attempt, and the receiver got the trace context.
   expect(calls.map((span) => span.parentSpanId).sort()).toEqual(attempts.map((span) => span.spanId).sort());
   expect(hookHeaders.map((headers) => String(headers['traceparent']).split('-')[1])).toEqual([send?.traceId, send?.traceId]);
