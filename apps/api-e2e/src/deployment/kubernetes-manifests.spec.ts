@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
@@ -176,5 +177,61 @@ describe('kustomize-lite', () => {
     const [container] = podOf(api).containers;
     expect(container?.image).toBe('registry.example.com/taskq/api:0.1.0');
     expect(container?.env?.map((variable) => variable.name)).toEqual(['HOST', 'PORT']);
+  });
+
+  describe('on a scratch kustomization', () => {
+    let directory: string;
+    const write = (files: Record<string, string>): void => {
+      for (const [name, text] of Object.entries(files)) writeFileSync(join(directory, name), text);
+    };
+    const deployment = (image: string): string =>
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: d }\nspec:\n  selector: { matchLabels: { app: d } }\n  template:\n    metadata: { labels: { app: d } }\n    spec: { containers: [{ name: c, image: "${image}" }] }\n`;
+    beforeEach(() => {
+      directory = mkdtempSync(join(tmpdir(), 'kustomize-lite-'));
+    });
+    afterEach(() => rmSync(directory, { recursive: true, force: true }));
+
+    it('labels pod templates only with includeTemplates, and never selectors (as kustomize does)', () => {
+      write({ 'd.yaml': deployment('x'), 'kustomization.yaml': 'resources: [d.yaml]\nlabels: [{ pairs: { team: t } }]\n' });
+      const [plain] = renderKustomization(directory);
+      expect(plain?.metadata.labels).toEqual({ team: 't' });
+      const labelsOf = (object: K8sObject | undefined) => {
+        const spec = object?.['spec'] as { selector: { matchLabels: object }; template: { metadata: { labels: object } } };
+        return { selector: spec.selector.matchLabels, template: spec.template.metadata.labels };
+      };
+      expect(labelsOf(plain)).toEqual({ selector: { app: 'd' }, template: { app: 'd' } });
+      write({ 'kustomization.yaml': 'resources: [d.yaml]\nlabels: [{ pairs: { team: t }, includeTemplates: true }]\n' });
+      const [templated] = renderKustomization(directory);
+      expect(labelsOf(templated)).toEqual({ selector: { app: 'd' }, template: { app: 'd', team: 't' } });
+    });
+
+    it.each([
+      ['taskq/api', { name: 'taskq/api', newTag: '1.2' }, 'taskq/api:1.2'],
+      ['taskq/api', { name: 'taskq/api', newName: 'r.example:5000/taskq/api' }, 'r.example:5000/taskq/api'],
+      ['taskq/api:dev', { name: 'taskq/api', newName: 'r.example:5000/taskq/api' }, 'r.example:5000/taskq/api:dev'],
+      ['r.example:5000/taskq/api', { name: 'r.example:5000/taskq/api', newTag: '2' }, 'r.example:5000/taskq/api:2'],
+      ['taskq/api@sha256:abc', { name: 'taskq/api', newName: 'r/api' }, 'r/api@sha256:abc'],
+      ['taskq/api-extra:1', { name: 'taskq/api', newTag: '2' }, 'taskq/api-extra:1'],
+    ])('rewrites image %s with %j to %s', (image, rule, expected) => {
+      write({ 'd.yaml': deployment(image), 'kustomization.yaml': `resources: [d.yaml]\nimages: [${JSON.stringify(rule)}]\n` });
+      expect(podOf(renderKustomization(directory)[0] as K8sObject).containers[0]?.image).toBe(expected);
+    });
+
+    it.each([
+      ['commonLabels: { a: b }', /does not render commonLabels/],
+      ['labels: [{ pairs: { a: b }, includeSelectors: true }]', /does not render labels\[\]\.includeSelectors/],
+      ['patches: [{ path: p.yaml, target: { kind: Deployment } }]', /does not render patches\[\]\.target/],
+      ['images: [{ name: x, digest: "sha256:abc" }]', /does not render images\[\]\.digest/],
+    ])('refuses what it does not implement: %s', (field, error) => {
+      write({ 'd.yaml': deployment('x'), 'kustomization.yaml': `resources: [d.yaml]\n${field}\n` });
+      expect(() => renderKustomization(directory)).toThrow(error);
+    });
+
+    it('refuses strategic-merge directives and patches of objects no resource defines', () => {
+      write({ 'd.yaml': deployment('x'), 'p.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: d }\nspec: { $patch: replace, replicas: 2 }\n', 'kustomization.yaml': 'resources: [d.yaml]\npatches: [{ path: p.yaml }]\n' });
+      expect(() => renderKustomization(directory)).toThrow(/strategic-merge directives/);
+      write({ 'p.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: e }\nspec: { replicas: 2 }\n' });
+      expect(() => renderKustomization(directory)).toThrow(/which no resource defines/);
+    });
   });
 });

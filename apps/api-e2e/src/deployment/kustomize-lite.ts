@@ -5,11 +5,14 @@ import { parseAllDocuments } from 'yaml';
 /**
  * Renders a kustomization the way `kubectl apply -k` would, for the subset deploy/kubernetes
  * uses (no kustomize binary installs here: not in Debian's packages, not on npm):
- * `resources` (files and directories), `namespace`, `labels[].pairs` (on every object and its
- * pod template), `images` (`newName`, `newTag`), and `patches[].path` — strategic-merge patches
- * matched by kind and name, where maps merge, lists of objects merge by `name`, and other
- * lists are replaced. Anything else in a kustomization is refused, so the manifests cannot
- * use a feature this renderer would silently ignore.
+ * `resources` (files and directories), `namespace`, `labels[]` (`pairs` on every object's
+ * metadata and, with `includeTemplates: true`, on its pod template too; never on selectors),
+ * `images` (`name`, `newName`, `newTag`), and `patches[].path` — strategic-merge patches
+ * matched by kind and name, where maps merge, lists of objects merge by `name` (containers,
+ * env, volumes: the merge key Kubernetes uses for them), and other lists are replaced.
+ * Anything else in a kustomization is refused (`commonLabels`, `includeSelectors`, inline or
+ * JSON 6902 patches, `$patch` directives…), so the manifests cannot use a feature this
+ * renderer would silently ignore or render differently from kustomize.
  */
 export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> } } & Record<string, unknown>;
 
@@ -18,12 +21,15 @@ interface Kustomization {
   kind?: string;
   namespace?: string;
   resources?: string[];
-  labels?: Array<{ pairs: Record<string, string> }>;
+  labels?: Array<{ pairs: Record<string, string>; includeTemplates?: boolean }>;
   images?: Array<{ name: string; newName?: string; newTag?: string }>;
   patches?: Array<{ path: string }>;
 }
 
 const KNOWN = new Set(['apiVersion', 'kind', 'namespace', 'resources', 'labels', 'images', 'patches']);
+const KNOWN_LABEL_FIELDS = new Set(['pairs', 'includeTemplates']);
+const KNOWN_IMAGE_FIELDS = new Set(['name', 'newName', 'newTag']);
+const KNOWN_PATCH_FIELDS = new Set(['path']);
 
 const isMap = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -35,6 +41,7 @@ function readObjects(file: string): K8sObject[] {
 
 /** Strategic merge, as far as these manifests need it. */
 export function strategicMerge(target: unknown, patch: unknown): unknown {
+  if (isMap(patch) && Object.keys(patch).some((key) => key.startsWith('$'))) throw new Error(`kustomize-lite does not render strategic-merge directives: ${Object.keys(patch).join(', ')}`);
   if (isMap(target) && isMap(patch)) {
     const merged: Record<string, unknown> = { ...target };
     for (const [key, value] of Object.entries(patch)) merged[key] = key in target ? strategicMerge(target[key], value) : value;
@@ -51,22 +58,37 @@ export function strategicMerge(target: unknown, patch: unknown): unknown {
   return patch;
 }
 
+/** Splits `registry:5000/repo/name:tag@digest` into its name and what follows it (`:tag`, `@digest` or nothing). */
+function splitImage(image: string): { name: string; suffix: string } {
+  const at = image.indexOf('@');
+  const beforeDigest = at < 0 ? image : image.slice(0, at);
+  const colon = beforeDigest.lastIndexOf(':');
+  const tagged = colon > beforeDigest.lastIndexOf('/');
+  const name = tagged ? beforeDigest.slice(0, colon) : beforeDigest;
+  return { name, suffix: image.slice(name.length) };
+}
+
 function withImages(object: unknown, images: NonNullable<Kustomization['images']>): unknown {
   if (Array.isArray(object)) return object.map((item) => withImages(item, images));
   if (!isMap(object)) return object;
   const result: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(object)) {
-    const image = key === 'image' && typeof value === 'string' ? images.find((candidate) => value === candidate.name || value.startsWith(`${candidate.name}:`)) : undefined;
-    result[key] = image ? `${image.newName ?? image.name}:${image.newTag ?? (String(value).split(':')[1] || 'latest')}` : withImages(value, images);
+    if (key === 'image' && typeof value === 'string') {
+      const { name, suffix } = splitImage(value);
+      const image = images.find((candidate) => candidate.name === name);
+      result[key] = image ? `${image.newName ?? name}${image.newTag === undefined ? suffix : `:${image.newTag}`}` : value;
+    } else {
+      result[key] = withImages(value, images);
+    }
   }
   return result;
 }
 
-function withLabels(object: K8sObject, pairs: Record<string, string>): K8sObject {
+function withLabels(object: K8sObject, pairs: Record<string, string>, includeTemplates: boolean): K8sObject {
   const labelled: K8sObject = { ...object, metadata: { ...object.metadata, labels: { ...object.metadata.labels, ...pairs } } };
   const spec = labelled['spec'];
   const template = isMap(spec) ? spec['template'] : undefined;
-  if (isMap(spec) && isMap(template)) {
+  if (includeTemplates && isMap(spec) && isMap(template)) {
     const metadata = isMap(template['metadata']) ? template['metadata'] : {};
     const labels = isMap(metadata['labels']) ? metadata['labels'] : {};
     labelled['spec'] = { ...spec, template: { ...template, metadata: { ...metadata, labels: { ...labels, ...pairs } } } };
@@ -80,6 +102,13 @@ export function renderKustomization(directory: string): K8sObject[] {
   const kustomization = readObjects(file)[0] as unknown as Kustomization;
   const unknown = Object.keys(kustomization).filter((key) => !KNOWN.has(key));
   if (unknown.length > 0) throw new Error(`${file}: kustomize-lite does not render ${unknown.join(', ')}`);
+  const refuse = (field: string, entries: object[] | undefined, known: Set<string>): void => {
+    const extra = (entries ?? []).flatMap((entry) => Object.keys(entry).filter((key) => !known.has(key)));
+    if (extra.length > 0) throw new Error(`${file}: kustomize-lite does not render ${field}[].${extra.join(`, ${field}[].`)}`);
+  };
+  refuse('labels', kustomization.labels, KNOWN_LABEL_FIELDS);
+  refuse('images', kustomization.images, KNOWN_IMAGE_FIELDS);
+  refuse('patches', kustomization.patches, KNOWN_PATCH_FIELDS);
 
   let objects = (kustomization.resources ?? []).flatMap((resource) => {
     const path = join(directory, resource);
@@ -93,7 +122,7 @@ export function renderKustomization(directory: string): K8sObject[] {
       objects[index] = strategicMerge(objects[index], patch) as K8sObject;
     }
   }
-  for (const { pairs } of kustomization.labels ?? []) objects = objects.map((object) => withLabels(object, pairs));
+  for (const { pairs, includeTemplates } of kustomization.labels ?? []) objects = objects.map((object) => withLabels(object, pairs, includeTemplates === true));
   if (kustomization.images) objects = objects.map((object) => withImages(object, kustomization.images ?? []) as K8sObject);
   if (kustomization.namespace) objects = objects.map((object) => ({ ...object, metadata: { ...object.metadata, namespace: kustomization.namespace } }));
   return objects;
