@@ -152,6 +152,9 @@ describe.each(OVERLAYS)('deploy/kubernetes/overlays/%s', (overlay) => {
       expect(target).toBeDefined();
       const queues = (envOf(podOf(target as K8sObject).containers[0] as Container, 'WORKER_QUEUES') ?? '').split(',');
       served.push(...queues);
+      // WORKER_CONCURRENCY (type=n,…) names only types this group serves.
+      const concurrency = envOf(podOf(target as K8sObject).containers[0] as Container, 'WORKER_CONCURRENCY') ?? '';
+      expect(concurrency.split(',').filter(Boolean).map((pair) => pair.split('=')[0]).filter((type) => !queues.includes(type as string))).toEqual([]);
       for (const { type, metadata } of spec.triggers) {
         expect(type).toBe('prometheus');
         for (const [metric] of metadata.query.matchAll(/taskq_[a-z_]+/g)) expect(metrics).toContain(metric);
