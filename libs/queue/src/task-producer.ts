@@ -6,9 +6,6 @@ import { cancelChannel } from './cancel-channel';
 import { queueNameFor } from './queue-names';
 import { jobOptionsFor, type TaskJobData, type TaskJobSpec } from './task-job';
 
-const specOfPending = (job: { spec: TaskJobSpec }): TaskJobSpec => job.spec;
-const specItself = (spec: TaskJobSpec): TaskJobSpec => spec;
-
 /** Redis refused or did not answer: the caller answers 503 and nothing is left half-queued. */
 export class QueueUnavailableError extends Error {
   override readonly name = 'QueueUnavailableError';
@@ -105,7 +102,7 @@ export class TaskProducer {
 
   private async sendBatch(type: TaskType, batch: PendingJob[]): Promise<void> {
     try {
-      await this.add(type, batch, specOfPending);
+      await this.add(type, batch.map(({ spec }) => spec));
       for (const job of batch) job.resolve();
     } catch (error) {
       const refused = new QueueUnavailableError(`could not queue ${batch.length === 1 ? `task ${batch[0]?.spec.data.taskId}` : `${batch.length} tasks`}: ${(error as Error).message}`);
@@ -120,18 +117,15 @@ export class TaskProducer {
    * One `addBulk`. With tracing on, inside a producer span per job, whose context the job
    * carries (`data.trace`); off, nothing else is built.
    */
-  private async add<T>(type: TaskType, items: T[], specOf: (item: T) => TaskJobSpec): Promise<void> {
+  private async add(type: TaskType, specs: TaskJobSpec[]): Promise<void> {
     const queue = this.queue(type);
-    const jobs = items.map((item) => {
-      const spec = specOf(item);
-      return { name: type, data: spec.data, opts: jobOptionsFor(spec) };
-    });
+    const jobs = specs.map((spec) => ({ name: type, data: spec.data, opts: jobOptionsFor(spec) }));
     if (!tracingEnabled()) {
       await queue.addBulk(jobs);
       return;
     }
     // The jobs hold the same data objects: the spans' contexts written into them go out too.
-    const spans = startSendSpans(queue.name, items.map(specOf));
+    const spans = startSendSpans(queue.name, specs);
     try {
       await queue.addBulk(jobs);
       endSpans(spans);
@@ -143,7 +137,7 @@ export class TaskProducer {
 
   /**
    * Queues many jobs: pipelined `addBulk`s per task type, of at most ENQUEUE_CHUNK jobs each,
-   * all sent at once: RedisConnection adds the first chunk's jobs while the next chunk is being built.
+   * all sent at once: Redis adds the first chunk's jobs while the next chunk is being built.
    */
   async enqueueMany(specs: TaskJobSpec[]): Promise<void> {
     const byType = new Map<TaskType, TaskJobSpec[]>();
@@ -156,7 +150,7 @@ export class TaskProducer {
     for (const [type, group] of byType) {
       for (let start = 0; start < group.length; start += ENQUEUE_CHUNK) {
         const chunk = group.slice(start, start + ENQUEUE_CHUNK);
-        sending.push(this.add(type, chunk, specItself));
+        sending.push(this.add(type, chunk));
       }
     }
     try {
