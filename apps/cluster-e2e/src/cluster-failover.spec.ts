@@ -18,7 +18,13 @@ import {
  * while four clients keep submitting noop tasks. Submissions get 503 with Retry-After (never
  * a 500) until its replica has taken over, and every task accepted before, during and after
  * completes: the reconciler queues again whatever the dead master had not yet replicated.
+ *
+ * A fetch the dead master ran and replicated, but whose reply it never sent, leaves a job in
+ * the new master's active list that no worker holds; BullMQ's stalled check takes it back once
+ * its lock expires. The worker's lock lasts LOCK_MS here, so that bound is seconds, not the
+ * default 30-60 s.
  */
+const LOCK_MS = 3_000;
 const db = testDatabase('cluster_failover');
 const prefix = uniquePrefix('cluster-failover');
 let cluster: PrivateRedisCluster;
@@ -40,7 +46,7 @@ beforeAll(async () => {
   baseUrl = `http://127.0.0.1:${port}`;
   apps.push(startBuiltApp('api', { ...env, HOST: '127.0.0.1', PORT: String(port) }));
   await waitForHttp(`${baseUrl}/health/ready`, apps[0] as AppProcess);
-  apps.push(startBuiltApp('worker', { ...env, WORKER_ID: 'failover-worker' }));
+  apps.push(startBuiltApp('worker', { ...env, WORKER_ID: 'failover-worker', WORKER_LOCK_DURATION_MS: String(LOCK_MS) }));
   const monitor = startBuiltApp('monitor', { ...env, LOG_LEVEL: 'info', RECONCILE_INTERVAL_MS: '500', RECONCILE_GRACE_MS: '1000' });
   apps.push(monitor);
   await waitFor(() => monitor.output().includes('taskq monitor started'), { timeoutMs: 30_000, description: 'the monitor started' });
@@ -103,14 +109,35 @@ it('answers 503 while a killed master’s replica takes over, loses no accepted 
       `submissions accepted again ${sinceKill(firstAccepted?.at)} after the kill`,
   );
 
-  // Every accepted task completes: none lost with the master's unreplicated writes.
+  // Every accepted task completes: none lost with the master's unreplicated writes, none left
+  // in an orphaned fetch longer than the lock and a stalled check (2 × LOCK_MS) after the fail-over.
   const completedAt = await waitFor(
     async () => {
       const [row] = await queryDatabase<{ done: number }>(db.url, "SELECT count(*)::int AS done FROM tasks WHERE id = ANY($1::uuid[]) AND status = 'completed'", [accepted]);
       return row?.done === accepted.length ? Date.now() : undefined;
     },
-    { timeoutMs: 60_000, description: `all ${accepted.length} accepted tasks completed` },
-  );
+    { timeoutMs: 30_000, description: `all ${accepted.length} accepted tasks completed` },
+  ).catch(async (error: unknown) => {
+    const statuses = await queryDatabase<{ status: string; n: number }>(db.url, 'SELECT status, count(*)::int AS n FROM tasks WHERE id = ANY($1::uuid[]) GROUP BY status', [accepted]);
+    const unfinished = await queryDatabase<{ id: string }>(db.url, "SELECT id FROM tasks WHERE id = ANY($1::uuid[]) AND status <> 'completed'", [accepted]);
+    const redis = testRedisClient(cluster.url);
+    const places: string[] = [];
+    const queue = `${prefix}:{noop}`;
+    for (const { id } of unfinished.slice(0, 5)) {
+      const [active, wait, prioritized, lock] = await Promise.all([
+        redis.lpos(`${queue}:active`, id),
+        redis.lpos(`${queue}:wait`, id),
+        redis.zscore(`${queue}:prioritized`, id),
+        redis.exists(`${queue}:${id}:lock`),
+      ]);
+      places.push(`${id}: active=${active} wait=${wait} prioritized=${prioritized} lock=${lock} job=${await redis.exists(`${queue}:${id}`)}`);
+    }
+    redis.disconnect();
+    console.log(`fail-over: unfinished in Redis\n${places.join('\n')}`);
+    const tail = (app: AppProcess | undefined): string => (app?.output() ?? '').split('\n').slice(-25).join('\n');
+    console.log(`fail-over: tasks by status ${JSON.stringify(statuses)}\n-- worker --\n${tail(apps[1])}\n-- monitor --\n${tail(apps[2])}`);
+    throw error;
+  });
   const [attempts] = await queryDatabase<{ n: number }>(db.url, 'SELECT count(*)::int AS n FROM task_attempts WHERE task_id = ANY($1::uuid[])', [accepted]);
   console.log(`fail-over: every accepted task completed ${completedAt - killedAt} ms after the kill, in ${attempts?.n} attempts`);
-});
+}, 150_000);
